@@ -1,0 +1,237 @@
+//! The mock's notion of "now": the only place that reads the OS time.
+//!
+//! Token expiry, `mfa_token` lifetimes, TOTP codes and rate-limit windows all ask one
+//! [`Clock`] for the time, so a test (or the control API) can move all of them together
+//! by setting, advancing or freezing it instead of sleeping.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use parking_lot::RwLock;
+
+/// Milliseconds since the Unix epoch, as the clock reports it.
+pub type Millis = i64;
+
+/// How the clock derives "now".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// System time shifted by an offset (ms); the offset moves with `set`/`advance`.
+    Running { offset: Millis },
+    /// Time stands still at this instant until advanced, set or resumed.
+    Frozen { at: Millis },
+}
+
+/// A shared, cloneable clock: system time by default, or manual (frozen) time that
+/// moves only when told to.
+///
+/// Cloning gives another handle to the same clock.
+///
+/// ```
+/// use particle_auth_mock::Clock;
+/// use std::time::Duration;
+///
+/// // Arrange: a manual clock at a fixed instant.
+/// let clock = Clock::manual(1_700_000_000_000);
+/// // Act: move it forward an hour.
+/// clock.advance(Duration::from_secs(3600));
+/// // Assert: it moved exactly that much and no more.
+/// assert_eq!(clock.now_millis(), 1_700_003_600_000);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Clock {
+    /// A read-mostly cell: every request reads it, only control calls write it, so an
+    /// `RwLock` (cheap uncontended reads) fits better than a mutex.
+    mode: Arc<RwLock<Mode>>,
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Self::system()
+    }
+}
+
+fn system_millis() -> Millis {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as Millis)
+        .unwrap_or(0)
+}
+
+fn duration_millis(d: Duration) -> Millis {
+    Millis::try_from(d.as_millis()).unwrap_or(Millis::MAX)
+}
+
+impl Clock {
+    /// A clock that follows the system time (until it is set, advanced or frozen).
+    pub fn system() -> Self {
+        Self {
+            mode: Arc::new(RwLock::new(Mode::Running { offset: 0 })),
+        }
+    }
+
+    /// A frozen clock at `at_millis` (ms since the Unix epoch): time moves only when
+    /// [`Clock::advance`] or [`Clock::set`] is called, or after [`Clock::resume`].
+    pub fn manual(at_millis: Millis) -> Self {
+        Self {
+            mode: Arc::new(RwLock::new(Mode::Frozen { at: at_millis })),
+        }
+    }
+
+    /// Now, in milliseconds since the Unix epoch.
+    pub fn now_millis(&self) -> Millis {
+        match *self.mode.read() {
+            Mode::Running { offset } => system_millis().saturating_add(offset),
+            Mode::Frozen { at } => at,
+        }
+    }
+
+    /// Now, in whole seconds since the Unix epoch (what TOTP steps count from).
+    pub fn now_secs(&self) -> i64 {
+        self.now_millis().div_euclid(1000)
+    }
+
+    /// Moves the clock to `at_millis`; a running clock keeps running from there.
+    pub fn set(&self, at_millis: Millis) {
+        let mut mode = self.mode.write();
+        *mode = match *mode {
+            Mode::Running { .. } => Mode::Running {
+                offset: at_millis.saturating_sub(system_millis()),
+            },
+            Mode::Frozen { .. } => Mode::Frozen { at: at_millis },
+        };
+    }
+
+    /// Moves the clock forward by `by`.
+    pub fn advance(&self, by: Duration) {
+        let by = duration_millis(by);
+        let mut mode = self.mode.write();
+        *mode = match *mode {
+            Mode::Running { offset } => Mode::Running {
+                offset: offset.saturating_add(by),
+            },
+            Mode::Frozen { at } => Mode::Frozen {
+                at: at.saturating_add(by),
+            },
+        };
+    }
+
+    /// Stops time at the current instant.
+    pub fn freeze(&self) {
+        let now = self.now_millis();
+        *self.mode.write() = Mode::Frozen { at: now };
+    }
+
+    /// Lets a frozen clock run again from where it stood.
+    pub fn resume(&self) {
+        let mut mode = self.mode.write();
+        if let Mode::Frozen { at } = *mode {
+            *mode = Mode::Running {
+                offset: at.saturating_sub(system_millis()),
+            };
+        }
+    }
+
+    /// Whether the clock is frozen.
+    pub fn is_frozen(&self) -> bool {
+        matches!(*self.mode.read(), Mode::Frozen { .. })
+    }
+
+    /// Puts the clock back to following the system time with no offset.
+    pub fn reset_to_system(&self) {
+        *self.mode.write() = Mode::Running { offset: 0 };
+    }
+}
+
+/// Formats milliseconds since the epoch as ISO 8601 with milliseconds and `Z`
+/// (`2014-04-27T06:31:08.991Z`), the shape Particle uses for `expires_at`.
+pub(crate) fn iso8601(millis: Millis) -> String {
+    chrono::DateTime::from_timestamp_millis(millis)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}
+
+/// Parses an ISO 8601 date (`2017-12-07`, taken as midnight UTC) or date-time (with `Z`
+/// or an offset; without one it is taken as UTC) into milliseconds since the epoch.
+pub(crate) fn parse_iso8601(text: &str) -> Option<Millis> {
+    let text = text.trim();
+    if text.len() > 64 {
+        return None;
+    }
+    if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Some(dt.timestamp_millis());
+    }
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S%.f",
+    ] {
+        if let Ok(dt) = chrono::NaiveDateTime::parse_from_str(text, fmt) {
+            return Some(dt.and_utc().timestamp_millis());
+        }
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|dt| dt.and_utc().timestamp_millis())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manual_clock_moves_only_when_told() {
+        let clock = Clock::manual(1_000);
+        assert_eq!(clock.now_millis(), 1_000);
+        clock.advance(Duration::from_millis(500));
+        assert_eq!(clock.now_millis(), 1_500);
+        clock.set(10_000);
+        assert_eq!(clock.now_millis(), 10_000);
+        assert!(clock.is_frozen());
+    }
+
+    #[test]
+    fn resumed_clock_keeps_its_position() {
+        let clock = Clock::manual(5_000_000);
+        clock.resume();
+        let now = clock.now_millis();
+        assert!((5_000_000..5_010_000).contains(&now), "{now}");
+        assert!(!clock.is_frozen());
+    }
+
+    #[test]
+    fn running_clock_can_be_set_and_frozen() {
+        let clock = Clock::system();
+        clock.set(42_000);
+        assert!((42_000..52_000).contains(&clock.now_millis()));
+        clock.freeze();
+        let at = clock.now_millis();
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(clock.now_millis(), at + 1000);
+    }
+
+    #[test]
+    fn iso8601_has_milliseconds_and_z() {
+        assert_eq!(iso8601(1_398_580_268_991), "2014-04-27T06:31:08.991Z");
+    }
+
+    #[test]
+    fn parses_dates_and_date_times() {
+        assert_eq!(parse_iso8601("2017-12-07"), Some(1_512_604_800_000));
+        assert_eq!(
+            parse_iso8601("2017-12-07T00:00:01Z"),
+            Some(1_512_604_801_000)
+        );
+        assert_eq!(
+            parse_iso8601("2017-12-07T02:00:00+02:00"),
+            Some(1_512_604_800_000)
+        );
+        assert_eq!(
+            parse_iso8601("2017-12-07T00:00:00.5"),
+            Some(1_512_604_800_500)
+        );
+        assert_eq!(parse_iso8601("yesterday"), None);
+        assert_eq!(parse_iso8601("2017-13-07"), None);
+    }
+}

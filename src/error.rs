@@ -1,0 +1,416 @@
+//! [`ApiError`]: every refusal the mock can answer, rendered as the Particle-shaped JSON
+//! body and headers the spec gives for it.
+//!
+//! Particle's error bodies are not uniform (particle-api.md §5.3): OAuth-style
+//! `{"error","error_description"}` for `/oauth/token` and bearer checks, `{"ok":false,"error"}`
+//! for missing resources, `{"ok":false,"errors":[..]}` for the legacy Basic-auth routes.
+//! Each variant's doc names its status and body. A refusal may also carry a plain-words
+//! reason for the request journal ([`ApiError::because`]); it never reaches the body.
+
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// The reason a request was refused, in words, attached to the response's extensions so the
+/// request journal can record it. Never sent to the client.
+#[derive(Debug, Clone)]
+pub(crate) struct RefusalReason(pub String);
+
+/// Everything the mock answers with an error status.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// `400 {"error":"invalid_request","error_description":..}` (OAuth shape, no-store headers).
+    #[error("invalid_request: {0}")]
+    InvalidRequest(String),
+    /// `400 {"error":"invalid_client",..}` with `WWW-Authenticate: Basic realm="Service"`.
+    #[error("invalid_client: {0}")]
+    InvalidClient(String),
+    /// `400 {"error":"invalid_grant",..}`.
+    #[error("invalid_grant: {0}")]
+    InvalidGrant(String),
+    /// `400 {"error":"invalid_scope",..}`.
+    #[error("invalid_scope: {0}")]
+    InvalidScope(String),
+    /// `401 {"error":"invalid_token",..}` (no `WWW-Authenticate`, as recorded).
+    #[error("invalid_token: {0}")]
+    InvalidToken(String),
+    /// `403 {"error":"mfa_required","error_description":"Multi-factor authentication required","mfa_token":..}`.
+    #[error("mfa_required")]
+    MfaRequired {
+        /// The JWT-shaped, single-use token to send back with the OTP.
+        mfa_token: String,
+    },
+    /// `429 {"error":"rate_limit_exceeded","error_description":..}` with `Retry-After` when known.
+    #[error("rate_limit_exceeded: {description}")]
+    RateLimited {
+        /// Which limit was hit, in words.
+        description: String,
+        /// Whole seconds until a request would be admitted again, if that is known.
+        retry_after: Option<u64>,
+    },
+    /// `403 {"error":"unauthorized","error_description":..}`: an API user or scoped token
+    /// calling what it may not (particle-api.md §3.6).
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+    /// `403 {"ok":false,"error":..}`: a caller that is authenticated but not allowed.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// `400 {"ok":false,"error":..}`: a JSON endpoint's validation failure.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// `404 {"ok":false,"error":..}` (e.g. `Product not found.`).
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// `{"ok":false,"errors":[..]}` with the given status: the legacy Basic-auth routes.
+    #[error("legacy error {status}: {message}")]
+    Legacy {
+        /// The HTTP status (400 or 401 as recorded).
+        status: u16,
+        /// The single entry of `errors`.
+        message: String,
+    },
+    /// `413 {"error":"payload_too_large",..}`: the body exceeds the configured limit.
+    #[error("payload too large")]
+    PayloadTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// `503 {"error":"server_error",..}`: something the mock could not do (logged, never detailed).
+    #[error("server_error")]
+    Unavailable,
+    /// Any other variant, plus a reason in words for the request journal.
+    #[error("{error}")]
+    Explained {
+        /// What the client sees.
+        error: Box<ApiError>,
+        /// Why, for the journal (secrets never go here).
+        reason: String,
+    },
+}
+
+#[derive(Serialize)]
+struct OAuthBody<'a> {
+    error: &'a str,
+    error_description: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mfa_token: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct OkFalse<'a> {
+    ok: bool,
+    error: &'a str,
+}
+
+#[derive(Serialize)]
+struct OkFalseErrors<'a> {
+    ok: bool,
+    errors: [&'a str; 1],
+}
+
+impl ApiError {
+    /// `401 invalid_token`: "The access token provided is invalid." (unknown or revoked token).
+    pub fn invalid_token() -> Self {
+        Self::InvalidToken("The access token provided is invalid.".into())
+    }
+
+    /// `401 invalid_token`: "The access token provided has expired.".
+    pub fn expired_token() -> Self {
+        Self::InvalidToken("The access token provided has expired.".into())
+    }
+
+    /// `403 unauthorized`: "API users are not allowed to call this endpoint" (§3.6, exact text).
+    pub fn api_users_not_allowed() -> Self {
+        Self::Unauthorized("API users are not allowed to call this endpoint".into())
+    }
+
+    /// `429 rate_limit_exceeded` "Rate limit exceeded." with no `Retry-After`.
+    pub fn rate_limited() -> Self {
+        Self::RateLimited {
+            description: "Rate limit exceeded.".into(),
+            retry_after: None,
+        }
+    }
+
+    /// Attaches a reason in words for the request journal; the body is unchanged.
+    pub fn because(self, reason: impl Into<String>) -> Self {
+        Self::Explained {
+            error: Box::new(self.into_inner()),
+            reason: reason.into(),
+        }
+    }
+
+    fn into_inner(self) -> Self {
+        match self {
+            Self::Explained { error, .. } => error.into_inner(),
+            other => other,
+        }
+    }
+
+    /// The variant the client sees (without the journal reason).
+    pub fn inner(&self) -> &ApiError {
+        match self {
+            Self::Explained { error, .. } => error.inner(),
+            other => other,
+        }
+    }
+
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> StatusCode {
+        match self.inner() {
+            Self::InvalidRequest(_)
+            | Self::InvalidClient(_)
+            | Self::InvalidGrant(_)
+            | Self::InvalidScope(_)
+            | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            Self::MfaRequired { .. } | Self::Unauthorized(_) | Self::Forbidden(_) => {
+                StatusCode::FORBIDDEN
+            }
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Legacy { status, .. } => {
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST)
+            }
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Explained { error, .. } => error.status(),
+        }
+    }
+
+    /// The reason in words for the journal: the explicit one, or the public description.
+    pub fn reason(&self) -> String {
+        match self {
+            Self::Explained { reason, .. } => reason.clone(),
+            other => other.to_string(),
+        }
+    }
+
+    fn body(&self) -> Vec<u8> {
+        let oauth = |error: &str, description: &str| {
+            serde_json::to_vec(&OAuthBody {
+                error,
+                error_description: description,
+                mfa_token: None,
+            })
+        };
+        let result = match self.inner() {
+            Self::InvalidRequest(d) => oauth("invalid_request", d),
+            Self::InvalidClient(d) => oauth("invalid_client", d),
+            Self::InvalidGrant(d) => oauth("invalid_grant", d),
+            Self::InvalidScope(d) => oauth("invalid_scope", d),
+            Self::InvalidToken(d) => oauth("invalid_token", d),
+            Self::Unauthorized(d) => oauth("unauthorized", d),
+            Self::RateLimited { description, .. } => oauth("rate_limit_exceeded", description),
+            Self::MfaRequired { mfa_token } => serde_json::to_vec(&OAuthBody {
+                error: "mfa_required",
+                error_description: "Multi-factor authentication required",
+                mfa_token: Some(mfa_token),
+            }),
+            Self::PayloadTooLarge { limit } => oauth(
+                "payload_too_large",
+                &format!("The request body is larger than {limit} bytes."),
+            ),
+            Self::Unavailable => oauth("server_error", "The server could not handle the request."),
+            Self::Forbidden(m) | Self::BadRequest(m) | Self::NotFound(m) => {
+                serde_json::to_vec(&OkFalse {
+                    ok: false,
+                    error: m,
+                })
+            }
+            Self::Legacy { message, .. } => serde_json::to_vec(&OkFalseErrors {
+                ok: false,
+                errors: [message],
+            }),
+            Self::Explained { error, .. } => return error.body(),
+        };
+        result.unwrap_or_else(|_| b"{\"error\":\"server_error\"}".to_vec())
+    }
+}
+
+/// Headers every JSON answer of the mock carries.
+pub(crate) fn json_headers(headers: &mut axum::http::HeaderMap) {
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+}
+
+/// `Cache-Control: no-store` and `Pragma: no-cache`, as `/oauth/token` and bearer errors send.
+pub(crate) fn no_store_headers(headers: &mut axum::http::HeaderMap) {
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let mut response = (status, self.body()).into_response();
+        let headers = response.headers_mut();
+        json_headers(headers);
+        let inner = self.inner();
+        let oauth_shaped = !matches!(
+            inner,
+            Self::Forbidden(_) | Self::BadRequest(_) | Self::NotFound(_) | Self::Legacy { .. }
+        );
+        if oauth_shaped {
+            no_store_headers(headers);
+        }
+        if let Self::InvalidClient(_) = inner {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"Service\""),
+            );
+        }
+        if let Self::RateLimited {
+            retry_after: Some(secs),
+            ..
+        } = inner
+        {
+            headers.insert(
+                HeaderName::from_static("retry-after"),
+                HeaderValue::from(*secs),
+            );
+        }
+        response
+            .extensions_mut()
+            .insert(RefusalReason(self.reason()));
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    async fn render(error: ApiError) -> (u16, String, axum::http::HeaderMap) {
+        let response = error.into_response();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8(bytes.to_vec()).unwrap(), headers)
+    }
+
+    #[tokio::test]
+    async fn every_variant_has_its_status_and_body() {
+        let cases = [
+            (
+                ApiError::InvalidRequest("x".into()),
+                400,
+                r#"{"error":"invalid_request","error_description":"x"}"#,
+            ),
+            (
+                ApiError::InvalidClient("y".into()),
+                400,
+                r#"{"error":"invalid_client","error_description":"y"}"#,
+            ),
+            (
+                ApiError::InvalidGrant("User credentials are invalid".into()),
+                400,
+                r#"{"error":"invalid_grant","error_description":"User credentials are invalid"}"#,
+            ),
+            (
+                ApiError::InvalidScope("Invalid scope".into()),
+                400,
+                r#"{"error":"invalid_scope","error_description":"Invalid scope"}"#,
+            ),
+            (
+                ApiError::invalid_token(),
+                401,
+                r#"{"error":"invalid_token","error_description":"The access token provided is invalid."}"#,
+            ),
+            (
+                ApiError::MfaRequired {
+                    mfa_token: "a.b.c".into(),
+                },
+                403,
+                r#"{"error":"mfa_required","error_description":"Multi-factor authentication required","mfa_token":"a.b.c"}"#,
+            ),
+            (
+                ApiError::rate_limited(),
+                429,
+                r#"{"error":"rate_limit_exceeded","error_description":"Rate limit exceeded."}"#,
+            ),
+            (
+                ApiError::api_users_not_allowed(),
+                403,
+                r#"{"error":"unauthorized","error_description":"API users are not allowed to call this endpoint"}"#,
+            ),
+            (
+                ApiError::Forbidden("no".into()),
+                403,
+                r#"{"ok":false,"error":"no"}"#,
+            ),
+            (
+                ApiError::BadRequest("bad".into()),
+                400,
+                r#"{"ok":false,"error":"bad"}"#,
+            ),
+            (
+                ApiError::NotFound("Product not found.".into()),
+                404,
+                r#"{"ok":false,"error":"Product not found."}"#,
+            ),
+            (
+                ApiError::Legacy {
+                    status: 401,
+                    message: "Bad password".into(),
+                },
+                401,
+                r#"{"ok":false,"errors":["Bad password"]}"#,
+            ),
+            (
+                ApiError::PayloadTooLarge { limit: 10 },
+                413,
+                r#"{"error":"payload_too_large","error_description":"The request body is larger than 10 bytes."}"#,
+            ),
+            (
+                ApiError::Unavailable,
+                503,
+                r#"{"error":"server_error","error_description":"The server could not handle the request."}"#,
+            ),
+        ];
+        for (error, status, body) in cases {
+            let (got_status, got_body, headers) = render(error).await;
+            assert_eq!(got_status, status, "{body}");
+            assert_eq!(got_body, body);
+            assert_eq!(
+                headers[header::CONTENT_TYPE],
+                "application/json; charset=utf-8"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn invalid_client_carries_www_authenticate_and_no_store() {
+        let (_, _, headers) = render(ApiError::InvalidClient("x".into())).await;
+        assert_eq!(headers[header::WWW_AUTHENTICATE], "Basic realm=\"Service\"");
+        assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+        assert_eq!(headers[header::PRAGMA], "no-cache");
+    }
+
+    #[tokio::test]
+    async fn rate_limited_carries_retry_after() {
+        let (_, _, headers) = render(ApiError::RateLimited {
+            description: "d".into(),
+            retry_after: Some(17),
+        })
+        .await;
+        assert_eq!(headers["retry-after"], "17");
+    }
+
+    #[tokio::test]
+    async fn reasons_stay_out_of_the_body() {
+        let error = ApiError::InvalidGrant("User credentials are invalid".into())
+            .because("wrong password for user@example.com");
+        assert_eq!(error.reason(), "wrong password for user@example.com");
+        let response = error.into_response();
+        assert_eq!(
+            response.extensions().get::<RefusalReason>().unwrap().0,
+            "wrong password for user@example.com"
+        );
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        assert!(!String::from_utf8_lossy(&bytes).contains("user@example.com"));
+    }
+}

@@ -1,0 +1,55 @@
+//! An offline, in-memory emulator of the Particle Cloud API's authentication surface,
+//! for testing Particle client code without the real cloud.
+//!
+//! # Quick start
+//!
+//! ```
+//! # #[tokio::main] async fn main() {
+//! use particle_auth_mock::MockServer;
+//! use std::time::Duration;
+//!
+//! let mock = MockServer::start().await;            // default fixtures, 127.0.0.1:0
+//! let url = format!("{}/oauth/token", mock.uri());  // point particle-api-js' baseUrl here
+//! mock.clock().advance(Duration::from_secs(3600)); // move time instead of sleeping
+//! # let _ = url;
+//! # }
+//! ```
+//!
+//! # Layout
+//!
+//! - `server`: [`MockServer`] and [`MockServerBuilder`]: bind, serve, stop on drop.
+//! - `app`: the router and its layers (CORS, tenant routing, JSON error safety net).
+//! - `routes/*`: HTTP handlers, one module per part of the spec; they only translate.
+//! - `extract`: extractors (bearer auth, token form, JSON bodies) rejecting with [`ApiError`].
+//! - `error`: [`ApiError`], rendered as Particle-shaped JSON.
+//! - `oauth`, `account`: the domain logic of `/oauth/token`, tokens, user and MFA endpoints.
+//! - `world`: one isolated world (store, clock, generator, settings).
+//! - `store`: users, products, teams and live credentials.
+//! - `clock`: [`Clock`], the only reader of the OS time.
+//! - `tokens`: token generation and constant-time comparison.
+//! - `totp`: RFC 6238 verification with skew and replay protection.
+//! - `fixtures`: [`Fixtures`], the embedded default set and validation.
+//! - `config`: [`Config`], every option (clap + `PARTICLE_MOCK_*`).
+#![deny(missing_docs)]
+#![warn(clippy::unwrap_used, clippy::self_named_module_files)]
+
+mod account;
+mod app;
+mod clock;
+mod config;
+mod error;
+mod extract;
+mod fixtures;
+mod oauth;
+mod routes;
+mod server;
+mod store;
+mod tokens;
+mod totp;
+mod world;
+
+pub use clock::{Clock, Millis};
+pub use config::{Cli, Command, Config};
+pub use error::ApiError;
+pub use fixtures::{FixtureError, Fixtures};
+pub use server::{shutdown_signal, MockServer, MockServerBuilder, StartError};

@@ -1,0 +1,36 @@
+//! The `particle-auth-mock` binary: parse options, install tracing, serve until a signal.
+
+use clap::Parser;
+use particle_auth_mock::{Cli, MockServer};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "particle_auth_mock=info,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let signal = async move {
+        let _ = rx.await;
+    };
+    let server = match MockServer::builder()
+        .config(cli.config)
+        .start_with_shutdown(signal)
+        .await
+    {
+        Ok(server) => server,
+        Err(error) => {
+            eprintln!("particle-auth-mock: {error}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    println!("listening on {}", server.uri());
+    particle_auth_mock::shutdown_signal().await;
+    let _ = tx.send(());
+    server.shutdown().await;
+    std::process::ExitCode::SUCCESS
+}

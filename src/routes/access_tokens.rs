@@ -1,0 +1,75 @@
+//! Token management endpoints (particle-api.md §2.2–2.6).
+
+use axum::extract::Path;
+use axum::http::{HeaderMap, Uri};
+use axum::response::IntoResponse;
+use axum::routing::{delete, get};
+use axum::Router;
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::extract::{basic_credentials, parse_form, Caller, CurrentWorld};
+use crate::oauth::{list_tokens_with_password, token_info};
+use crate::routes::{ok, NoStore, OK_TRUE};
+use crate::tokens::parse_token;
+
+/// The token routes.
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/v1/access_tokens",
+            get(list_tokens).delete(delete_all_tokens),
+        )
+        .route(
+            "/v1/access_tokens/current",
+            get(current_token).delete(delete_current_token),
+        )
+        .route("/v1/access_tokens/{token}", delete(delete_token))
+}
+
+/// §2.6: what the calling token is.
+async fn current_token(caller: Caller) -> impl IntoResponse {
+    ok(token_info(&caller.world.store(), &caller.token))
+}
+
+/// §2.4: revokes the calling token.
+async fn delete_current_token(caller: Caller) -> impl IntoResponse {
+    caller.world.store().tokens.remove(&caller.key);
+    ok(OK_TRUE)
+}
+
+/// §2.5: revokes every token of the caller, the calling one included.
+async fn delete_all_tokens(caller: Caller) -> impl IntoResponse {
+    caller.world.store().revoke_all_of(caller.token.owner);
+    ok(OK_TRUE)
+}
+
+/// §2.3: possession of the token is the only credential (today's clients send none).
+/// An unknown token gets 404 (fidelity choice, see the README).
+async fn delete_token(
+    CurrentWorld(world): CurrentWorld,
+    Path(token): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let removed = parse_token(&token).and_then(|key| world.store().tokens.remove(&key));
+    match removed {
+        Some(_) => Ok(ok(OK_TRUE)),
+        None => Err(ApiError::NotFound("Access token not found".into())
+            .because("revocation of an unknown token")),
+    }
+}
+
+/// §2.2: the legacy list, authenticated with the account's username and password.
+async fn list_tokens(
+    CurrentWorld(world): CurrentWorld,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<impl IntoResponse, ApiError> {
+    let credentials = basic_credentials(&headers);
+    let query = parse_form(uri.query().unwrap_or("").as_bytes()).unwrap_or_default();
+    let otp = query.get("otp").map(String::as_str);
+    Ok(NoStore(ok(list_tokens_with_password(
+        &world,
+        credentials,
+        otp,
+    )?)))
+}

@@ -1,0 +1,63 @@
+//! HTTP routes: each child module owns the routes of one part of the spec and only
+//! translates HTTP to domain calls.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use serde::Serialize;
+
+use crate::app::AppState;
+use crate::error::{json_headers, no_store_headers};
+
+pub(crate) mod access_tokens;
+pub(crate) mod oauth;
+pub(crate) mod user;
+
+/// Every Particle route the mock emulates.
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .merge(oauth::router())
+        .merge(access_tokens::router())
+        .merge(user::router())
+}
+
+/// A JSON success answer with `Content-Type: application/json; charset=utf-8`.
+pub(crate) struct Reply<T>(pub StatusCode, pub T);
+
+/// 200 with a JSON body.
+pub(crate) fn ok<T: Serialize>(body: T) -> Reply<T> {
+    Reply(StatusCode::OK, body)
+}
+
+impl<T: Serialize> IntoResponse for Reply<T> {
+    fn into_response(self) -> Response {
+        match serde_json::to_vec(&self.1) {
+            Ok(bytes) => {
+                let mut response = (self.0, bytes).into_response();
+                json_headers(response.headers_mut());
+                response
+            }
+            Err(_) => crate::error::ApiError::Unavailable.into_response(),
+        }
+    }
+}
+
+/// A JSON answer that must not be cached (token responses, control answers).
+pub(crate) struct NoStore<T>(pub T);
+
+impl<T: IntoResponse> IntoResponse for NoStore<T> {
+    fn into_response(self) -> Response {
+        let mut response = self.0.into_response();
+        no_store_headers(response.headers_mut());
+        response
+    }
+}
+
+/// `{"ok":true}`.
+#[derive(Serialize)]
+pub(crate) struct OkTrue {
+    ok: bool,
+}
+
+/// The `{"ok":true}` body.
+pub(crate) const OK_TRUE: OkTrue = OkTrue { ok: true };

@@ -1,0 +1,161 @@
+//! Token and name generation (OS randomness, or a seeded generator on request) and
+//! constant-time comparison of secrets.
+//!
+//! Access and refresh tokens are 40 lowercase hex characters, as every recorded token is
+//! (particle-api.md §1.6); the store keeps them as 20 binary bytes ([`TokenKey`]).
+//! `mfa_token`s are opaque and JWT-shaped, as the docs example is.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use parking_lot::Mutex;
+use rand::{RngCore, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+use subtle::ConstantTimeEq;
+
+/// A 40-hex token as the store keeps it: its 20 bytes.
+pub(crate) type TokenKey = [u8; 20];
+
+/// Parses a 40-hex token (either case) into its key; anything else is not a token we issued.
+pub(crate) fn parse_token(text: &str) -> Option<TokenKey> {
+    let mut key = [0u8; 20];
+    if text.len() != 40 {
+        return None;
+    }
+    hex::decode_to_slice(text, &mut key).ok()?;
+    Some(key)
+}
+
+/// Renders a key as the 40 lowercase hex characters clients see.
+pub(crate) fn format_token(key: &TokenKey) -> String {
+    hex::encode(key)
+}
+
+/// Compares two secrets in time that depends only on their lengths.
+pub(crate) fn secrets_equal(a: &[u8], b: &[u8]) -> bool {
+    a.ct_eq(b).into()
+}
+
+/// Where random bytes come from: the OS CSPRNG, or a seeded ChaCha20 for reproducible runs.
+#[derive(Debug)]
+pub(crate) enum TokenGenerator {
+    /// `rand::rngs::OsRng`: the default.
+    Os,
+    /// A seeded generator (`--seed`): tokens, `mfa_token`s and generated names repeat run
+    /// to run. The mutex is held only for the few nanoseconds of one fill.
+    Seeded(Mutex<ChaCha20Rng>),
+}
+
+impl TokenGenerator {
+    /// OS randomness unless a seed is given.
+    pub(crate) fn new(seed: Option<u64>) -> Self {
+        match seed {
+            Some(seed) => Self::Seeded(Mutex::new(ChaCha20Rng::seed_from_u64(seed))),
+            None => Self::Os,
+        }
+    }
+
+    /// Fills `buf` with random bytes.
+    pub(crate) fn fill(&self, buf: &mut [u8]) {
+        match self {
+            Self::Os => rand::rngs::OsRng.fill_bytes(buf),
+            Self::Seeded(rng) => rng.lock().fill_bytes(buf),
+        }
+    }
+
+    /// A fresh access or refresh token key.
+    pub(crate) fn token(&self) -> TokenKey {
+        let mut key = [0u8; 20];
+        self.fill(&mut key);
+        key
+    }
+
+    /// `n` characters from `[a-z0-9]` (API-user username suffixes, recovery codes).
+    pub(crate) fn alphanumeric(&self, n: usize) -> String {
+        const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+        let mut bytes = vec![0u8; n];
+        self.fill(&mut bytes);
+        bytes
+            .iter()
+            .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+            .collect()
+    }
+
+    /// An opaque, JWT-shaped `mfa_token` (`header.payload.signature`, base64url). Its
+    /// payload carries only a random id: the binding to user and client lives in the store.
+    pub(crate) fn mfa_token(&self) -> String {
+        let mut id = [0u8; 16];
+        let mut signature = [0u8; 32];
+        self.fill(&mut id);
+        self.fill(&mut signature);
+        let header = URL_SAFE_NO_PAD.encode(br#"{"typ":"JWT","alg":"HS256"}"#);
+        let payload = URL_SAFE_NO_PAD.encode(format!(r#"{{"jti":"{}"}}"#, hex::encode(id)));
+        format!("{header}.{payload}.{}", URL_SAFE_NO_PAD.encode(signature))
+    }
+
+    /// A base32 TOTP secret of 20 random bytes (160 bits, RFC 4226's recommendation).
+    pub(crate) fn totp_secret(&self) -> String {
+        let mut bytes = [0u8; 20];
+        self.fill(&mut bytes);
+        base32_encode(&bytes)
+    }
+}
+
+/// RFC 4648 base32 without padding, as authenticator apps expect secrets.
+pub(crate) fn base32_encode(bytes: &[u8]) -> String {
+    totp_rs::Secret::Raw(bytes.to_vec())
+        .to_encoded()
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_40_lowercase_hex_and_round_trip() {
+        let generator = TokenGenerator::new(None);
+        let key = generator.token();
+        let text = format_token(&key);
+        assert_eq!(text.len(), 40);
+        assert!(text
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert_eq!(parse_token(&text), Some(key));
+        assert_ne!(generator.token(), key);
+    }
+
+    #[test]
+    fn parse_token_refuses_other_shapes() {
+        assert_eq!(parse_token("abc"), None);
+        assert_eq!(parse_token(&"z".repeat(40)), None);
+        assert_eq!(parse_token(&"é".repeat(20)), None);
+    }
+
+    #[test]
+    fn a_seed_makes_output_reproducible() {
+        let a = TokenGenerator::new(Some(7));
+        let b = TokenGenerator::new(Some(7));
+        assert_eq!(a.token(), b.token());
+        assert_eq!(a.mfa_token(), b.mfa_token());
+        assert_eq!(a.alphanumeric(10), b.alphanumeric(10));
+        assert_ne!(
+            TokenGenerator::new(Some(8)).token(),
+            TokenGenerator::new(Some(7)).token()
+        );
+    }
+
+    #[test]
+    fn mfa_tokens_are_jwt_shaped() {
+        let token = TokenGenerator::new(None).mfa_token();
+        let parts: Vec<_> = token.split('.').collect();
+        assert_eq!(parts.len(), 3);
+        assert!(token.starts_with("eyJ"));
+    }
+
+    #[test]
+    fn secrets_compare_by_value() {
+        assert!(secrets_equal(b"password", b"password"));
+        assert!(!secrets_equal(b"password", b"passwore"));
+        assert!(!secrets_equal(b"password", b"pass"));
+    }
+}

@@ -1,0 +1,97 @@
+//! [`World`]: everything that belongs to one isolated mock: its fixtures, store, clock,
+//! token generator and settings. The default world serves `/`, each tenant serves
+//! `/t/<id>`; nothing is shared between worlds.
+
+use std::sync::Arc;
+
+use arc_swap::{ArcSwap, Guard};
+
+use crate::clock::{Clock, Millis};
+use crate::config::WorldSettings;
+use crate::fixtures::Fixtures;
+use crate::store::Store;
+use crate::tokens::TokenGenerator;
+
+/// One isolated emulated cloud.
+#[derive(Debug)]
+pub struct World {
+    /// Options that apply to this world.
+    pub(crate) settings: WorldSettings,
+    /// This world's time.
+    pub(crate) clock: Clock,
+    /// Random tokens and names (OS randomness, or seeded).
+    pub(crate) generator: TokenGenerator,
+    /// The fixtures `reset` goes back to.
+    fixtures: ArcSwap<Fixtures>,
+    /// The live data; swapped whole by `reset`, so a reset is atomic for readers.
+    store: ArcSwap<Store>,
+}
+
+impl World {
+    /// A world loaded from `fixtures`.
+    pub(crate) fn new(
+        fixtures: Fixtures,
+        settings: WorldSettings,
+        clock: Clock,
+        seed: Option<u64>,
+    ) -> Self {
+        let store = Store::from_fixtures(&fixtures);
+        Self {
+            settings,
+            clock,
+            generator: TokenGenerator::new(seed),
+            fixtures: ArcSwap::from_pointee(fixtures),
+            store: ArcSwap::from_pointee(store),
+        }
+    }
+
+    /// The live store (a cheap, lock-free snapshot handle).
+    pub(crate) fn store(&self) -> Guard<Arc<Store>> {
+        self.store.load()
+    }
+
+    /// Now, on this world's clock.
+    pub(crate) fn now(&self) -> Millis {
+        self.clock.now_millis()
+    }
+
+    /// The fixtures this world resets to.
+    pub(crate) fn fixtures(&self) -> Arc<Fixtures> {
+        self.fixtures.load_full()
+    }
+
+    /// Drops every issued token, API user and MFA change: back to the fixtures (or to a
+    /// new fixtures document, which becomes what later resets go back to).
+    pub(crate) fn reset(&self, fixtures: Option<Fixtures>) {
+        if let Some(f) = fixtures {
+            self.fixtures.store(Arc::new(f));
+        }
+        let store = Store::from_fixtures(&self.fixtures.load());
+        self.store.store(Arc::new(store));
+    }
+
+    /// Keeps the live-token count under the cap before one more token is inserted:
+    /// expired tokens go first; if that is not enough, the tokens closest to expiry.
+    pub(crate) fn make_room_for_token(&self, store: &Store, now: Millis) {
+        let cap = self.settings.max_tokens;
+        if store.tokens.len() < cap {
+            return;
+        }
+        store.evict_expired(now);
+        let excess = (store.tokens.len() + 1).saturating_sub(cap);
+        if excess == 0 {
+            return;
+        }
+        let mut by_expiry: Vec<_> = store
+            .tokens
+            .iter()
+            .map(|e| (e.value().expires_at.unwrap_or(Millis::MAX), *e.key()))
+            .collect();
+        by_expiry.sort_unstable();
+        // Evict a slice (1/16 of the cap at least) so the sort is amortised over many inserts.
+        let batch = excess.max(cap / 16).min(by_expiry.len());
+        for (_, key) in by_expiry.into_iter().take(batch) {
+            store.tokens.remove(&key);
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! Behaviour tests over real HTTP, one module per feature, all built into one binary.
+
+mod helpers;
+mod smoke;
