@@ -10,6 +10,7 @@ use crate::app::AppState;
 use crate::error::{json_headers, no_store_headers};
 
 pub(crate) mod access_tokens;
+pub(crate) mod control;
 pub(crate) mod oauth;
 pub(crate) mod user;
 
@@ -19,6 +20,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(oauth::router())
         .merge(access_tokens::router())
         .merge(user::router())
+        .merge(control::router())
 }
 
 /// A JSON success answer with `Content-Type: application/json; charset=utf-8`.
