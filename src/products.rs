@@ -246,6 +246,7 @@ pub(crate) fn list_customers(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

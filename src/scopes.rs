@@ -48,7 +48,8 @@ const fn rule(method: &'static str, path: &'static str, need: Need) -> Rule {
 }
 
 /// Every bearer-authenticated route of the mock and what it needs. A route missing from
-/// this table is treated as [`Need::Human`] (fail closed).
+/// this table is treated as [`Need::Human`] (fail closed, with a warning in the log):
+/// whoever adds a route that takes a `Caller` adds its row here.
 pub(crate) const ROUTES: &[Rule] = &[
     // §5.1, §5.2: a person's own account and devices.
     rule("GET", "/v1/user", Need::Person),
@@ -122,12 +123,23 @@ pub(crate) const ROUTES: &[Rule] = &[
 
 /// What a route needs: its table entry, or [`Need::Human`] if it has none (fail closed).
 pub(crate) fn need_of(method: &str, path: Option<&str>) -> Need {
-    path.and_then(|path| {
+    let found = path.and_then(|path| {
         ROUTES
             .iter()
             .find(|r| r.path == path && r.method.eq_ignore_ascii_case(method))
-    })
-    .map_or(Need::Human, |r| r.need)
+    });
+    match found {
+        Some(rule) => rule.need,
+        None => {
+            // A bearer route without a row is a bug: say so, and refuse API users.
+            tracing::warn!(
+                method,
+                route = path.unwrap_or("?"),
+                "route missing from scopes::ROUTES"
+            );
+            Need::Human
+        }
+    }
 }
 
 /// The documented refusal for a token that is not the kind a route is for (§3.6, exact
@@ -330,6 +342,7 @@ pub(crate) fn authorize_admin(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::fixtures::Fixtures;

@@ -413,6 +413,7 @@ pub(crate) fn delete_member(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
