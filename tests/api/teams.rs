@@ -567,3 +567,58 @@ async fn an_admin_removes_a_human_from_the_team() {
     let (status, _) = status_and_json(mock.get_with("/v1/products/1001/team", token).await).await;
     assert_eq!(status, 403);
 }
+
+/// A fixtures document with one org, one product in it and one org API user.
+fn org_api_user_fixtures(api_user: &str) -> String {
+    format!(
+        r#"{{"orgs":[{{"id":"{ORG_ID}","slug":"acme"}}],
+            "products":[{{"id":7,"slug":"widget","org":"acme"}}],
+            "devices":[{{"id":"aaaaaaaaaaaaaaaaaaaaaaaa","product":"widget"}}],
+            "api_users":[{api_user}]}}"#
+    )
+}
+
+#[tokio::test]
+async fn a_fixture_org_api_user_works_with_its_known_token() {
+    let token = "3333333333333333333333333333333333333333";
+    let mock = spawn_with_fixtures(&org_api_user_fixtures(&format!(
+        r#"{{"friendly_name":"Ops","username":"ops+0123456789@api.particle.io","org":"acme",
+             "scopes":["devices:list"],"token":"{token}"}}"#
+    )))
+    .await;
+    let (status, body) =
+        status_and_json(mock.get_with("/v1/products/widget/devices", token).await).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["devices"][0]["id"], "aaaaaaaaaaaaaaaaaaaaaaaa");
+    let (_, info) = status_and_json(mock.get_with("/v1/access_tokens/current", token).await).await;
+    assert_eq!(info["expires_at"], Value::Null);
+    assert_eq!(info["scopes"], json!(["devices:list"]));
+    assert_eq!(info["orgs"], json!([{"id": ORG_ID, "slug": "acme"}]));
+}
+
+#[test]
+fn fixture_api_users_are_validated_at_start_up() {
+    let entry = |team: &str, scope: &str| {
+        format!(
+            r#"{{"friendly_name":"Ops","username":"ops+0123456789@api.particle.io",{team},
+                 "scopes":["{scope}"],"token":"3333333333333333333333333333333333333333"}}"#
+        )
+    };
+    let error = |api_user: String| {
+        particle_auth_mock::Fixtures::from_json(&org_api_user_fixtures(&api_user))
+            .unwrap_err()
+            .message
+    };
+    assert_eq!(
+        error(entry(r#""product":"nope""#, "devices:list")),
+        "at `api_users[0].product`: unknown product `nope`"
+    );
+    assert_eq!(
+        error(entry(r#""org":"nope""#, "devices:list")),
+        "at `api_users[0].org`: unknown org `nope`"
+    );
+    assert_eq!(
+        error(entry(r#""org":"acme""#, "devices:fly")),
+        "at `api_users[0].scopes[0]`: unknown scope `devices:fly`"
+    );
+}
