@@ -252,7 +252,7 @@ impl FromRequest<AppState> for Caller {
         let (key, record) = authenticate_bearer(&store, &token, world.now())?;
         // §3.6: the route table decides whether this kind of token may call the route.
         check_route(
-            &store.directory.read(),
+            &store,
             record.owner,
             parts.method.as_str(),
             route.as_deref(),
@@ -285,9 +285,7 @@ pub(crate) fn refuse_bearer_by_table(
         .map(str::trim);
     let store = world.store();
     match token.and_then(|t| authenticate_bearer(&store, t, world.now()).ok()) {
-        Some((_, record)) => {
-            check_route(&store.directory.read(), record.owner, method, Some(route))
-        }
+        Some((_, record)) => check_route(&store, record.owner, method, Some(route)),
         None => Ok(()),
     }
 }
