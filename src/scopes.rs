@@ -387,15 +387,14 @@ mod tests {
     #[test]
     fn the_fixture_api_user_is_checked_scope_by_scope() {
         let store = Store::from_fixtures(&Fixtures::default_set());
-        let dir = &store;
         let api = Owner::ApiUser(0);
         let devices = Some("/v1/products/{productIdOrSlug}/devices");
         let customers = Some("/v1/products/{productIdOrSlug}/customers");
-        assert!(check_route(&dir, api, "GET", devices).is_ok());
-        let refusal = check_route(&dir, api, "GET", customers).unwrap_err();
+        assert!(check_route(&store, api, "GET", devices).is_ok());
+        let refusal = check_route(&store, api, "GET", customers).unwrap_err();
         assert_eq!(refusal.reason(), "missing scope customers:list");
         assert_eq!(
-            check_route(&dir, api, "GET", Some("/v1/user"))
+            check_route(&store, api, "GET", Some("/v1/user"))
                 .unwrap_err()
                 .inner(),
             &ApiError::api_users_not_allowed()
