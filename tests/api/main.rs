@@ -1,4 +1,6 @@
 //! Behaviour tests over real HTTP, one module per feature, all built into one binary.
 
 mod helpers;
+mod scopes;
 mod smoke;
+mod teams;
