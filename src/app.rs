@@ -50,6 +50,10 @@ pub(crate) fn app(state: AppState) -> Router {
         .with_state(state.clone());
     Router::new()
         .fallback_service(router)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::middleware::body_limit::limit_body,
+        ))
         .layer(middleware::from_fn(json_errors))
         .layer(middleware::from_fn_with_state(state, route_to_world))
         .layer(middleware::from_fn(cors))

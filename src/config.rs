@@ -59,6 +59,44 @@ pub struct Config {
     /// then the tokens closest to expiry.
     #[arg(long, env = "PARTICLE_MOCK_MAX_TOKENS", default_value_t = 1_000_000)]
     pub max_tokens: usize,
+
+    /// Largest request body accepted, in bytes; a larger one is answered `413` JSON
+    /// (declared `Content-Length` is refused before any byte of the body is read).
+    #[arg(long, env = "PARTICLE_MOCK_MAX_BODY_BYTES", default_value_t = 64 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Largest request head (request line and headers), in bytes; a larger one is
+    /// answered `431` by the HTTP layer and the connection is closed.
+    #[arg(long, env = "PARTICLE_MOCK_MAX_HEADER_BYTES", default_value_t = 16 * 1024)]
+    pub max_header_bytes: usize,
+
+    /// Most header fields in one request; more are answered `431` by the HTTP layer.
+    #[arg(long, env = "PARTICLE_MOCK_MAX_HEADERS", default_value_t = 100)]
+    pub max_headers: usize,
+
+    /// Milliseconds a client has to send a whole request head, counted from its first
+    /// byte on a new connection and from the previous answer on a kept-alive one (so it is
+    /// also the idle keep-alive timeout); then the connection is closed.
+    #[arg(
+        long,
+        env = "PARTICLE_MOCK_HEADER_TIMEOUT_MS",
+        default_value_t = 10_000
+    )]
+    pub header_timeout_ms: u64,
+
+    /// Milliseconds from a complete request head to the answer, body upload included; a
+    /// slower request is answered `408` JSON and its connection closed.
+    #[arg(
+        long,
+        env = "PARTICLE_MOCK_REQUEST_TIMEOUT_MS",
+        default_value_t = 30_000
+    )]
+    pub request_timeout_ms: u64,
+
+    /// Most connections served at once; a connection beyond it is answered `503` JSON
+    /// (`Connection: close`, `Retry-After: 1`) and closed without reading its request.
+    #[arg(long, env = "PARTICLE_MOCK_MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
 }
 
 impl Default for Config {

@@ -78,6 +78,14 @@ pub enum ApiError {
     /// `503 {"error":"server_error",..}`: something the mock could not do (logged, never detailed).
     #[error("server_error")]
     Unavailable,
+    /// `408 {"error":"request_timeout",..}`: the request (its body upload included) took
+    /// longer than `--request-timeout-ms`; the connection is closed after the answer.
+    #[error("request timeout")]
+    RequestTimeout,
+    /// `503 {"error":"server_busy",..}` with `Retry-After: 1`: more connections than
+    /// `--max-connections` are open.
+    #[error("too many connections")]
+    TooManyConnections,
     /// Any other variant, plus a reason in words for the request journal.
     #[error("{error}")]
     Explained {
@@ -173,7 +181,8 @@ impl ApiError {
                 StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST)
             }
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::TooManyConnections => StatusCode::SERVICE_UNAVAILABLE,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::Explained { error, .. } => error.status(),
         }
     }
@@ -212,6 +221,14 @@ impl ApiError {
                 &format!("The request body is larger than {limit} bytes."),
             ),
             Self::Unavailable => oauth("server_error", "The server could not handle the request."),
+            Self::RequestTimeout => oauth(
+                "request_timeout",
+                "The request was not received in time; the connection is closed.",
+            ),
+            Self::TooManyConnections => oauth(
+                "server_busy",
+                "Too many connections are open; retry in a moment.",
+            ),
             Self::Forbidden(m) | Self::BadRequest(m) | Self::NotFound(m) => {
                 serde_json::to_vec(&OkFalse {
                     ok: false,
@@ -271,6 +288,12 @@ impl IntoResponse for ApiError {
                 HeaderName::from_static("retry-after"),
                 HeaderValue::from(*secs),
             );
+        }
+        if matches!(inner, Self::RequestTimeout | Self::TooManyConnections) {
+            headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        if let Self::TooManyConnections = inner {
+            headers.insert(HeaderName::from_static("retry-after"), HeaderValue::from(1));
         }
         response
             .extensions_mut()
@@ -369,6 +392,16 @@ mod tests {
                 ApiError::Unavailable,
                 503,
                 r#"{"error":"server_error","error_description":"The server could not handle the request."}"#,
+            ),
+            (
+                ApiError::RequestTimeout,
+                408,
+                r#"{"error":"request_timeout","error_description":"The request was not received in time; the connection is closed."}"#,
+            ),
+            (
+                ApiError::TooManyConnections,
+                503,
+                r#"{"error":"server_busy","error_description":"Too many connections are open; retry in a moment."}"#,
             ),
         ];
         for (error, status, body) in cases {

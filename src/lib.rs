@@ -43,6 +43,7 @@ mod config;
 mod error;
 mod extract;
 mod fixtures;
+mod middleware;
 mod oauth;
 mod products;
 mod routes;

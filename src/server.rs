@@ -13,18 +13,19 @@ use std::time::Duration;
 
 use axum::extract::ConnectInfo;
 use axum::http::Request;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 use tower::ServiceExt;
 
 use crate::app::{app, AppState, Registry};
 use crate::clock::Clock;
 use crate::config::{Config, WorldSettings};
+use crate::error::ApiError;
 use crate::fixtures::{FixtureError, Fixtures};
 use crate::world::World;
 
@@ -216,7 +217,7 @@ impl MockServerBuilder {
                 default: Arc::new(world),
                 tenants: Default::default(),
             }),
-            body_limit: 64 * 1024,
+            body_limit: config.max_body_bytes,
             config: config.clone(),
         };
         let listener =
@@ -242,6 +243,48 @@ impl MockServerBuilder {
     }
 }
 
+/// How many connections over `--max-connections` are answered `503` at once; beyond
+/// that they are closed without an answer (a flood must not cost a task per socket).
+const MAX_REFUSALS_IN_FLIGHT: usize = 256;
+
+/// How long an over-the-cap connection has to send its request head before it is
+/// closed unanswered.
+const REFUSAL_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Per-connection limits, from [`Config`].
+#[derive(Debug, Clone, Copy)]
+struct ConnectionLimits {
+    max_header_bytes: usize,
+    max_headers: usize,
+    header_timeout: Duration,
+    request_timeout: Duration,
+}
+
+impl ConnectionLimits {
+    fn from_config(config: &Config) -> Self {
+        Self {
+            max_header_bytes: config.max_header_bytes,
+            max_headers: config.max_headers,
+            header_timeout: Duration::from_millis(config.header_timeout_ms.max(1)),
+            request_timeout: Duration::from_millis(config.request_timeout_ms.max(1)),
+        }
+    }
+
+    /// A hyper HTTP/1 builder with these limits: hyper answers `431` itself to a head
+    /// over the size or count limit, and closes a connection whose head does not arrive
+    /// within the header timeout (also the idle keep-alive timeout, see `Config`).
+    fn http1(&self) -> hyper::server::conn::http1::Builder {
+        let mut builder = hyper::server::conn::http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.header_timeout)
+            .max_header_size(self.max_header_bytes)
+            .max_headers(self.max_headers)
+            .keep_alive(true);
+        builder
+    }
+}
+
 /// The accept loop: one hyper HTTP/1 connection per socket, until shutdown.
 async fn serve(
     listener: TcpListener,
@@ -249,6 +292,11 @@ async fn serve(
     mut stop: watch::Receiver<bool>,
     signal: impl Future<Output = ()> + Send + 'static,
 ) {
+    let limits = ConnectionLimits::from_config(&state.config);
+    let slots = Arc::new(Semaphore::new(
+        usize::try_from(state.config.max_connections.max(1)).unwrap_or(usize::MAX),
+    ));
+    let refusals = Arc::new(Semaphore::new(MAX_REFUSALS_IN_FLIGHT));
     let router = app(state);
     let graceful = GracefulShutdown::new();
     let mut signal = std::pin::pin!(signal);
@@ -266,36 +314,64 @@ async fn serve(
             _ = stop.changed() => break,
             () = &mut signal => break,
         };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            refuse_connection(stream, &refusals);
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let router = router.clone();
         let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
             req.extensions_mut().insert(ConnectInfo(peer));
             let router = router.clone();
             async move {
-                let response: Response = match router.oneshot(req.map(axum::body::Body::new)).await
-                {
-                    Ok(response) => response,
-                    Err(never) => match never {},
-                };
+                let answer = router.oneshot(req.map(axum::body::Body::new));
+                let response: Response =
+                    match tokio::time::timeout(limits.request_timeout, answer).await {
+                        Ok(Ok(response)) => response,
+                        Ok(Err(never)) => match never {},
+                        Err(_) => ApiError::RequestTimeout.into_response(),
+                    };
                 if response.extensions().get::<DropConnection>().is_some() {
                     return Err(DroppedOnPurpose);
                 }
                 Ok::<_, DroppedOnPurpose>(response)
             }
         });
-        let connection = hyper::server::conn::http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(Duration::from_secs(10))
-            .keep_alive(true)
+        let connection = limits
+            .http1()
             .serve_connection(TokioIo::new(stream), service);
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             let _ = connection.await;
+            drop(slot);
         });
     }
     drop(listener);
     // In-flight requests get a short grace period: the process must exit within 1 s.
     let _ = tokio::time::timeout(Duration::from_millis(500), graceful.shutdown()).await;
+}
+
+/// A connection over `--max-connections`: answered `503` JSON with `Connection: close`
+/// once its request head arrives (within [`REFUSAL_TIMEOUT`]), or closed at once when
+/// [`MAX_REFUSALS_IN_FLIGHT`] refusals are already pending.
+fn refuse_connection(stream: TcpStream, refusals: &Arc<Semaphore>) {
+    let Ok(permit) = refusals.clone().try_acquire_owned() else {
+        return;
+    };
+    tracing::debug!("connection refused: --max-connections reached");
+    let service = hyper::service::service_fn(|_req: Request<Incoming>| async {
+        Ok::<_, Infallible>(ApiError::TooManyConnections.into_response())
+    });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(REFUSAL_TIMEOUT)
+        .keep_alive(false);
+    let connection = builder.serve_connection(TokioIo::new(stream), service);
+    tokio::spawn(async move {
+        let _ = tokio::time::timeout(REFUSAL_TIMEOUT * 2, connection).await;
+        drop(permit);
+    });
 }
 
 /// The error a service returns to make hyper close the connection without answering.
@@ -309,9 +385,6 @@ impl std::fmt::Display for DroppedOnPurpose {
 }
 
 impl std::error::Error for DroppedOnPurpose {}
-
-#[allow(dead_code)]
-fn _assert_infallible(_: Infallible) {}
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM: what the binary stops on.
 pub async fn shutdown_signal() {

@@ -1,6 +1,7 @@
 //! Behaviour tests over real HTTP, one module per feature, all built into one binary.
 
 mod helpers;
+mod limits;
 mod scopes;
 mod smoke;
 mod teams;

@@ -1,0 +1,32 @@
+//! Refuses a request whose declared `Content-Length` exceeds `--max-body-bytes` with
+//! `413` JSON before any byte of its body is read, whatever the route. Bodies without a
+//! length (chunked) are capped where they are read (`extract::read_body`); routes that
+//! never read the body never buffer it.
+
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::app::AppState;
+use crate::error::ApiError;
+
+/// The middleware: 413 for a declared body over the limit, otherwise the next layer.
+pub(crate) async fn limit_body(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let limit = state.body_limit;
+    if declared.is_some_and(|len| len > u64::try_from(limit).unwrap_or(u64::MAX)) {
+        return ApiError::PayloadTooLarge { limit }
+            .because("declared Content-Length over --max-body-bytes")
+            .into_response();
+    }
+    next.run(req).await
+}

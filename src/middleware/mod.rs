@@ -1,0 +1,3 @@
+//! HTTP middleware that is not a route, wired in `app.rs`.
+
+pub(crate) mod body_limit;
