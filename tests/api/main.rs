@@ -2,6 +2,7 @@
 
 mod helpers;
 mod limits;
+mod races;
 mod scopes;
 mod smoke;
 mod teams;
