@@ -4,5 +4,6 @@ mod helpers;
 mod limits;
 mod races;
 mod scopes;
+mod secrets;
 mod smoke;
 mod teams;
