@@ -169,7 +169,11 @@ pub(crate) fn decode_body<T: DeserializeOwned>(bytes: &[u8], is_json: bool) -> R
     }
 }
 
-fn find_bearer(parts: &Parts, body: &[u8], body_is_json: bool) -> Result<String, ApiError> {
+pub(crate) fn find_bearer(
+    parts: &Parts,
+    body: &[u8],
+    body_is_json: bool,
+) -> Result<String, ApiError> {
     let header = parts.headers.get(header::AUTHORIZATION);
     let query_token = parts
         .uri

@@ -43,9 +43,16 @@ mod config;
 mod error;
 mod extract;
 mod fixtures;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+#[cfg(all(test, not(feature = "fuzzing")))]
+mod fuzzing;
 mod middleware;
 mod oauth;
 mod products;
+#[cfg(test)]
+mod proptests;
 mod routes;
 mod scopes;
 mod server;
