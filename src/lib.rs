@@ -23,7 +23,12 @@
 //! - `extract`: extractors (bearer auth, token form, JSON bodies) rejecting with [`ApiError`].
 //! - `error`: [`ApiError`], rendered as Particle-shaped JSON.
 //! - `oauth`, `account`: the domain logic of `/oauth/token`, tokens, user and MFA endpoints.
-//! - `world`: one isolated world (store, clock, generator, settings).
+//! - `world`: one isolated world (store, clock, generator, settings, journal, faults).
+//! - `control`: the control plane's logic (clock readings, users, tokens, tenants), shared
+//!   by `routes/control.rs` and the [`MockServer`] / [`Tenant`] methods.
+//! - `journal`, `faults`: the request journal and injected faults of a world.
+//! - `middleware/*`: the journal, fault and control-guard layers.
+//! - `tenant`: [`Tenant`], and the control methods it shares with [`MockServer`].
 //! - `store`: users, products, teams and live credentials.
 //! - `clock`: [`Clock`], the only reader of the OS time.
 //! - `tokens`: token generation and constant-time comparison.
@@ -37,19 +42,31 @@ mod account;
 mod app;
 mod clock;
 mod config;
+mod control;
 mod error;
 mod extract;
+mod faults;
 mod fixtures;
+mod journal;
+mod middleware;
 mod oauth;
 mod routes;
 mod server;
 mod store;
+mod tenant;
 mod tokens;
 mod totp;
 mod world;
 
 pub use clock::{Clock, Millis};
 pub use config::{Cli, Command, Config};
+pub use control::{
+    parse_duration, ClockState, IssuedToken, LiveToken, MembershipSpec, NewUser, TenantInfo,
+    TokenOrder, TotpCodes, UserPatch, UserView,
+};
 pub use error::ApiError;
+pub use faults::{FaultInfo, FaultSpec};
 pub use fixtures::{FixtureError, Fixtures};
+pub use journal::{JournalEntry, JournalFilter};
 pub use server::{shutdown_signal, MockServer, MockServerBuilder, StartError};
+pub use tenant::Tenant;

@@ -25,7 +25,9 @@ use tower::ServiceExt;
 use crate::app::{app, AppState, Registry};
 use crate::clock::Clock;
 use crate::config::{Config, WorldSettings};
+use crate::control::TenantInfo;
 use crate::fixtures::{FixtureError, Fixtures};
+use crate::tenant::Tenant;
 use crate::world::World;
 
 /// Marker a response may carry to make the server drop the connection unanswered.
@@ -141,6 +143,51 @@ impl MockServer {
         &self.state.registry.default
     }
 
+    fn world_ref(&self) -> &World {
+        &self.state.registry.default
+    }
+
+    crate::tenant::world_controls!();
+
+    /// Creates an isolated tenant from the fixtures this server was loaded with
+    /// (`POST /__mock/tenants`); see [`Tenant`].
+    ///
+    /// # Errors
+    /// `429` ([`ApiError::TooManyTenants`](crate::ApiError::TooManyTenants)) past `--max-tenants`.
+    pub fn create_tenant(&self) -> Result<Tenant, crate::ApiError> {
+        crate::tenant::create(&self.state.registry, &self.state.config, &self.uri(), None)
+    }
+
+    /// Creates an isolated tenant from another fixtures document (`POST /__mock/tenants`
+    /// with a body).
+    ///
+    /// # Errors
+    /// As [`create_tenant`](Self::create_tenant).
+    pub fn create_tenant_with(&self, fixtures: Fixtures) -> Result<Tenant, crate::ApiError> {
+        crate::tenant::create(
+            &self.state.registry,
+            &self.state.config,
+            &self.uri(),
+            Some(fixtures),
+        )
+    }
+
+    /// The live tenants (`GET /__mock/tenants`).
+    pub fn tenants(&self) -> Vec<TenantInfo> {
+        crate::control::tenant_ids(&self.state.registry)
+            .into_iter()
+            .map(|id| TenantInfo {
+                base_url: format!("{}/t/{id}", self.uri()),
+                id,
+            })
+            .collect()
+    }
+
+    /// Deletes a tenant (`DELETE /__mock/tenants/{id}`); whether it existed.
+    pub fn delete_tenant(&self, id: &str) -> bool {
+        crate::control::delete_tenant(&self.state.registry, id)
+    }
+
     /// Stops accepting, lets in-flight requests finish (up to 500 ms) and waits for the task.
     pub async fn shutdown(mut self) {
         self.stop();
@@ -212,10 +259,7 @@ impl MockServerBuilder {
             config.seed,
         );
         let state = AppState {
-            registry: Arc::new(Registry {
-                default: Arc::new(world),
-                tenants: Default::default(),
-            }),
+            registry: Arc::new(Registry::new(world)),
             body_limit: 64 * 1024,
             config: config.clone(),
         };
