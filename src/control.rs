@@ -617,6 +617,7 @@ pub(crate) fn issue_token(world: &World, order: TokenOrder) -> Result<IssuedToke
     let friendly_name = order.friendly_name.unwrap_or_else(|| "control-api".into());
     let slug: String = friendly_name
         .chars()
+        .map(|c| if c.is_whitespace() { '-' } else { c })
         .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
         .take(32)
         .collect::<String>()

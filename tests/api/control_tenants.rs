@@ -22,6 +22,9 @@ async fn two_tenants_used_in_parallel_keep_their_clocks_tokens_and_journals_apar
     // Arrange
     let mock = spawn_mock().await;
     let (a, b) = (create(&mock, None).await, create(&mock, None).await);
+    // a: frozen at T0; b: running from 2030.
+    let a_freeze = format!("{}/__mock/clock/freeze", a.replace(&mock.uri, ""));
+    mock.post_json(&a_freeze, json!({})).await;
     mock.post_json(
         &format!("{}/__mock/clock/set", a.replace(&mock.uri, "")),
         json!({"at": T0}),
