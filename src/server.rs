@@ -145,7 +145,7 @@ impl MockServer {
     }
 
     fn world_ref(&self) -> &World {
-        &self.state.registry.default
+        self.default_world()
     }
 
     crate::tenant::world_controls!();
