@@ -133,9 +133,8 @@ impl MockServer {
         self.clock.clone()
     }
 
-    /// Puts the default world back to its fixtures (`POST /__mock/reset`): issued tokens,
-    /// API users, user and MFA changes, the journal and the faults are dropped; the clock
-    /// stays where it is.
+    /// Puts the default world back to its fixtures: issued tokens, API users and MFA
+    /// changes are dropped.
     pub fn reset(&self) {
         self.state.registry.default.reset(None);
     }
