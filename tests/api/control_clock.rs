@@ -196,3 +196,26 @@ async fn reset_to_a_posted_fixtures_document_replaces_the_users_and_refuses_inva
         200
     );
 }
+
+#[tokio::test]
+async fn the_library_resets_to_another_document_and_freezes_and_resumes_the_clock() {
+    // Arrange
+    let mock = spawn_mock().await;
+    let fixtures = particle_auth_mock::Fixtures::from_json(
+        r#"{"users":[{"email":"swap@example.com","password":"pw"}]}"#,
+    )
+    .unwrap();
+    // Act
+    mock.server.reset_to(fixtures);
+    mock.server.clock().resume();
+    let running = mock.server.clock_state().frozen;
+    mock.server.clock().freeze();
+    // Assert
+    assert_eq!(
+        mock.login_at(&mock.uri, "swap@example.com", "pw").await.0,
+        200
+    );
+    assert_eq!(mock.token_status_at(&mock.uri, USER_TOKEN).await, 401);
+    assert!(!running);
+    assert!(mock.server.clock_state().frozen);
+}

@@ -209,3 +209,43 @@ async fn the_library_creates_uses_resets_and_deletes_tenants() {
     assert!(!mock.server.delete_tenant(&id));
     assert!(mock.server.tenants().is_empty());
 }
+
+#[tokio::test]
+async fn a_tenant_has_its_own_users_totp_codes_tokens_and_journal_from_rust() {
+    // Arrange
+    let mock = spawn_mock().await;
+    let tenant = mock.server.create_tenant().unwrap();
+    tenant.clock().freeze();
+    tenant.clock().set(T0 + 15_000);
+    tenant
+        .add_user(particle_auth_mock::NewUser {
+            email: "only-here@example.com".into(),
+            password: "pw".into(),
+            mfa_secret: Some("JBSWY3DPEHPK3PXP".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    // Act
+    let codes = tenant.totp("only-here@example.com").unwrap();
+    let (status, _) = mock
+        .login_at(&tenant.uri(), "only-here@example.com", "pw")
+        .await;
+    let root = mock
+        .login_at(&mock.uri, "only-here@example.com", "pw")
+        .await
+        .0;
+    // Assert
+    assert_eq!(codes.seconds_remaining, 15);
+    assert_eq!(status, 403, "MFA asked in the tenant");
+    assert_eq!(root, 400, "unknown at the root");
+    assert!(mock.server.totp("only-here@example.com").is_err());
+    let journal = tenant.journal(&Default::default()).unwrap();
+    assert_eq!(journal.len(), 1);
+    assert_eq!(journal[0].time_ms, T0 + 15_000);
+    assert_eq!(
+        journal[0].reason.as_deref(),
+        Some("MFA required: mfa_token issued")
+    );
+    tenant.clear_journal();
+    assert!(tenant.journal(&Default::default()).unwrap().is_empty());
+}
