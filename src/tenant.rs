@@ -131,7 +131,8 @@ pub(crate) use world_controls;
 /// An isolated tenant of a running [`MockServer`](crate::MockServer), from
 /// [`MockServer::create_tenant`](crate::MockServer::create_tenant). Its base URL is
 /// `http://HOST/t/<id>`; every Particle route and control endpoint works under it.
-/// The tenant lives until [`delete`](Self::delete)d or the server stops.
+/// The tenant lives until [`delete`](Self::delete)d or the server stops; a handle kept
+/// after `DELETE /__mock/tenants/{id}` acts on a detached world no request reaches.
 ///
 /// ```
 /// # #[tokio::main] async fn main() {

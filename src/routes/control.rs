@@ -116,9 +116,11 @@ async fn openapi() -> impl IntoResponse {
     )
 }
 
-/// An optional fixtures document as a request body (empty: none).
+/// An optional fixtures document as a request body (empty or `null`: none; `{}` is an
+/// empty document, i.e. a world without users).
 fn fixtures_body(body: &[u8]) -> Result<Option<Fixtures>, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
+    let trimmed = body.trim_ascii();
+    if trimmed.is_empty() || trimmed == b"null" {
         return Ok(None);
     }
     let text = std::str::from_utf8(body)
