@@ -23,6 +23,9 @@
 //! - `extract`: extractors (bearer auth, token form, JSON bodies) rejecting with [`ApiError`].
 //! - `error`: [`ApiError`], rendered as Particle-shaped JSON.
 //! - `oauth`, `account`: the domain logic of `/oauth/token`, tokens, user and MFA endpoints.
+//! - `scopes`: the one table of what each route needs (scope, human only, any token) and
+//!   its enforcement; `teams`: API users of product and org teams; `products`: the
+//!   product and org resources API users call.
 //! - `world`: one isolated world (store, clock, generator, settings, journal, faults).
 //! - `control`: the control plane's logic (clock readings, users, tokens, tenants), shared
 //!   by `routes/control.rs` and the [`MockServer`] / [`Tenant`] methods.
@@ -50,9 +53,12 @@ mod fixtures;
 mod journal;
 mod middleware;
 mod oauth;
+mod products;
 mod routes;
+mod scopes;
 mod server;
 mod store;
+mod teams;
 mod tenant;
 mod tokens;
 mod totp;

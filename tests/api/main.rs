@@ -8,4 +8,6 @@ mod control_support;
 mod control_tenants;
 mod control_users;
 mod helpers;
+mod scopes;
 mod smoke;
+mod teams;
