@@ -116,6 +116,8 @@ fn authenticate_client(
     store: &Store,
     request: &TokenRequest,
 ) -> Result<(ClientIdx, ClientKind), ApiError> {
+    // A parseable Basic header wins even when its secret is empty (the body's fields are
+    // then ignored, as the library does); empty values count as missing either way.
     let (id, secret) = match &request.basic {
         Some((id, secret)) => (Some(id.as_str()), Some(secret.as_str())),
         None => (
@@ -123,6 +125,7 @@ fn authenticate_client(
             request.present("client_secret"),
         ),
     };
+    let secret = secret.filter(|s| !s.is_empty());
     let id = id
         .filter(|id| valid_client_id(id))
         .ok_or_else(|| ApiError::InvalidClient("Invalid or missing client_id parameter".into()))?;

@@ -1,4 +1,13 @@
 //! Behaviour tests over real HTTP, one module per feature, all built into one binary.
 
+mod account;
+mod bearer;
+mod binary;
+mod cors;
 mod helpers;
+mod library;
+mod lifetimes;
+mod mfa;
+mod oauth;
 mod smoke;
+mod token_endpoints;
