@@ -687,7 +687,7 @@ pub(crate) fn list_tokens_with_password(
     Ok(store
         .tokens
         .iter()
-        .filter(|e| e.owner == Owner::User(user) && e.expires_at.is_none_or(|at| at > now))
+        .filter(|e| e.owner == Owner::User(user) && !matches!(e.expires_at, Some(at) if at <= now))
         .map(|e| ListedToken {
             token: format_token(e.key()),
             expires_at: e.expires_at.map(crate::clock::iso8601),

@@ -33,7 +33,10 @@ async fn get_devices_is_an_array_of_the_users_devices() {
     assert_eq!(argon["id"], "0123456789abcdef01234567");
     assert_eq!(argon["online"], true);
     assert_eq!(argon["functions"], serde_json::json!(["led"]));
-    assert_eq!(argon["variables"], serde_json::json!({"temperature": "double"}));
+    assert_eq!(
+        argon["variables"],
+        serde_json::json!({"temperature": "double"})
+    );
     for field in [
         "last_ip_address",
         "last_heard",

@@ -48,7 +48,12 @@ async fn a_form_body_access_token_authenticates_a_delete() {
 #[tokio::test]
 async fn no_token_at_all_is_400_not_found() {
     let mock = spawn_mock().await;
-    let response = mock.client.get(mock.url("/v1/devices")).send().await.unwrap();
+    let response = mock
+        .client
+        .get(mock.url("/v1/devices"))
+        .send()
+        .await
+        .unwrap();
     assert_oauth_error(
         response,
         400,
@@ -75,7 +80,9 @@ async fn two_methods_at_once_are_refused() {
     // Query + body.
     let response = mock
         .client
-        .delete(mock.url(&format!("/v1/access_tokens/current?access_token={USER_TOKEN}")))
+        .delete(mock.url(&format!(
+            "/v1/access_tokens/current?access_token={USER_TOKEN}"
+        )))
         .header("content-type", FORM)
         .body(format!("access_token={USER_TOKEN}"))
         .send()

@@ -79,7 +79,11 @@ async fn the_binary_prints_its_address_and_serves_on_it() {
     // Arrange + Act
     let running = start(command(&["--listen", "127.0.0.1:0"])).await;
     // Assert
-    assert!(running.uri.starts_with("http://127.0.0.1:"), "{}", running.uri);
+    assert!(
+        running.uri.starts_with("http://127.0.0.1:"),
+        "{}",
+        running.uri
+    );
     assert!(!running.uri.ends_with(":0"));
     let body = login(&running.uri).await;
     assert_eq!(body["token_type"], "bearer");
@@ -116,7 +120,11 @@ async fn the_same_seed_gives_the_same_first_token() {
     let b = start(command(&["--listen", "127.0.0.1:0", "--seed", "42"])).await;
     let c = start(command(&["--listen", "127.0.0.1:0", "--seed", "43"])).await;
     // Act
-    let (a, b, c) = (login(&a.uri).await, login(&b.uri).await, login(&c.uri).await);
+    let (a, b, c) = (
+        login(&a.uri).await,
+        login(&b.uri).await,
+        login(&c.uri).await,
+    );
     // Assert
     assert_eq!(a["access_token"], b["access_token"]);
     assert_eq!(a["refresh_token"], b["refresh_token"]);
@@ -151,24 +159,44 @@ fn temp_file(name: &str, contents: &str) -> std::path::PathBuf {
 }
 
 async fn refused(path: &std::path::Path) -> (std::process::ExitStatus, String, String) {
-    let mut child = command(&["--listen", "127.0.0.1:0", "--fixtures", path.to_str().unwrap()])
-        .spawn()
-        .unwrap();
+    let mut child = command(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--fixtures",
+        path.to_str().unwrap(),
+    ])
+    .spawn()
+    .unwrap();
     let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
         .await
         .expect("the binary stops at once")
         .unwrap();
     let mut stdout = String::new();
     let mut stderr = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut stdout).await.unwrap();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).await.unwrap();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .await
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .await
+        .unwrap();
     (status, stdout, stderr)
 }
 
 #[tokio::test]
 async fn a_malformed_fixtures_file_stops_start_up_with_file_line_and_column() {
     // Arrange
-    let path = temp_file("malformed", "{\n  \"users\": [\n    {\"email\": }\n  ]\n}\n");
+    let path = temp_file(
+        "malformed",
+        "{\n  \"users\": [\n    {\"email\": }\n  ]\n}\n",
+    );
     // Act
     let (status, stdout, stderr) = refused(&path).await;
     // Assert

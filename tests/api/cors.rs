@@ -22,7 +22,10 @@ async fn an_error_answer_carries_the_cors_header() {
         .unwrap();
     assert_eq!(response.status(), 403);
     assert_eq!(response.headers()["access-control-allow-origin"], "*");
-    assert!(response.headers().get("access-control-allow-credentials").is_none());
+    assert!(response
+        .headers()
+        .get("access-control-allow-credentials")
+        .is_none());
 }
 
 #[tokio::test]
@@ -36,7 +39,11 @@ async fn a_success_answer_carries_the_cors_header() {
 async fn a_preflight_on_any_path_echoes_the_requested_headers() {
     // Arrange
     let mock = spawn_mock().await;
-    for path in ["/v1/access_tokens/current", "/oauth/token", "/no/such/route"] {
+    for path in [
+        "/v1/access_tokens/current",
+        "/oauth/token",
+        "/no/such/route",
+    ] {
         // Act
         let response = mock
             .client

@@ -39,8 +39,15 @@ async fn reset_drops_issued_tokens_and_keeps_fixture_tokens() {
 
 #[tokio::test]
 async fn fixtures_from_a_path_are_served() {
-    let path = std::env::temp_dir().join(format!("particle-auth-mock-lib-{}.json", std::process::id()));
-    std::fs::write(&path, r#"{"users":[{"email":"x@example.org","password":"pw"}]}"#).unwrap();
+    let path = std::env::temp_dir().join(format!(
+        "particle-auth-mock-lib-{}.json",
+        std::process::id()
+    ));
+    std::fs::write(
+        &path,
+        r#"{"users":[{"email":"x@example.org","password":"pw"}]}"#,
+    )
+    .unwrap();
     let fixtures = Fixtures::from_path(&path).unwrap();
     let _ = std::fs::remove_file(&path);
     let mock = spawn_with(MockServer::builder().fixtures(fixtures)).await;
@@ -49,7 +56,11 @@ async fn fixtures_from_a_path_are_served() {
 
 #[tokio::test]
 async fn the_server_stops_when_dropped() {
-    let server = MockServer::builder().clock(Clock::manual(T0)).start().await.unwrap();
+    let server = MockServer::builder()
+        .clock(Clock::manual(T0))
+        .start()
+        .await
+        .unwrap();
     let address = server.address();
     drop(server);
     // Give the accept loop its turn to see the stop signal.

@@ -194,9 +194,7 @@ async fn a_recovery_code_works_once() {
     .await;
     // Another code still works.
     assert_eq!(
-        send_recovery(&mock, &second, "rc004-ddddd")
-            .await
-            .status(),
+        send_recovery(&mock, &second, "rc004-ddddd").await.status(),
         200
     );
 }
@@ -328,8 +326,7 @@ async fn mfa_disable_needs_the_current_password() {
     // Arrange: the MFA user logged in.
     let mock = spawn_mock().await;
     let mfa_token = mock.mfa_challenge().await;
-    let (_, body) =
-        status_and_json(mock.send_otp(&mfa_token, &totp_code(&mock.clock)).await).await;
+    let (_, body) = status_and_json(mock.send_otp(&mfa_token, &totp_code(&mock.clock)).await).await;
     let token = body["access_token"].as_str().unwrap().to_string();
     // Act + Assert: a wrong password is a clear 400.
     let (status, body) = status_and_json(disable(&mock, &token, "nope").await).await;

@@ -70,10 +70,9 @@ async fn each_built_in_client_logs_in_with_its_id_as_secret_in_the_form_body() {
 #[tokio::test]
 async fn form_values_decode_plus_and_percent_20_as_spaces() {
     // Arrange: a user whose password has a space and an email with a plus sign.
-    let mock = spawn_with_fixtures(
-        r#"{"users":[{"email":"a+b@example.com","password":"pass word"}]}"#,
-    )
-    .await;
+    let mock =
+        spawn_with_fixtures(r#"{"users":[{"email":"a+b@example.com","password":"pass word"}]}"#)
+            .await;
     for body in [
         "grant_type=password&username=a%2Bb%40example.com&password=pass+word",
         "grant_type=password&username=a%2Bb%40example.com&password=pass%20word",
@@ -517,7 +516,10 @@ async fn row_14_recovery_code_or_mfa_token_missing_is_refused() {
             ("grant_type", "urn:custom:recovery-code"),
             ("recovery_code", "rc001-aaaaa"),
         ],
-        vec![("grant_type", "urn:custom:recovery-code"), ("mfa_token", "x")],
+        vec![
+            ("grant_type", "urn:custom:recovery-code"),
+            ("mfa_token", "x"),
+        ],
     ] {
         let response = mock.token_request(&fields).await;
         assert_oauth_error(
@@ -598,7 +600,13 @@ async fn row_18_client_credentials_of_a_developer_client_are_refused() {
     let response = mock
         .token_request(&[("grant_type", "client_credentials")])
         .await;
-    assert_oauth_error(response, 400, "invalid_grant", "Client credentials are invalid").await;
+    assert_oauth_error(
+        response,
+        400,
+        "invalid_grant",
+        "Client credentials are invalid",
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -43,8 +43,11 @@ async fn current_token_info_of_a_never_expiring_token_has_a_null_expires_at() {
 #[tokio::test]
 async fn current_token_info_of_an_api_user_lists_its_scopes() {
     let mock = spawn_mock().await;
-    let (status, info) =
-        status_and_json(mock.get_with("/v1/access_tokens/current", API_USER_TOKEN).await).await;
+    let (status, info) = status_and_json(
+        mock.get_with("/v1/access_tokens/current", API_USER_TOKEN)
+            .await,
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(
         info["scopes"],
@@ -153,7 +156,8 @@ async fn the_legacy_list_shows_the_users_live_tokens_with_basic_auth() {
     let mock = spawn_mock().await;
     let token = fresh_token(&mock).await;
     // Act
-    let (status, body) = status_and_json(list(&mock, "user@example.com", "password", "").await).await;
+    let (status, body) =
+        status_and_json(list(&mock, "user@example.com", "password", "").await).await;
     // Assert
     assert_eq!(status, 200);
     let entries = body.as_array().unwrap();
@@ -163,19 +167,32 @@ async fn the_legacy_list_shows_the_users_live_tokens_with_basic_auth() {
         fixture,
         &serde_json::json!({"token": USER_TOKEN, "expires_at": null, "client": "particle"})
     );
-    let fresh = entries.iter().find(|e| e["token"] == token.as_str()).unwrap();
+    let fresh = entries
+        .iter()
+        .find(|e| e["token"] == token.as_str())
+        .unwrap();
     assert_eq!(fresh["expires_at"], "2026-04-01T00:00:00.000Z");
 }
 
 #[tokio::test]
 async fn the_legacy_list_refuses_bad_credentials_with_the_recorded_bodies() {
     let mock = spawn_mock().await;
-    let (status, body) =
-        status_and_json(list(&mock, "user@example.com", "nope", "").await).await;
-    assert_eq!((status, body), (401, serde_json::json!({"ok": false, "errors": ["Bad password"]})));
-    let (status, body) =
-        status_and_json(list(&mock, "ghost@example.com", "nope", "").await).await;
-    assert_eq!((status, body), (400, serde_json::json!({"ok": false, "errors": ["Unknown user"]})));
+    let (status, body) = status_and_json(list(&mock, "user@example.com", "nope", "").await).await;
+    assert_eq!(
+        (status, body),
+        (
+            401,
+            serde_json::json!({"ok": false, "errors": ["Bad password"]})
+        )
+    );
+    let (status, body) = status_and_json(list(&mock, "ghost@example.com", "nope", "").await).await;
+    assert_eq!(
+        (status, body),
+        (
+            400,
+            serde_json::json!({"ok": false, "errors": ["Unknown user"]})
+        )
+    );
     let response = mock
         .client
         .get(mock.url("/v1/access_tokens"))
@@ -191,17 +208,25 @@ async fn the_legacy_list_refuses_bad_credentials_with_the_recorded_bodies() {
 async fn the_legacy_list_of_an_mfa_user_needs_the_otp_query_parameter() {
     let mock = spawn_mock().await;
     // Without ?otp=: 403 in the legacy shape.
-    let (status, body) = status_and_json(list(&mock, "mfa@example.com", "password", "").await).await;
+    let (status, body) =
+        status_and_json(list(&mock, "mfa@example.com", "password", "").await).await;
     assert_eq!(status, 403);
     assert_eq!(body["ok"], false);
     assert!(body["errors"][0].as_str().unwrap().contains("otp"));
     // Wrong OTP.
     let (status, body) =
         status_and_json(list(&mock, "mfa@example.com", "password", "?otp=000000").await).await;
-    assert_eq!((status, body), (401, serde_json::json!({"ok": false, "errors": ["Invalid OTP"]})));
+    assert_eq!(
+        (status, body),
+        (
+            401,
+            serde_json::json!({"ok": false, "errors": ["Invalid OTP"]})
+        )
+    );
     // Right OTP.
     let query = format!("?otp={}", totp_code(&mock.clock));
-    let (status, body) = status_and_json(list(&mock, "mfa@example.com", "password", &query).await).await;
+    let (status, body) =
+        status_and_json(list(&mock, "mfa@example.com", "password", &query).await).await;
     assert_eq!(status, 200, "{body}");
     assert!(body.is_array());
 }
