@@ -9,5 +9,7 @@ mod library;
 mod lifetimes;
 mod mfa;
 mod oauth;
+mod scopes;
 mod smoke;
+mod teams;
 mod token_endpoints;
