@@ -212,6 +212,36 @@ async fn row_1_get_oauth_token_is_refused() {
 }
 
 #[tokio::test]
+async fn row_1_a_form_body_with_another_method_is_refused() {
+    let mock = spawn_mock().await;
+    for method in [
+        reqwest::Method::PUT,
+        reqwest::Method::DELETE,
+        reqwest::Method::PATCH,
+    ] {
+        let response = mock
+            .client
+            .request(method, mock.url("/oauth/token"))
+            .basic_auth("particle", Some("particle"))
+            .form(&[
+                ("grant_type", "password"),
+                ("username", "user@example.com"),
+                ("password", "password"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_oauth_error(
+            response,
+            400,
+            "invalid_request",
+            "Method must be POST with application/x-www-form-urlencoded encoding",
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
 async fn row_1_accepts_a_charset_suffix() {
     let mock = spawn_mock().await;
     let response = mock
