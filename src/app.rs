@@ -51,6 +51,7 @@ pub(crate) struct AppState {
     /// All worlds.
     pub registry: Arc<Registry>,
     /// The process configuration.
+    #[allow(dead_code)] // used by the rate-limit and control API features
     pub config: Arc<Config>,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,

@@ -38,7 +38,7 @@ async fn the_clock_reads_sets_advances_freezes_and_resumes_over_http() {
     assert_eq!(clock["frozen"], false);
     let (_, clock) = mock.post_json("/__mock/clock/freeze", json!({})).await;
     assert_eq!(clock["frozen"], true);
-    assert_eq!(mock.server.clock_state().frozen, true);
+    assert!(mock.server.clock_state().frozen);
 }
 
 #[tokio::test]

@@ -1,5 +1,10 @@
 //! Behaviour tests over real HTTP, one module per feature, all built into one binary.
 
+#![allow(clippy::field_reassign_with_default)] // tests tweak one option of a default Config
+
+mod account;
+mod bearer;
+mod binary;
 mod control_clock;
 mod control_faults;
 mod control_guard;
@@ -7,7 +12,13 @@ mod control_journal;
 mod control_support;
 mod control_tenants;
 mod control_users;
+mod cors;
 mod helpers;
+mod library;
+mod lifetimes;
+mod mfa;
+mod oauth;
 mod scopes;
 mod smoke;
 mod teams;
+mod token_endpoints;
