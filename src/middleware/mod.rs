@@ -1,3 +1,12 @@
-//! HTTP middleware that is not a route, wired in `app.rs`.
+//! HTTP middleware that is not a route: it wraps the router per world (after the tenant
+//! routing has inserted `CurrentWorld`).
+//!
+//! - `body_limit`: refuses a declared body over `--max-body-bytes` before reading it.
+//! - `journal`: records each request in the world's journal (`GET /__mock/journal`).
+//! - `faults`: applies the world's injected faults (`POST /__mock/faults`).
+//! - `guard`: `--no-control` and `--control-secret` for the control routes.
 
 pub(crate) mod body_limit;
+pub(crate) mod faults;
+pub(crate) mod guard;
+pub(crate) mod journal;

@@ -1,6 +1,15 @@
 //! No secret in the logs (issue 8 §5): every event and span the library emits at TRACE
 //! level during a full flow is captured, and no password, OTP, recovery code, client
-//! secret, TOTP secret or token appears in them.
+//! secret, TOTP secret or token appears in them, nor in the request journal
+//! (`GET /__mock/journal`).
+//!
+//! A test binary of its own: the capturing subscriber is the process-wide default, so no
+//! other test's thread can race it for tracing's per-callsite interest cache.
+
+#![allow(clippy::unwrap_used)]
+
+#[path = "api/helpers.rs"]
+mod helpers;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -9,7 +18,7 @@ use particle_auth_mock::{Fixtures, MockServer};
 use serde_json::json;
 use tracing_subscriber::fmt::MakeWriter;
 
-use crate::helpers::*;
+use helpers::*;
 
 const USER_PASSWORD: &str = "S3cret-user-pa55word";
 const MFA_PASSWORD: &str = "S3cret-mfa-pa55word";
@@ -40,7 +49,7 @@ impl<'a> MakeWriter<'a> for Capture {
 }
 
 fn fixtures_with_distinct_passwords() -> Fixtures {
-    let json = include_str!("../../fixtures/default.json");
+    let json = include_str!("../fixtures/default.json");
     let mut doc: serde_json::Value = serde_json::from_str(json).unwrap();
     for user in doc["users"].as_array_mut().unwrap() {
         let password = if user["email"] == "mfa@example.com" {
@@ -182,7 +191,7 @@ async fn full_flow(mock: &TestMock) -> Vec<String> {
 
 #[tokio::test]
 async fn no_secret_appears_in_the_logs_of_a_full_flow_at_trace_level() {
-    // Arrange: every span and event, on the one thread a current-thread runtime uses.
+    // Arrange: every span and event of the process.
     let capture = Capture::default();
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
@@ -191,10 +200,19 @@ async fn no_secret_appears_in_the_logs_of_a_full_flow_at_trace_level() {
         .without_time()
         .with_span_events(tracing_subscriber::fmt::format::FmtSpan::FULL)
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    tracing::subscriber::set_global_default(subscriber).unwrap();
     let mock = spawn_with(MockServer::builder().fixtures(fixtures_with_distinct_passwords())).await;
     // Act
     let secrets = full_flow(&mock).await;
+    let journal = mock
+        .client
+        .get(mock.url("/__mock/journal"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     drop(mock);
     // Assert
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
@@ -202,10 +220,15 @@ async fn no_secret_appears_in_the_logs_of_a_full_flow_at_trace_level() {
         logs.contains("request"),
         "the capture saw the request spans: {logs}"
     );
+    assert!(journal.contains("/oauth/token"), "{journal}");
     for secret in &secrets {
         assert!(
             !logs.contains(secret.as_str()),
             "secret {secret:?} found in the logs:\n{logs}"
+        );
+        assert!(
+            !journal.contains(secret.as_str()),
+            "secret {secret:?} found in the request journal:\n{journal}"
         );
     }
 }
