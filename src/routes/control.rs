@@ -34,6 +34,10 @@ use crate::world::World;
 /// The OpenAPI 3.0 description of this API, served at `/__mock/openapi.json`.
 pub(crate) const OPENAPI: &str = include_str!("../../openapi/control.json");
 
+/// The OpenAPI 3.0 description of the emulated Particle routes, served at
+/// `/__mock/openapi/particle.json` (a test checks it against the Particle routers).
+pub(crate) const PARTICLE_OPENAPI: &str = include_str!("../../openapi/particle.json");
+
 /// Health and readiness: never guarded (Docker health checks call them without a secret,
 /// even with `--no-control`).
 pub(crate) const UNGUARDED: [&str; 2] = ["/__mock/health", "/__mock/ready"];
@@ -45,6 +49,11 @@ pub(crate) fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState
         ("GET", "/__mock/health", get(health)),
         ("GET", "/__mock/ready", get(ready)),
         ("GET", "/__mock/openapi.json", get(openapi)),
+        (
+            "GET",
+            "/__mock/openapi/particle.json",
+            get(particle_openapi),
+        ),
         ("POST", "/__mock/reset", post(reset)),
         ("GET", "/__mock/clock", get(read_clock)),
         ("POST", "/__mock/clock/set", post(set_clock)),
@@ -113,6 +122,14 @@ async fn openapi() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
         OPENAPI,
+    )
+}
+
+/// The OpenAPI 3.0 description of the emulated Particle routes (`openapi/particle.json`).
+async fn particle_openapi() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        PARTICLE_OPENAPI,
     )
 }
 

@@ -19,6 +19,7 @@ mod lifetimes;
 mod limits;
 mod mfa;
 mod oauth;
+mod openapi;
 mod races;
 mod scopes;
 mod smoke;
