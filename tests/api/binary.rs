@@ -259,3 +259,102 @@ async fn a_good_fixtures_file_is_served() {
     assert_eq!(response["error"], "invalid_grant");
     let _ = std::fs::remove_file(path);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigterm_under_load_answers_or_refuses_every_request_and_exits_within_a_second() {
+    // Arrange: 32 clients in a tight loop, plus one request stuck half-way through its
+    // body and one idle kept-alive connection.
+    let mut running = start(command(&["--listen", "127.0.0.1:0"])).await;
+    let uri = running.uri.clone();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let clients: Vec<_> = (0..32)
+        .map(|i| {
+            let (uri, stop) = (uri.clone(), stop.clone());
+            tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                let (mut answered, mut refused) = (0u32, 0u32);
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    let request = if i % 2 == 0 {
+                        client
+                            .post(format!("{uri}/oauth/token"))
+                            .basic_auth("particle", Some("particle"))
+                            .form(&[
+                                ("grant_type", "password"),
+                                ("username", "user@example.com"),
+                                ("password", "password"),
+                            ])
+                    } else {
+                        client
+                            .get(format!("{uri}/v1/user"))
+                            .bearer_auth("1111111111111111111111111111111111111111")
+                    };
+                    let outcome = tokio::time::timeout(Duration::from_secs(3), async {
+                        match request.send().await {
+                            Ok(response) => {
+                                let status = response.status().as_u16();
+                                // A started answer must finish: a truncated body is a hang
+                                // or a broken answer, not a clean refusal.
+                                let body = response.bytes().await;
+                                Some((status, body.is_ok()))
+                            }
+                            Err(_) => None,
+                        }
+                    })
+                    .await
+                    .expect("no request hangs across the shutdown");
+                    match outcome {
+                        Some((status, complete)) => {
+                            assert_eq!(status, 200, "only clean answers");
+                            assert!(complete, "an answer was cut off");
+                            answered += 1;
+                        }
+                        None => {
+                            refused += 1;
+                            break; // the server is gone
+                        }
+                    }
+                }
+                (answered, refused)
+            })
+        })
+        .collect();
+    let mut stuck = tokio::net::TcpStream::connect(uri.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    use tokio::io::AsyncWriteExt;
+    stuck
+        .write_all(
+            b"POST /oauth/token HTTP/1.1\r\nHost: x\r\n\
+              Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ngrant",
+        )
+        .await
+        .unwrap();
+    let mut idle = tokio::net::TcpStream::connect(uri.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    idle.write_all(b"GET /__mock/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    // Let the load build up: wait until some logins have been answered.
+    for _ in 0..50 {
+        login(&uri).await;
+    }
+    // Act
+    send_signal(&running.child, "-TERM");
+    let exited = tokio::time::timeout(Duration::from_secs(1), running.child.wait()).await;
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    // Assert: out within a second, cleanly.
+    let status = exited.expect("still running 1 s after SIGTERM").unwrap();
+    assert!(status.success(), "{status:?}");
+    let mut answered = 0;
+    for client in clients {
+        answered += client.await.expect("a client task failed").0;
+    }
+    assert!(answered > 0, "the load reached the server");
+    // The stuck and idle connections were closed, not left hanging.
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(2), stuck.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "the half-sent request's connection hangs");
+    let closed = tokio::time::timeout(Duration::from_secs(2), idle.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "the idle connection hangs");
+}
