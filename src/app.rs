@@ -1,7 +1,8 @@
 //! The HTTP application: shared state, every route and every layer, in one place.
 //!
 //! Layers, outermost first: CORS (and `OPTIONS` preflight on any path, §7) → world routing
-//! (`/t/<id>/…` to a tenant, everything else to the default world) → JSON error safety net
+//! (`/t/<id>/…` to a tenant, everything else to the default world) → rate limits (the
+//! world's own limiter, §6) → JSON error safety net
 //! → the router (Particle routes, then a 404 JSON fallback).
 
 use std::sync::Arc;
@@ -51,6 +52,10 @@ pub(crate) fn app(state: AppState) -> Router {
     Router::new()
         .fallback_service(router)
         .layer(middleware::from_fn(json_errors))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::middleware::rate_limit::rate_limit,
+        ))
         .layer(middleware::from_fn_with_state(state, route_to_world))
         .layer(middleware::from_fn(cors))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {

@@ -26,6 +26,8 @@
 //! - `world`: one isolated world (store, clock, generator, settings).
 //! - `store`: users, products, teams and live credentials.
 //! - `clock`: [`Clock`], the only reader of the OS time.
+//! - `rate_limit`: per-client limits of §6 (windows, lockout, bounded memory);
+//!   `middleware::rate_limit` applies them to requests.
 //! - `tokens`: token generation and constant-time comparison.
 //! - `totp`: RFC 6238 verification with skew and replay protection.
 //! - `fixtures`: [`Fixtures`], the embedded default set and validation.
@@ -40,7 +42,9 @@ mod config;
 mod error;
 mod extract;
 mod fixtures;
+mod middleware;
 mod oauth;
+mod rate_limit;
 mod routes;
 mod server;
 mod store;
@@ -52,4 +56,8 @@ pub use clock::{Clock, Millis};
 pub use config::{Cli, Command, Config};
 pub use error::ApiError;
 pub use fixtures::{FixtureError, Fixtures};
+pub use rate_limit::{
+    Algorithm, ClientRateLimits, HeaderStyle, Limit, RateLimitSettings, RateLimitSnapshot, Rule,
+    RuleCounter, RuleOverride, RuleSetting,
+};
 pub use server::{shutdown_signal, MockServer, MockServerBuilder, StartError};

@@ -7,7 +7,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,7 +26,11 @@ use crate::app::{app, AppState, Registry};
 use crate::clock::Clock;
 use crate::config::{Config, WorldSettings};
 use crate::fixtures::{FixtureError, Fixtures};
+use crate::rate_limit::{ClientRateLimits, RateLimitSettings, RateLimitSnapshot};
 use crate::world::World;
+
+/// How often expired rate-limit state is swept from every world.
+const RATE_LIMIT_SWEEP_EVERY: Duration = Duration::from_secs(5);
 
 /// Marker a response may carry to make the server drop the connection unanswered.
 #[derive(Debug, Clone, Copy)]
@@ -91,6 +95,7 @@ pub struct MockServerBuilder {
     config: Config,
     fixtures: Option<Fixtures>,
     clock: Option<Clock>,
+    rate_limits: Option<RateLimitSettings>,
 }
 
 impl MockServer {
@@ -113,6 +118,7 @@ impl MockServer {
             config,
             fixtures: None,
             clock: None,
+            rate_limits: None,
         }
     }
 
@@ -135,6 +141,82 @@ impl MockServer {
     /// changes are dropped.
     pub fn reset(&self) {
         self.state.registry.default.reset(None);
+    }
+
+    /// The default world's rate-limit state: settings, and every tracked client's
+    /// counters, failure streak and block.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() {
+    /// use particle_auth_mock::MockServer;
+    ///
+    /// // Arrange
+    /// let mock = MockServer::start().await;
+    /// // Act: one request from 127.0.0.1.
+    /// reqwest::get(format!("{}/v1/user", mock.uri())).await.unwrap();
+    /// // Assert: it was counted against the global limit.
+    /// let snapshot = mock.rate_limits();
+    /// assert_eq!(snapshot.clients[0].client, "127.0.0.1");
+    /// assert_eq!(snapshot.clients[0].counters[0].count, 1);
+    /// # }
+    /// ```
+    pub fn rate_limits(&self) -> RateLimitSnapshot {
+        self.default_world().rate_limit_snapshot()
+    }
+
+    /// One client's counters in the default world (an IPv6 address names its /64), or
+    /// `None` if it is not tracked.
+    pub fn rate_limit_client(&self, client: IpAddr) -> Option<ClientRateLimits> {
+        self.default_world().rate_limit_client(client)
+    }
+
+    /// Forgets one client's counters, failure streak and block; whether it was tracked.
+    pub fn reset_rate_limit_client(&self, client: IpAddr) -> bool {
+        self.default_world().reset_rate_limit_client(client)
+    }
+
+    /// Forgets every client's counters, failure streaks and blocks.
+    pub fn reset_rate_limits(&self) {
+        self.default_world().reset_rate_limits();
+    }
+
+    /// The default world's rate-limit settings in force.
+    pub fn rate_limit_settings(&self) -> RateLimitSettings {
+        self.default_world().rate_limit_settings()
+    }
+
+    /// Changes the default world's limits, algorithm, header style or cap at run time.
+    /// Counters are kept and read against the new limits; [`reset`](Self::reset) goes
+    /// back to the configured settings.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() {
+    /// use particle_auth_mock::{Limit, MockServer, Rule};
+    ///
+    /// // Arrange: a mock whose token endpoint admits one request per minute.
+    /// let mock = MockServer::start().await;
+    /// mock.set_rate_limit_settings(
+    ///     mock.rate_limit_settings().with_rule(Rule::Oauth, Some(Limit::secs(1, 60))),
+    /// );
+    /// let url = format!("{}/oauth/token", mock.uri());
+    /// // Act
+    /// let client = reqwest::Client::new();
+    /// let first = client.post(&url).send().await.unwrap();
+    /// let second = client.post(&url).send().await.unwrap();
+    /// // Assert: the second is refused, with the exact wait.
+    /// assert_eq!(first.status(), 400);
+    /// assert_eq!(second.status(), 429);
+    /// assert_eq!(second.headers()["retry-after"], "60");
+    /// # }
+    /// ```
+    pub fn set_rate_limit_settings(&self, settings: RateLimitSettings) {
+        self.default_world().set_rate_limit_settings(settings);
+    }
+
+    /// Drops now the rate-limit state of clients whose windows have all passed (the
+    /// server also does it every 5 s); returns how many were dropped.
+    pub fn evict_rate_limits(&self) -> usize {
+        self.default_world().evict_rate_limits()
     }
 
     pub(crate) fn default_world(&self) -> &Arc<World> {
@@ -181,6 +263,13 @@ impl MockServerBuilder {
         self
     }
 
+    /// Uses these rate-limit settings instead of the defaults and the fixtures file's
+    /// `rate_limits` section (command-line options still apply on top).
+    pub fn rate_limits(mut self, settings: RateLimitSettings) -> Self {
+        self.rate_limits = Some(settings);
+        self
+    }
+
     /// Uses this whole configuration (its `listen` address included).
     pub fn config(mut self, config: Config) -> Self {
         self.config = config;
@@ -205,12 +294,9 @@ impl MockServerBuilder {
         };
         let clock = self.clock.unwrap_or_default();
         let config = Arc::new(self.config);
-        let world = World::new(
-            fixtures,
-            WorldSettings::from(config.as_ref()),
-            clock.clone(),
-            config.seed,
-        );
+        let mut settings = WorldSettings::from(config.as_ref());
+        settings.rate_limits.base = self.rate_limits;
+        let world = World::new(fixtures, settings, clock.clone(), config.seed);
         let state = AppState {
             registry: Arc::new(Registry {
                 default: Arc::new(world),
@@ -249,6 +335,7 @@ async fn serve(
     mut stop: watch::Receiver<bool>,
     signal: impl Future<Output = ()> + Send + 'static,
 ) {
+    let sweeper = tokio::spawn(sweep_rate_limits(state.registry.clone()));
     let router = app(state);
     let graceful = GracefulShutdown::new();
     let mut signal = std::pin::pin!(signal);
@@ -294,8 +381,28 @@ async fn serve(
         });
     }
     drop(listener);
+    sweeper.abort();
     // In-flight requests get a short grace period: the process must exit within 1 s.
     let _ = tokio::time::timeout(Duration::from_millis(500), graceful.shutdown()).await;
+}
+
+/// Every few seconds, drops the expired rate-limit state of every world (off the async
+/// workers: a sweep of a million clients takes a while).
+async fn sweep_rate_limits(registry: Arc<Registry>) {
+    let mut tick = tokio::time::interval(RATE_LIMIT_SWEEP_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let mut worlds = vec![registry.default.clone()];
+        worlds.extend(registry.tenants.iter().map(|t| t.value().clone()));
+        let _ = tokio::task::spawn_blocking(move || {
+            for world in worlds {
+                world.evict_rate_limits();
+            }
+        })
+        .await;
+    }
 }
 
 /// The error a service returns to make hyper close the connection without answering.
