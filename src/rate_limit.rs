@@ -644,22 +644,29 @@ impl RateLimitOverrides {
     }
 }
 
-/// Who a request is counted against: an IPv4 address or an IPv6 /64 prefix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum ClientKey {
-    /// An IPv4 address (IPv4-mapped IPv6 addresses included).
-    V4(u32),
-    /// The first 64 bits of an IPv6 address.
-    V6(u64),
+/// Who a request is counted against: an IPv4 address or an IPv6 /64 prefix, packed in
+/// 8 bytes. An IPv6 key is the prefix itself; an IPv4 key is `0:ffff:a.b:c.d::/64`,
+/// inside the reserved `::/8` block, where no real client's prefix lies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct ClientKey(u64);
+
+/// The top 32 bits that mark an IPv4 key.
+const V4_TAG: u64 = 0x0000_FFFF;
+
+impl ClientKey {
+    /// The key of an IPv4 address.
+    pub(crate) fn v4(address: Ipv4Addr) -> Self {
+        ClientKey(V4_TAG << 32 | u64::from(u32::from(address)))
+    }
 }
 
 impl From<IpAddr> for ClientKey {
     fn from(ip: IpAddr) -> Self {
         match ip {
-            IpAddr::V4(v4) => ClientKey::V4(u32::from(v4)),
+            IpAddr::V4(v4) => ClientKey::v4(v4),
             IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                Some(v4) => ClientKey::V4(u32::from(v4)),
-                None => ClientKey::V6((u128::from(v6) >> 64) as u64),
+                Some(v4) => ClientKey::v4(v4),
+                None => ClientKey((u128::from(v6) >> 64) as u64),
             },
         }
     }
@@ -667,9 +674,10 @@ impl From<IpAddr> for ClientKey {
 
 impl fmt::Display for ClientKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            ClientKey::V4(v4) => Ipv4Addr::from(v4).fmt(f),
-            ClientKey::V6(prefix) => write!(f, "{}/64", Ipv6Addr::from(u128::from(prefix) << 64)),
+        if self.0 >> 32 == V4_TAG {
+            Ipv4Addr::from(self.0 as u32).fmt(f)
+        } else {
+            write!(f, "{}/64", Ipv6Addr::from(u128::from(self.0) << 64))
         }
     }
 }
@@ -864,12 +872,13 @@ struct Mark {
 
 const NO_RULE: u8 = u8::MAX;
 
-/// Everything known about one client, kept small: about 48 bytes, and no heap
-/// allocation while its log holds two entries or fewer.
+/// Everything known about one client, kept small: 40 bytes (48 with its key in the
+/// table), and no heap allocation while its log holds two entries or fewer.
 #[derive(Debug, Clone)]
 struct ClientState {
-    /// The instant offsets count from (ms since the epoch).
-    base: Millis,
+    /// The instant offsets count from, in whole seconds since the Unix epoch (a `u32`
+    /// lasts until 2106; earlier or later clocks are clamped).
+    base_secs: u32,
     /// Admitted requests inside the retention horizon, oldest first.
     marks: SmallVec<[Mark; 2]>,
     /// Offset of the latest instant this client was seen at (time never runs backwards
@@ -886,7 +895,7 @@ struct ClientState {
 impl ClientState {
     fn new(now: Millis) -> Self {
         Self {
-            base: now,
+            base_secs: secs_of(now),
             marks: SmallVec::new(),
             last_seen: 0,
             blocked_until: 0,
@@ -895,12 +904,16 @@ impl ClientState {
         }
     }
 
+    fn base(&self) -> Millis {
+        Millis::from(self.base_secs) * 1000
+    }
+
     fn offset(&self, at: Millis) -> u32 {
-        u32::try_from((at - self.base).max(0)).unwrap_or(u32::MAX)
+        u32::try_from((at - self.base()).max(0)).unwrap_or(u32::MAX)
     }
 
     fn abs(&self, offset: u32) -> Millis {
-        self.base + Millis::from(offset)
+        self.base() + Millis::from(offset)
     }
 
     /// Brings the state to `now` (monotonic per client): drops marks past the
@@ -913,18 +926,19 @@ impl ClientState {
         if keep_from > 0 {
             self.marks.drain(..keep_from);
         }
-        if now - self.base > REBASE_AFTER_MS {
-            let new_base = now - i64::from(MAX_WINDOW_MS) - 1;
-            let shift = |off: u32, base: Millis| -> u32 {
+        if now - self.base() > REBASE_AFTER_MS {
+            let new_base_secs = secs_of(now - i64::from(MAX_WINDOW_MS) - 1_000);
+            let new_base = Millis::from(new_base_secs) * 1000;
+            let base = self.base();
+            let shift = |off: u32| -> u32 {
                 u32::try_from((base + Millis::from(off) - new_base).max(0)).unwrap_or(0)
             };
-            let base = self.base;
             for m in &mut self.marks {
-                m.at = shift(m.at, base);
+                m.at = shift(m.at);
             }
-            self.last_seen = shift(self.last_seen, base);
-            self.blocked_until = shift(self.blocked_until, base);
-            self.base = new_base;
+            self.last_seen = shift(self.last_seen);
+            self.blocked_until = shift(self.blocked_until);
+            self.base_secs = new_base_secs;
         }
         self.last_seen = self.offset(now);
         now
@@ -1000,6 +1014,11 @@ impl ClientState {
             reset_secs: reset,
         }
     }
+}
+
+/// Whole seconds since the epoch, clamped to a `u32`.
+fn secs_of(at: Millis) -> u32 {
+    u32::try_from(at.div_euclid(1000).max(0)).unwrap_or(u32::MAX)
 }
 
 /// Whole seconds from `now` to `at`, rounded up.
@@ -1301,10 +1320,7 @@ impl RateLimiter {
             .iter()
             .map(|e| (*e.key(), describe(*e.key(), e.value(), &settings, now)))
             .collect();
-        clients.sort_by_key(|(k, _)| match *k {
-            ClientKey::V4(a) => (0u8, u64::from(a)),
-            ClientKey::V6(p) => (1, p),
-        });
+        clients.sort_by_key(|(k, _)| *k);
         RateLimitSnapshot {
             settings: RateLimitSettings::clone(&settings),
             tracked_clients: self.tracked_clients(),
@@ -1346,11 +1362,16 @@ fn describe(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     const T0: Millis = 1_767_225_600_000; // a multiple of 300 s
-    const A: ClientKey = ClientKey::V4(0x0A00_0001);
+    const A: ClientKey = ClientKey(V4_TAG << 32 | 0x0A00_0001);
+
+    fn key(n: u32) -> ClientKey {
+        ClientKey::v4(Ipv4Addr::from(n))
+    }
 
     fn limiter(rules: &[(Rule, Option<Limit>)], algorithm: Algorithm) -> RateLimiter {
         let mut s = RateLimitSettings::default().with_algorithm(algorithm);
@@ -1457,6 +1478,9 @@ mod tests {
         let mapped: IpAddr = "::ffff:10.0.0.1".parse().unwrap();
         assert_eq!(ClientKey::from(mapped), A);
         assert_eq!(A.to_string(), "10.0.0.1");
+        let loopback: IpAddr = "::1".parse().unwrap();
+        assert_eq!(ClientKey::from(loopback).to_string(), "::/64");
+        assert_ne!(ClientKey::from(loopback), key(0));
     }
 
     #[test]
@@ -1619,7 +1643,7 @@ mod tests {
     fn state_is_evicted_once_every_window_has_passed() {
         let l = limiter(&[], Algorithm::Sliding);
         l.check(A, Some(Rule::Oauth), T0);
-        l.check(ClientKey::V4(2), None, T0 + 100_000);
+        l.check(key(2), None, T0 + 100_000);
         assert_eq!(l.evict_expired(T0 + 299_999), 0);
         assert_eq!(l.evict_expired(T0 + 300_000), 1);
         assert_eq!(l.tracked_clients(), 1);
@@ -1643,12 +1667,12 @@ mod tests {
     fn a_full_table_admits_new_clients_untracked() {
         let l = RateLimiter::new(RateLimitSettings::default().with_max_tracked_clients(2));
         for n in 0..5 {
-            assert!(admitted(&l.check(ClientKey::V4(n), None, T0)));
+            assert!(admitted(&l.check(key(n), None, T0)));
         }
         assert_eq!(l.tracked_clients(), 2);
         assert_eq!(l.snapshot(T0).untracked_admissions, 3);
         // Once the windows pass, a new client takes a freed slot (sweep on demand).
-        assert!(admitted(&l.check(ClientKey::V4(9), None, T0 + 300_000)));
+        assert!(admitted(&l.check(key(9), None, T0 + 300_000)));
         assert_eq!(l.tracked_clients(), 1);
     }
 
@@ -1681,8 +1705,36 @@ mod tests {
 
     #[test]
     fn the_client_state_stays_small() {
-        assert!(std::mem::size_of::<ClientState>() <= 48);
-        assert!(std::mem::size_of::<ClientKey>() <= 16);
+        assert_eq!(std::mem::size_of::<ClientState>(), 40);
+        assert_eq!(std::mem::size_of::<ClientKey>(), 8);
+    }
+
+    /// Resident memory of the process, in bytes (Linux only; 0 elsewhere).
+    fn resident_bytes() -> usize {
+        std::fs::read_to_string("/proc/self/statm")
+            .ok()
+            .and_then(|s| s.split_whitespace().nth(1)?.parse::<usize>().ok())
+            .map_or(0, |pages| pages * 4096)
+    }
+
+    /// Run with `cargo test --lib -- --ignored --nocapture a_million_clients`.
+    #[test]
+    #[ignore = "measurement: allocates a million clients"]
+    fn a_million_clients_fit_in_150_mb() {
+        let l = RateLimiter::new(RateLimitSettings::default());
+        let before = resident_bytes();
+        for n in 0..1_000_000u32 {
+            let route = (n % 2 == 0).then_some(Rule::Oauth);
+            l.check(key(n), route, T0 + Millis::from(n % 1000));
+        }
+        let grown = resident_bytes().saturating_sub(before);
+        println!(
+            "1,000,000 clients: {} MB resident ({} bytes per client)",
+            grown / 1_000_000,
+            grown / 1_000_000
+        );
+        assert_eq!(l.tracked_clients(), 1_000_000);
+        assert!(grown < 150_000_000, "{grown} bytes");
     }
 
     #[test]
