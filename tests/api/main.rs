@@ -2,4 +2,6 @@
 
 mod helpers;
 mod rate_limit;
+mod scopes;
 mod smoke;
+mod teams;
