@@ -791,6 +791,8 @@ impl TokenOutcome {
 pub(crate) struct Quota {
     pub rule: Rule,
     pub limit: Limit,
+    /// Requests counted now (may exceed the limit after it was lowered at run time).
+    pub count: u32,
     pub remaining: u32,
     /// Whole seconds until `remaining` grows (0 if nothing is counted).
     pub reset_secs: u64,
@@ -1010,6 +1012,7 @@ impl ClientState {
         Quota {
             rule,
             limit,
+            count,
             remaining: limit.count.saturating_sub(count),
             reset_secs: reset,
         }
@@ -1343,10 +1346,9 @@ fn describe(
         .filter_map(|rule| {
             let limit = settings.limit(rule)?;
             let q = state.quota(rule, limit, settings.algorithm, now);
-            let count = limit.count - q.remaining;
-            (count > 0 || rule == Rule::Global).then_some(RuleCounter {
+            (q.count > 0 || rule == Rule::Global).then_some(RuleCounter {
                 rule,
-                count,
+                count: q.count,
                 limit,
                 remaining: q.remaining,
                 reset_secs: q.reset_secs,

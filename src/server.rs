@@ -394,15 +394,17 @@ async fn sweep_rate_limits(registry: Arc<Registry>) {
     tick.tick().await;
     loop {
         tick.tick().await;
-        let mut worlds = vec![registry.default.clone()];
-        worlds.extend(registry.tenants.iter().map(|t| t.value().clone()));
-        let _ = tokio::task::spawn_blocking(move || {
-            for world in worlds {
-                world.evict_rate_limits();
-            }
-        })
-        .await;
+        let registry = registry.clone();
+        let _ = tokio::task::spawn_blocking(move || sweep_all(&registry)).await;
     }
+}
+
+/// Drops the expired rate-limit state of the default world and every tenant; returns
+/// how many clients went.
+fn sweep_all(registry: &Registry) -> usize {
+    let mut worlds = vec![registry.default.clone()];
+    worlds.extend(registry.tenants.iter().map(|t| t.value().clone()));
+    worlds.iter().map(|w| w.evict_rate_limits()).sum()
 }
 
 /// The error a service returns to make hyper close the connection without answering.
@@ -439,5 +441,46 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rate_limit::ClientKey;
+
+    const T0: i64 = 1_767_225_600_000;
+
+    fn world(clock: &Clock) -> Arc<World> {
+        Arc::new(World::new(
+            Fixtures::default_set(),
+            WorldSettings::from(&Config::default()),
+            clock.clone(),
+            None,
+        ))
+    }
+
+    #[test]
+    fn the_sweep_evicts_expired_clients_of_every_world() {
+        // Arrange: one client in the default world, one in a tenant with its own clock.
+        let clock = Clock::manual(T0);
+        let tenant_clock = Clock::manual(T0);
+        let registry = Registry {
+            default: world(&clock),
+            tenants: Default::default(),
+        };
+        let tenant = world(&tenant_clock);
+        registry.tenants.insert("t1".into(), tenant.clone());
+        let client = ClientKey::from(IpAddr::from([10, 0, 0, 1]));
+        registry.default.rate_limiter.check(client, None, T0);
+        tenant.rate_limiter.check(client, None, T0);
+        // Act / Assert: each world's own time decides.
+        assert_eq!(sweep_all(&registry), 0);
+        clock.advance(Duration::from_secs(300));
+        assert_eq!(sweep_all(&registry), 1);
+        assert_eq!(tenant.rate_limiter.tracked_clients(), 1);
+        tenant_clock.advance(Duration::from_secs(300));
+        assert_eq!(sweep_all(&registry), 1);
+        assert_eq!(tenant.rate_limiter.tracked_clients(), 0);
     }
 }
