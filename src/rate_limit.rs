@@ -958,14 +958,8 @@ impl ClientState {
             && self.abs(self.last_seen) <= horizon
     }
 
-    /// The absolute times of the marks a rule counts at `now`, oldest first.
-    fn counted(
-        &self,
-        rule: Rule,
-        limit: Limit,
-        algorithm: Algorithm,
-        now: Millis,
-    ) -> impl Iterator<Item = Millis> + '_ {
+    /// The marks inside a rule's current window (all rules' marks), oldest first.
+    fn in_window(&self, limit: Limit, algorithm: Algorithm, now: Millis) -> &[Mark] {
         let window = limit.window();
         let counts_from = match algorithm {
             // (now − window, now]
@@ -974,40 +968,58 @@ impl ClientState {
             Algorithm::Fixed => now - now.rem_euclid(window),
         };
         let first = self.marks.partition_point(|m| self.abs(m.at) < counts_from);
-        let filter = (rule != Rule::Global).then_some(rule.index() as u8);
-        self.marks[first..]
-            .iter()
-            .filter(move |m| filter.map_or(true, |r| m.rule == r))
-            .map(|m| self.abs(m.at))
+        self.marks.get(first..).unwrap_or_default()
     }
 
-    /// When the rule next frees a slot if `count` marks are counted now and `extra`
-    /// more must leave: the instant, or `None` if nothing is counted.
-    fn frees_at(
+    /// How many requests a rule counts at `now`, and the instant of the `nth` of them
+    /// (0 = oldest), if there are that many.
+    fn usage(
         &self,
         rule: Rule,
         limit: Limit,
         algorithm: Algorithm,
         now: Millis,
         nth: usize,
-    ) -> Option<Millis> {
-        match algorithm {
-            Algorithm::Sliding => self
-                .counted(rule, limit, algorithm, now)
-                .nth(nth)
-                .map(|at| at + limit.window()),
-            Algorithm::Fixed => self
-                .counted(rule, limit, algorithm, now)
-                .next()
-                .map(|_| now - now.rem_euclid(limit.window()) + limit.window()),
+    ) -> (usize, Option<Millis>) {
+        let marks = self.in_window(limit, algorithm, now);
+        if rule == Rule::Global {
+            // Every mark counts: no scan.
+            return (marks.len(), marks.get(nth).map(|m| self.abs(m.at)));
         }
+        let tag = rule.index() as u8;
+        let mut count = 0;
+        let mut found = None;
+        for m in marks.iter().filter(|m| m.rule == tag) {
+            if count == nth {
+                found = Some(self.abs(m.at));
+            }
+            count += 1;
+        }
+        (count, found)
+    }
+
+    /// When the slot taken by the `nth` counted request frees, or `None` if fewer are
+    /// counted: under `sliding` when that request leaves the window, under `fixed` at
+    /// the window's end.
+    fn frees_at(
+        &self,
+        limit: Limit,
+        algorithm: Algorithm,
+        now: Millis,
+        nth_at: Option<Millis>,
+    ) -> Option<Millis> {
+        let at = nth_at?;
+        Some(match algorithm {
+            Algorithm::Sliding => at + limit.window(),
+            Algorithm::Fixed => now - now.rem_euclid(limit.window()) + limit.window(),
+        })
     }
 
     fn quota(&self, rule: Rule, limit: Limit, algorithm: Algorithm, now: Millis) -> Quota {
-        let count = self.counted(rule, limit, algorithm, now).count();
+        let (count, oldest) = self.usage(rule, limit, algorithm, now, 0);
         let count = u32::try_from(count).unwrap_or(u32::MAX);
         let reset = self
-            .frees_at(rule, limit, algorithm, now, 0)
+            .frees_at(limit, algorithm, now, oldest)
             .map_or(0, |at| secs_until(at, now));
         Quota {
             rule,
@@ -1232,10 +1244,12 @@ impl RateLimiter {
             consider(Rule::OauthFailures, limit, until);
         }
         for &(rule, limit) in &rules {
-            let count = state.counted(rule, limit, algorithm, now).count();
+            let (count, _) = state.usage(rule, limit, algorithm, now, usize::MAX);
             if count >= limit.count as usize {
+                // This many must leave before one more fits.
                 let nth = count - limit.count as usize;
-                if let Some(at) = state.frees_at(rule, limit, algorithm, now, nth) {
+                let (_, nth_at) = state.usage(rule, limit, algorithm, now, nth);
+                if let Some(at) = state.frees_at(limit, algorithm, now, nth_at) {
                     consider(rule, limit, at);
                 }
             }

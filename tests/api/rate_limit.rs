@@ -158,7 +158,7 @@ async fn the_global_limit_defaults_to_10000_per_300_seconds() {
     assert_eq!((global.count, global.remaining), (1, 9_999));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_default_global_limit_refuses_the_10001st_request() {
     // Arrange: 10,000 requests over a few keep-alive connections.
     let mock = Arc::new(spawn_mock().await);
