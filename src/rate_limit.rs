@@ -1129,8 +1129,14 @@ impl RateLimiter {
 
     /// Forgets every client.
     pub(crate) fn reset_all(&self) {
-        self.clients.retain(|_, _| false);
-        self.tracked.store(self.clients.len(), Ordering::SeqCst);
+        // Count what goes rather than storing the length: a concurrent insert holds a
+        // reservation that must stay counted.
+        let mut removed = 0;
+        self.clients.retain(|_, _| {
+            removed += 1;
+            false
+        });
+        self.tracked.fetch_sub(removed, Ordering::SeqCst);
         self.untracked.store(0, Ordering::Relaxed);
     }
 
