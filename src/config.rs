@@ -106,6 +106,24 @@ pub struct Config {
     /// simulate many clients from one machine.
     #[arg(long, env = "PARTICLE_MOCK_TRUST_FORWARDED")]
     pub trust_forwarded: bool,
+
+    /// Requests kept in each world's request journal (`GET /__mock/journal`); 0 disables it.
+    #[arg(long, env = "PARTICLE_MOCK_JOURNAL_SIZE", default_value_t = 1_000)]
+    pub journal_size: usize,
+
+    /// Cap on live tenants (`POST /__mock/tenants` answers 429 beyond it).
+    #[arg(long, env = "PARTICLE_MOCK_MAX_TENANTS", default_value_t = 1_000)]
+    pub max_tenants: usize,
+
+    /// Switch the control API off: `/__mock/…` answers 404 like any unknown route, except
+    /// `/__mock/health` and `/__mock/ready`, which stay for health checks.
+    #[arg(long, env = "PARTICLE_MOCK_NO_CONTROL")]
+    pub no_control: bool,
+
+    /// Require this secret in an `X-Mock-Control-Secret` header on every control call
+    /// (health and readiness excepted).
+    #[arg(long, env = "PARTICLE_MOCK_CONTROL_SECRET", hide_env_values = true)]
+    pub control_secret: Option<String>,
 }
 
 impl Default for Config {
@@ -148,6 +166,8 @@ pub(crate) struct WorldSettings {
     pub max_tokens: usize,
     /// The rate-limit options, resolved against the world's fixtures when it is built.
     pub rate_limits: RateLimitOverrides,
+    /// Requests kept in the journal (0: none).
+    pub journal_size: usize,
 }
 
 impl From<&Config> for WorldSettings {
@@ -167,6 +187,7 @@ impl From<&Config> for WorldSettings {
                 max_tracked_clients: c.max_tracked_clients,
                 rules: c.rate_limits.clone(),
             },
+            journal_size: c.journal_size,
         }
     }
 }

@@ -9,7 +9,9 @@ use arc_swap::{ArcSwap, Guard};
 
 use crate::clock::{Clock, Millis};
 use crate::config::WorldSettings;
+use crate::faults::Faults;
 use crate::fixtures::Fixtures;
+use crate::journal::Journal;
 use crate::rate_limit::{
     ClientKey, ClientRateLimits, RateLimitSettings, RateLimitSnapshot, RateLimiter,
 };
@@ -31,6 +33,10 @@ pub struct World {
     store: ArcSwap<Store>,
     /// Per-client rate limits (§6); each world counts its own clients.
     pub(crate) rate_limiter: RateLimiter,
+    /// The last requests this world answered (control API).
+    pub(crate) journal: Journal,
+    /// Injected faults (control API).
+    pub(crate) faults: Faults,
 }
 
 impl World {
@@ -45,6 +51,8 @@ impl World {
         let limits = settings.rate_limits.resolve(fixtures.rate_limits.as_ref());
         Self {
             rate_limiter: RateLimiter::new(limits),
+            journal: Journal::new(settings.journal_size),
+            faults: Faults::default(),
             settings,
             clock,
             generator: TokenGenerator::new(seed),
@@ -64,12 +72,15 @@ impl World {
     }
 
     /// The fixtures this world resets to.
+    #[allow(dead_code)] // used by the control API feature (export and tenants)
     pub(crate) fn fixtures(&self) -> Arc<Fixtures> {
         self.fixtures.load_full()
     }
 
-    /// Drops every issued token, API user and MFA change: back to the fixtures (or to a
-    /// new fixtures document, which becomes what later resets go back to).
+    /// Drops every issued token, API user, user change and MFA change, the journal and
+    /// the faults: back to the fixtures (or to a new fixtures document, which becomes what
+    /// later resets go back to). The clock is left where it is. This is the one place a
+    /// reset happens, for `POST /__mock/reset` and [`MockServer::reset`](crate::MockServer::reset) alike.
     pub(crate) fn reset(&self, fixtures: Option<Fixtures>) {
         if let Some(f) = fixtures {
             self.fixtures.store(Arc::new(f));
@@ -77,6 +88,8 @@ impl World {
         let fixtures = self.fixtures.load();
         let store = Store::from_fixtures(&fixtures);
         self.store.store(Arc::new(store));
+        self.journal.clear();
+        self.faults.clear();
         let limits = self
             .settings
             .rate_limits

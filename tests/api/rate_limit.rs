@@ -607,3 +607,47 @@ async fn the_control_plane_is_never_limited() {
     assert_eq!(mock.send(Method::GET, "/v1/user").await.status(), 429);
     assert_eq!(mock.send(Method::GET, "/__mock/health").await.status(), 200);
 }
+
+#[tokio::test]
+async fn each_tenant_counts_its_own_clients_with_its_own_limits() {
+    // Arrange: a tenant whose fixtures allow one token request per minute.
+    let mock = spawn_mock().await;
+    let mut json: serde_json::Value =
+        serde_json::from_str(&particle_auth_mock::Fixtures::default_set().to_json()).unwrap();
+    json["rate_limits"] = serde_json::json!({"rules": {"oauth": "1/60s"}});
+    let fixtures = particle_auth_mock::Fixtures::from_json(&json.to_string()).unwrap();
+    let tenant = mock.server.create_tenant_with(fixtures).unwrap();
+    let login = |base: String| {
+        let client = mock.client.clone();
+        async move {
+            client
+                .post(format!("{base}/oauth/token"))
+                .basic_auth("particle", Some("particle"))
+                .form(&[
+                    ("grant_type", "password"),
+                    ("username", "user@example.com"),
+                    ("password", "password"),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    // Act
+    let tenant_first = login(tenant.uri()).await;
+    let tenant_second = login(tenant.uri()).await;
+    let default_second = {
+        login(mock.uri.clone()).await;
+        login(mock.uri.clone()).await
+    };
+    // Assert
+    assert_eq!((tenant_first, tenant_second), (200, 429));
+    assert_eq!(default_second, 200);
+    assert_eq!(tenant.rate_limits().tracked_clients, 1);
+    assert_eq!(
+        tenant.rate_limit_settings().limit(Rule::Oauth),
+        Some(Limit::secs(1, 60))
+    );
+}
