@@ -651,3 +651,19 @@ async fn each_tenant_counts_its_own_clients_with_its_own_limits() {
         Some(Limit::secs(1, 60))
     );
 }
+
+#[tokio::test]
+async fn the_journal_records_which_limit_refused_a_request() {
+    // Arrange
+    let mock = spawn_with_config(config_with(&["--rate-limit", "oauth=1/60s"])).await;
+    mock.good_login().await;
+    // Act
+    mock.good_login().await;
+    // Assert
+    let entries = mock
+        .server
+        .journal(&particle_auth_mock::JournalFilter::default())
+        .unwrap();
+    let refused = entries.iter().find(|e| e.status == Some(429)).unwrap();
+    assert_eq!(refused.reason.as_deref(), Some("oauth limit 1/60s reached"));
+}
