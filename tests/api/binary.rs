@@ -263,8 +263,8 @@ async fn a_good_fixtures_file_is_served() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigterm_under_load_answers_or_refuses_every_request_and_exits_within_a_second() {
     // Arrange: 32 clients in a tight loop, plus one request stuck half-way through its
-    // body and one idle kept-alive connection.
-    let mut running = start(command(&["--listen", "127.0.0.1:0"])).await;
+    // body and one idle kept-alive connection (rate limits off: this is about shutdown).
+    let mut running = start(command(&["--listen", "127.0.0.1:0", "--no-rate-limits"])).await;
     let uri = running.uri.clone();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let clients: Vec<_> = (0..32)

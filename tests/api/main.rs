@@ -21,6 +21,7 @@ mod mfa;
 mod oauth;
 mod openapi;
 mod races;
+mod rate_limit;
 mod scopes;
 mod smoke;
 mod teams;

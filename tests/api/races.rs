@@ -26,8 +26,11 @@ mod futures_like {
     }
 }
 
+/// A mock without rate limits: the races are about the store, not the limiter.
 async fn spawn_race_mock() -> Arc<TestMock> {
-    Arc::new(spawn_mock().await)
+    let mut config = particle_auth_mock::Config::default();
+    config.no_rate_limits = true;
+    Arc::new(spawn_with_config(config).await)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
