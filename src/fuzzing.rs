@@ -11,6 +11,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, Request};
 use crate::clock::{iso8601, parse_iso8601};
 use crate::extract::{basic_credentials, decode_body, find_bearer, parse_form};
 use crate::fixtures::Fixtures;
+use crate::rate_limit::forwarded_client;
 use crate::store::Store;
 
 /// Every target, by the name of its corpus directory and `fuzz/` binary.
@@ -19,6 +20,7 @@ pub const TARGETS: &[(&str, fn(&[u8]))] = &[
     ("authorization", authorization),
     ("fixtures", fixtures),
     ("expires_at", expires_at),
+    ("forwarded", forwarded),
 ];
 
 /// A form body (or query string): `parse_form`, and the JSON-or-form body decoder.
@@ -76,5 +78,16 @@ pub fn expires_at(data: &[u8]) {
         if chrono::DateTime::from_timestamp_millis(millis).is_some() {
             assert_eq!(parse_iso8601(&iso8601(millis)), Some(millis));
         }
+    }
+}
+
+/// `Forwarded` and `X-Forwarded-For` values (`--trust-forwarded`): the input's first line
+/// is the `Forwarded` value, the rest the `X-Forwarded-For` value.
+pub fn forwarded(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let (forwarded, x_forwarded_for) = text.split_once('\n').unwrap_or((&text, ""));
+    let client = forwarded_client(&[forwarded], &[x_forwarded_for]);
+    if forwarded.is_empty() && x_forwarded_for.is_empty() {
+        assert_eq!(client, None);
     }
 }

@@ -18,6 +18,7 @@ use serde_json::Value;
 use crate::clock::{iso8601, parse_iso8601};
 use crate::extract::{basic_credentials, parse_form};
 use crate::fuzzing::{self, TARGETS};
+use crate::rate_limit::forwarded_client;
 
 /// Every file of `tests/corpus/<target>/`.
 fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
@@ -185,5 +186,31 @@ proptest! {
     #[test]
     fn formatted_instants_parse_back(millis in -62_135_596_800_000i64..253_402_300_799_999) {
         prop_assert_eq!(parse_iso8601(&iso8601(millis)), Some(millis));
+    }
+
+    #[test]
+    fn forwarded_headers_never_panic(data in tricky_bytes()) {
+        fuzzing::forwarded(&data);
+    }
+
+    #[test]
+    fn the_leftmost_forwarded_address_is_the_client(
+        ip in any::<std::net::IpAddr>(),
+        port in proptest::option::of(any::<u16>()),
+        other in any::<std::net::Ipv4Addr>(),
+    ) {
+        let node = match (ip, port) {
+            (std::net::IpAddr::V4(v4), Some(port)) => format!("{v4}:{port}"),
+            (std::net::IpAddr::V4(v4), None) => v4.to_string(),
+            (std::net::IpAddr::V6(v6), Some(port)) => format!("\"[{v6}]:{port}\""),
+            (std::net::IpAddr::V6(v6), None) => format!("\"[{v6}]\""),
+        };
+        let forwarded = format!("for={node};proto=http, for={other}");
+        prop_assert_eq!(forwarded_client(&[forwarded.as_str()], &[]), Some(ip));
+        let xff = format!("{}, {other}", node.trim_matches('"'));
+        prop_assert_eq!(forwarded_client(&[], &[xff.as_str()]), Some(ip));
+        // `Forwarded` wins over `X-Forwarded-For`.
+        let other_text = other.to_string();
+        prop_assert_eq!(forwarded_client(&[forwarded.as_str()], &[other_text.as_str()]), Some(ip));
     }
 }
