@@ -271,6 +271,7 @@ fn challenge(
     let ttl_ms = i64::try_from(world.settings.mfa_token_ttl_secs)
         .unwrap_or(i64::MAX / 1000)
         .saturating_mul(1000);
+    world.make_room_for_challenge(store);
     store.mfa_challenges.insert(
         mfa_token.clone(),
         MfaChallenge {
@@ -523,6 +524,7 @@ pub(crate) fn issue(
     let refresh_token = expires_at.map(|access_expiry| {
         let key = world.generator.token();
         let refresh_ms = world.settings.refresh_token_lifetime.saturating_mul(1000);
+        world.make_room_for_refresh_token(store);
         store.refresh_tokens.insert(
             key,
             RefreshToken {

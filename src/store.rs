@@ -419,21 +419,33 @@ impl Store {
     }
 
     /// Removes expired access tokens, refresh tokens and MFA challenges; returns how many.
+    ///
+    /// Counted inside `retain`, not as a difference of lengths: other requests insert
+    /// concurrently, so the maps may hold more afterwards than before.
     pub fn evict_expired(&self, now: Millis) -> usize {
-        let before = self.tokens.len() + self.refresh_tokens.len() + self.mfa_challenges.len();
+        let mut evicted = 0usize;
+        let mut keep = |live: bool| {
+            evicted += usize::from(!live);
+            live
+        };
         self.tokens
-            .retain(|_, t| !matches!(t.expires_at, Some(at) if at <= now));
-        self.refresh_tokens.retain(|_, t| t.expires_at > now);
-        self.mfa_challenges.retain(|_, c| c.expires_at > now);
-        before - (self.tokens.len() + self.refresh_tokens.len() + self.mfa_challenges.len())
+            .retain(|_, t| keep(!matches!(t.expires_at, Some(at) if at <= now)));
+        self.refresh_tokens.retain(|_, t| keep(t.expires_at > now));
+        self.mfa_challenges.retain(|_, c| keep(c.expires_at > now));
+        evicted
     }
 
     /// Revokes every access and refresh token of `owner`; returns how many access tokens.
+    /// (Counted inside `retain`: concurrent inserts make a difference of lengths wrong.)
     pub fn revoke_all_of(&self, owner: Owner) -> usize {
-        let before = self.tokens.len();
-        self.tokens.retain(|_, t| t.owner != owner);
+        let mut revoked = 0usize;
+        self.tokens.retain(|_, t| {
+            let keep = t.owner != owner;
+            revoked += usize::from(!keep);
+            keep
+        });
         self.refresh_tokens.retain(|_, t| t.owner != owner);
-        before - self.tokens.len()
+        revoked
     }
 }
 

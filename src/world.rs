@@ -2,10 +2,12 @@
 //! token generator and settings. The default world serves `/`, each tenant serves
 //! `/t/<id>`; nothing is shared between worlds.
 
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use arc_swap::{ArcSwap, Guard};
+use dashmap::DashMap;
 
 use crate::clock::{Clock, Millis};
 use crate::config::WorldSettings;
@@ -144,20 +146,44 @@ impl World {
             return;
         }
         store.evict_expired(now);
-        let excess = (store.tokens.len() + 1).saturating_sub(cap);
-        if excess == 0 {
-            return;
-        }
-        let mut by_expiry: Vec<_> = store
-            .tokens
-            .iter()
-            .map(|e| (e.value().expires_at.unwrap_or(Millis::MAX), *e.key()))
-            .collect();
-        by_expiry.sort_unstable();
-        // Evict a slice (1/16 of the cap at least) so the sort is amortised over many inserts.
-        let batch = excess.max(cap / 16).min(by_expiry.len());
-        for (_, key) in by_expiry.into_iter().take(batch) {
-            store.tokens.remove(&key);
-        }
+        make_room(&store.tokens, cap, |t| t.expires_at.unwrap_or(Millis::MAX));
+    }
+
+    /// The same cap (`--max-tokens`) for refresh tokens: a login flood must not grow
+    /// memory without bound, and a refresh token lives longer than its access token.
+    pub(crate) fn make_room_for_refresh_token(&self, store: &Store) {
+        make_room(&store.refresh_tokens, self.settings.max_tokens, |t| {
+            t.expires_at
+        });
+    }
+
+    /// The same cap for outstanding MFA challenges (a flood of password grants for an
+    /// MFA user opens one per request).
+    pub(crate) fn make_room_for_challenge(&self, store: &Store) {
+        make_room(&store.mfa_challenges, self.settings.max_tokens, |c| {
+            c.expires_at
+        });
+    }
+}
+
+/// Keeps `map` under `cap` before one more insert: the entries closest to expiry go
+/// (expired ones first, as they sort first), a batch of at least 1/16 of the cap at a
+/// time so that the sort is amortised over many inserts.
+fn make_room<K, V>(map: &DashMap<K, V>, cap: usize, expiry: impl Fn(&V) -> Millis)
+where
+    K: Eq + Hash + Clone,
+{
+    if map.len() < cap {
+        return;
+    }
+    let excess = (map.len() + 1).saturating_sub(cap);
+    let mut by_expiry: Vec<(Millis, K)> = map
+        .iter()
+        .map(|e| (expiry(e.value()), e.key().clone()))
+        .collect();
+    by_expiry.sort_unstable_by_key(|(at, _)| *at);
+    let batch = excess.max(cap / 16).min(by_expiry.len());
+    for (_, key) in by_expiry.into_iter().take(batch) {
+        map.remove(&key);
     }
 }

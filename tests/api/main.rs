@@ -13,6 +13,7 @@ mod control_support;
 mod control_tenants;
 mod control_users;
 mod cors;
+mod floods;
 mod helpers;
 mod library;
 mod lifetimes;
