@@ -710,4 +710,42 @@ mod tests {
         assert!(!valid_client_id(&"a".repeat(41)));
         assert!(!valid_client_id("has space"));
     }
+
+    fn login_request(username: &str) -> TokenRequest {
+        TokenRequest {
+            params: [
+                ("grant_type", "password"),
+                ("username", username),
+                ("password", "password"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+            basic: Some(("particle".into(), "particle".into())),
+        }
+    }
+
+    #[test]
+    fn a_login_flood_keeps_tokens_refresh_tokens_and_mfa_challenges_within_the_cap() {
+        // Arrange: a world capped at 10 of each.
+        let mut config = crate::Config::default();
+        config.max_tokens = 10;
+        let world = World::new(
+            crate::Fixtures::default_set(),
+            crate::config::WorldSettings::from(&config),
+            crate::Clock::manual(1_767_225_600_000),
+            Some(1),
+        );
+        // Act
+        for _ in 0..100 {
+            grant(&world, &login_request("user@example.com")).unwrap();
+            let challenge = grant(&world, &login_request("mfa@example.com")).unwrap_err();
+            assert!(matches!(challenge.inner(), ApiError::MfaRequired { .. }));
+        }
+        // Assert
+        let store = world.store();
+        assert!(store.tokens.len() <= 10, "{}", store.tokens.len());
+        assert!(store.refresh_tokens.len() <= 10, "{}", store.refresh_tokens.len());
+        assert!(store.mfa_challenges.len() <= 10, "{}", store.mfa_challenges.len());
+    }
 }
