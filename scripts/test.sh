@@ -5,3 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo test --all-targets
 cargo test --doc
+# Fuzz every emulated Particle route with schemathesis against the binary (short budget).
+tests/fuzz/schemathesis.sh

@@ -57,8 +57,9 @@ pub struct Config {
     )]
     pub refresh_token_lifetime: i64,
 
-    /// Cap on live access tokens per world; when full, expired tokens are evicted first,
-    /// then the tokens closest to expiry.
+    /// Cap on live access tokens per world (and, separately, on refresh tokens and on
+    /// outstanding MFA challenges); when full, expired entries are evicted first, then
+    /// those closest to expiry.
     #[arg(long, env = "PARTICLE_MOCK_MAX_TOKENS", default_value_t = 1_000_000)]
     pub max_tokens: usize,
 
