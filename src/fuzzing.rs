@@ -14,8 +14,11 @@ use crate::fixtures::Fixtures;
 use crate::rate_limit::forwarded_client;
 use crate::store::Store;
 
+/// A fuzz target: raw bytes in, a panic on a bug.
+pub type Target = fn(&[u8]);
+
 /// Every target, by the name of its corpus directory and `fuzz/` binary.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("form_body", form_body),
     ("authorization", authorization),
     ("fixtures", fixtures),

@@ -728,8 +728,10 @@ mod tests {
     #[test]
     fn a_login_flood_keeps_tokens_refresh_tokens_and_mfa_challenges_within_the_cap() {
         // Arrange: a world capped at 10 of each.
-        let mut config = crate::Config::default();
-        config.max_tokens = 10;
+        let config = crate::Config {
+            max_tokens: 10,
+            ..Default::default()
+        };
         let world = World::new(
             crate::Fixtures::default_set(),
             crate::config::WorldSettings::from(&config),
@@ -745,7 +747,15 @@ mod tests {
         // Assert
         let store = world.store();
         assert!(store.tokens.len() <= 10, "{}", store.tokens.len());
-        assert!(store.refresh_tokens.len() <= 10, "{}", store.refresh_tokens.len());
-        assert!(store.mfa_challenges.len() <= 10, "{}", store.mfa_challenges.len());
+        assert!(
+            store.refresh_tokens.len() <= 10,
+            "{}",
+            store.refresh_tokens.len()
+        );
+        assert!(
+            store.mfa_challenges.len() <= 10,
+            "{}",
+            store.mfa_challenges.len()
+        );
     }
 }
