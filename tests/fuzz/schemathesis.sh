@@ -51,7 +51,7 @@ cat >"$work/pinned.toml" <<TOML
 [parameters]
 "path.productIdOrSlug" = "demo-product"
 "path.orgIdOrSlug" = "demo-org"
-"path.deviceId" = "0123456789abcdef01234567"
+"path.deviceId" = "89abcdef0123456789abcdef"
 "path.username" = "demo-api-user+abcde12345@api.particle.io"
 TOML
 
