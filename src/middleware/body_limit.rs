@@ -1,7 +1,12 @@
 //! Refuses a request whose declared `Content-Length` exceeds `--max-body-bytes` with
-//! `413` JSON before any byte of its body is read, whatever the route. Bodies without a
-//! length (chunked) are capped where they are read (`extract::read_body`); routes that
-//! never read the body never buffer it.
+//! `413` JSON before any byte of its body is read, whatever the Particle route. Bodies
+//! without a length (chunked) are capped where they are read (`extract::read_body`);
+//! routes that never read the body never buffer it.
+//!
+//! The control API (`/__mock/…`) is exempt: a fixtures document posted to
+//! `/__mock/reset` or `/__mock/tenants` may be larger, and is capped at 2 MiB where it
+//! is read (axum's default body limit, applied by its `Bytes` extractor); the control
+//! API's other bodies go through the same extractor as Particle's, with the same cap.
 
 use axum::extract::{Request, State};
 use axum::http::header;
@@ -17,6 +22,9 @@ pub(crate) async fn limit_body(
     req: Request,
     next: Next,
 ) -> Response {
+    if req.uri().path().starts_with("/__mock/") {
+        return next.run(req).await;
+    }
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)

@@ -304,3 +304,36 @@ async fn connections_over_the_cap_get_503_json_and_freed_slots_are_reused() {
     // Assert
     assert!(served.is_ok(), "the freed slot was never reused");
 }
+
+#[tokio::test]
+async fn a_fixtures_document_over_the_body_limit_is_still_accepted_by_the_control_api() {
+    // Arrange: a valid document of about 100 KiB (default fixtures plus 800 users).
+    let mock = spawn_with_config(config(|c| c.max_body_bytes = 64 * 1024)).await;
+    let mut doc: serde_json::Value =
+        serde_json::from_str(include_str!("../../fixtures/default.json")).unwrap();
+    let users = doc["users"].as_array_mut().unwrap();
+    for i in 0..800 {
+        users.push(serde_json::json!({
+            "email": format!("bulk-user-{i:04}@example.com"),
+            "password": "password",
+            "first_name": "Bulk",
+            "last_name": format!("User {i}"),
+        }));
+    }
+    let body = doc.to_string();
+    assert!(body.len() > 64 * 1024, "{}", body.len());
+    // Act
+    let response = mock
+        .client
+        .post(mock.url("/__mock/reset"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    // Assert
+    let (status, body) = status_and_json(response).await;
+    assert_eq!(status, 200, "{body}");
+    let login = mock.login("bulk-user-0799@example.com", "password").await;
+    assert!(login["access_token"].is_string());
+}
