@@ -30,6 +30,7 @@
 //! - `totp`: RFC 6238 verification with skew and replay protection.
 //! - `fixtures`: [`Fixtures`], the embedded default set and validation.
 //! - `config`: [`Config`], every option (clap + `PARTICLE_MOCK_*`).
+//! - [`healthcheck`]: the binary's `healthcheck` subcommand (a container `HEALTHCHECK`).
 #![deny(missing_docs)]
 #![warn(clippy::unwrap_used, clippy::self_named_module_files)]
 
@@ -40,6 +41,7 @@ mod config;
 mod error;
 mod extract;
 mod fixtures;
+pub mod healthcheck;
 mod oauth;
 mod routes;
 mod server;
@@ -49,7 +51,7 @@ mod totp;
 mod world;
 
 pub use clock::{Clock, Millis};
-pub use config::{Cli, Command, Config};
+pub use config::{Cli, Command, Config, HealthcheckArgs};
 pub use error::ApiError;
 pub use fixtures::{FixtureError, Fixtures};
 pub use server::{shutdown_signal, MockServer, MockServerBuilder, StartError};

@@ -1,4 +1,5 @@
 //! Behaviour tests over real HTTP, one module per feature, all built into one binary.
 
+mod healthcheck;
 mod helpers;
 mod smoke;
