@@ -67,8 +67,10 @@ fn device_filter(
     }
 }
 
+/// The same refusal the route table gives (`scopes::check_route` runs first; this is the
+/// domain's own guard).
 fn refuse_non_human() -> ApiError {
-    ApiError::api_users_not_allowed().because("a non-user token called a human-only endpoint")
+    crate::scopes::not_allowed("an API user or product token called a person-only endpoint")
 }
 
 /// §5.1 for a user or a customer token.

@@ -55,7 +55,7 @@ pub(crate) fn app(state: AppState) -> Router {
         .layer(middleware::from_fn(cors))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             // The path only: query strings may carry access_token (§2.1).
-            tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+            tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
         }))
 }
 

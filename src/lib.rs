@@ -23,6 +23,9 @@
 //! - `extract`: extractors (bearer auth, token form, JSON bodies) rejecting with [`ApiError`].
 //! - `error`: [`ApiError`], rendered as Particle-shaped JSON.
 //! - `oauth`, `account`: the domain logic of `/oauth/token`, tokens, user and MFA endpoints.
+//! - `scopes`: the one table of what each route needs (scope, human only, any token) and
+//!   its enforcement; `teams`: API users of product and org teams; `products`: the
+//!   product and org resources API users call.
 //! - `world`: one isolated world (store, clock, generator, settings).
 //! - `store`: users, products, teams and live credentials.
 //! - `clock`: [`Clock`], the only reader of the OS time.
@@ -43,9 +46,12 @@ mod extract;
 mod fixtures;
 pub mod healthcheck;
 mod oauth;
+mod products;
 mod routes;
+mod scopes;
 mod server;
 mod store;
+mod teams;
 mod tokens;
 mod totp;
 mod world;

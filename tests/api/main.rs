@@ -2,4 +2,6 @@
 
 mod healthcheck;
 mod helpers;
+mod scopes;
 mod smoke;
+mod teams;
