@@ -181,9 +181,9 @@ describe('particle-api-js: API users (issue 3)', () => {
 
 describe('particle-api-js: rate limits (issue 4)', () => {
 	it('surfaces a 429 from /oauth/token as the client error', async (t) => {
-		const flag = ['oauth-limit', 'rate-limit-oauth', 'oauth-rate-limit'].find(supportsFlag);
-		if (!flag) return t.skip('no oauth rate-limit flag in this build (issue 4 not merged)');
-		const mock = await startMock([`--${flag}`, '3'], { rateLimits: true });
+		// docs/rate-limits.md: `--rate-limit NAME=COUNT/WINDOW`; `oauth` is POST /oauth/token.
+		if (!supportsFlag('rate-limit')) return t.skip('no --rate-limit flag in this build (issue 4 not merged)');
+		const mock = await startMock(['--rate-limit', 'oauth=3/5m'], { rateLimits: true });
 		try {
 			const particle = new Particle({ baseUrl: mock.url });
 			for (let i = 0; i < 3; i++) await particle.login({ username: 'user@example.com', password: 'password' });
