@@ -31,7 +31,11 @@ release_binary() {
 }
 
 suite rust rust_tests
-case " $SUITES " in *" clients "*|*" browser "*|*" examples "*|*" container "*) suite release-binary release_binary ;; esac
+case " $SUITES " in
+  *" clients "*|*" browser "*|*" examples "*|*" container "*)
+    SUITES="$SUITES release-binary"
+    suite release-binary release_binary ;;
+esac
 export PARTICLE_MOCK_BIN=$PWD/target/x86_64-unknown-linux-gnu/release/particle-auth-mock
 suite clients tests/clients/run.sh clients
 suite browser tests/clients/run.sh browser

@@ -53,11 +53,27 @@ WORK=$(mktemp -d)
 cleanup() {
   $P rm -f "$NAME" >/dev/null 2>&1 || true
   $P rmi -f "$IMAGE" >/dev/null 2>&1 || true
+  if [ -n "${ctx_id:-}" ]; then $P rm -f "$ctx_id" >/dev/null 2>&1 || true; fi
+  $P rmi -f particle-auth-mock:ctx >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 mkdir -p "$WORK/stage/out"
 cp "$BIN" "$WORK/stage/out/particle-auth-mock"
+
+# --- the build stage's context: .dockerignore keeps out nothing the build needs ---------
+# (The stage itself cannot run here: no rust image can be pulled. So copy the context podman
+# would send, through the same .dockerignore, and check that it compiles with --locked.)
+step "build context (.dockerignore) compiles"
+printf 'FROM scratch\nCOPY . /ctx\n' > "$WORK/Containerfile.ctx"
+podman build --quiet -f "$WORK/Containerfile.ctx" -t particle-auth-mock:ctx . >/dev/null || fail "context build failed"
+ctx_id=$(podman create particle-auth-mock:ctx /none)
+podman cp "$ctx_id:/ctx" "$WORK/ctx" || fail "podman cp of the context failed"
+podman rm -f "$ctx_id" >/dev/null; ctx_id=""; podman rmi -f particle-auth-mock:ctx >/dev/null
+[ ! -e "$WORK/ctx/target" ] || fail ".dockerignore lets target/ into the context"
+(cd "$WORK/ctx" && CARGO_TARGET_DIR="$ROOT/target" cargo check --locked --quiet --lib --bins) \
+  || fail "the build context does not compile (.dockerignore excludes something the build needs)"
+rm -rf "$WORK/ctx"
 
 # --- image ----------------------------------------------------------------------------------
 step "podman build (stage build = $WORK/stage)"
