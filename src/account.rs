@@ -38,11 +38,11 @@ pub(crate) struct MfaStatus {
     pub enabled: bool,
 }
 
+/// A predicate choosing the devices a caller may see.
+type DeviceFilter = Box<dyn Fn(&crate::fixtures::DeviceFixture) -> bool>;
+
 /// Who a device list or user info is about: a user, or a product's customer.
-fn device_filter(
-    owner: Owner,
-    store: &Store,
-) -> Option<Box<dyn Fn(&crate::fixtures::DeviceFixture) -> bool>> {
+fn device_filter(owner: Owner, store: &Store) -> Option<DeviceFilter> {
     let directory = store.directory.read();
     match owner {
         Owner::User(id) => {

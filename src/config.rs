@@ -59,6 +59,24 @@ pub struct Config {
     /// then the tokens closest to expiry.
     #[arg(long, env = "PARTICLE_MOCK_MAX_TOKENS", default_value_t = 1_000_000)]
     pub max_tokens: usize,
+
+    /// Requests kept in each world's request journal (`GET /__mock/journal`); 0 disables it.
+    #[arg(long, env = "PARTICLE_MOCK_JOURNAL_SIZE", default_value_t = 1_000)]
+    pub journal_size: usize,
+
+    /// Cap on live tenants (`POST /__mock/tenants` answers 429 beyond it).
+    #[arg(long, env = "PARTICLE_MOCK_MAX_TENANTS", default_value_t = 1_000)]
+    pub max_tenants: usize,
+
+    /// Switch the control API off: `/__mock/…` answers 404 like any unknown route, except
+    /// `/__mock/health` and `/__mock/ready`, which stay for health checks.
+    #[arg(long, env = "PARTICLE_MOCK_NO_CONTROL")]
+    pub no_control: bool,
+
+    /// Require this secret in an `X-Mock-Control-Secret` header on every control call
+    /// (health and readiness excepted).
+    #[arg(long, env = "PARTICLE_MOCK_CONTROL_SECRET", hide_env_values = true)]
+    pub control_secret: Option<String>,
 }
 
 impl Default for Config {
@@ -111,6 +129,8 @@ pub(crate) struct WorldSettings {
     pub default_token_lifetime: i64,
     pub refresh_token_lifetime: i64,
     pub max_tokens: usize,
+    /// Requests kept in the journal (0: none).
+    pub journal_size: usize,
 }
 
 impl From<&Config> for WorldSettings {
@@ -122,6 +142,7 @@ impl From<&Config> for WorldSettings {
             default_token_lifetime: c.token_lifetime.max(0),
             refresh_token_lifetime: c.refresh_token_lifetime.max(0),
             max_tokens: c.max_tokens.max(1),
+            journal_size: c.journal_size,
         }
     }
 }

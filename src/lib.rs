@@ -26,7 +26,12 @@
 //! - `scopes`: the one table of what each route needs (scope, human only, any token) and
 //!   its enforcement; `teams`: API users of product and org teams; `products`: the
 //!   product and org resources API users call.
-//! - `world`: one isolated world (store, clock, generator, settings).
+//! - `world`: one isolated world (store, clock, generator, settings, journal, faults).
+//! - `control`: the control plane's logic (clock readings, users, tokens, tenants), shared
+//!   by `routes/control.rs` and the [`MockServer`] / [`Tenant`] methods.
+//! - `journal`, `faults`: the request journal and injected faults of a world.
+//! - `middleware/*`: the journal, fault and control-guard layers.
+//! - `tenant`: [`Tenant`], and the control methods it shares with [`MockServer`].
 //! - `store`: users, products, teams and live credentials.
 //! - `clock`: [`Clock`], the only reader of the OS time.
 //! - `tokens`: token generation and constant-time comparison.
@@ -41,10 +46,14 @@ mod account;
 mod app;
 mod clock;
 mod config;
+mod control;
 mod error;
 mod extract;
+mod faults;
 mod fixtures;
 pub mod healthcheck;
+mod journal;
+mod middleware;
 mod oauth;
 mod products;
 mod routes;
@@ -52,12 +61,20 @@ mod scopes;
 mod server;
 mod store;
 mod teams;
+mod tenant;
 mod tokens;
 mod totp;
 mod world;
 
 pub use clock::{Clock, Millis};
 pub use config::{Cli, Command, Config, HealthcheckArgs};
+pub use control::{
+    parse_duration, ClockState, IssuedToken, LiveToken, MembershipSpec, NewUser, TenantInfo,
+    TokenOrder, TotpCodes, UserPatch, UserView,
+};
 pub use error::ApiError;
+pub use faults::{FaultInfo, FaultSpec};
 pub use fixtures::{FixtureError, Fixtures};
+pub use journal::{JournalEntry, JournalFilter};
 pub use server::{shutdown_signal, MockServer, MockServerBuilder, StartError};
+pub use tenant::Tenant;

@@ -8,7 +8,9 @@ use arc_swap::{ArcSwap, Guard};
 
 use crate::clock::{Clock, Millis};
 use crate::config::WorldSettings;
+use crate::faults::Faults;
 use crate::fixtures::Fixtures;
+use crate::journal::Journal;
 use crate::store::Store;
 use crate::tokens::TokenGenerator;
 
@@ -25,6 +27,10 @@ pub struct World {
     fixtures: ArcSwap<Fixtures>,
     /// The live data; swapped whole by `reset`, so a reset is atomic for readers.
     store: ArcSwap<Store>,
+    /// The last requests this world answered (control API).
+    pub(crate) journal: Journal,
+    /// Injected faults (control API).
+    pub(crate) faults: Faults,
 }
 
 impl World {
@@ -37,6 +43,8 @@ impl World {
     ) -> Self {
         let store = Store::from_fixtures(&fixtures);
         Self {
+            journal: Journal::new(settings.journal_size),
+            faults: Faults::default(),
             settings,
             clock,
             generator: TokenGenerator::new(seed),
@@ -56,18 +64,24 @@ impl World {
     }
 
     /// The fixtures this world resets to.
+    #[allow(dead_code)] // used by the control API feature (export and tenants)
     pub(crate) fn fixtures(&self) -> Arc<Fixtures> {
         self.fixtures.load_full()
     }
 
-    /// Drops every issued token, API user and MFA change: back to the fixtures (or to a
-    /// new fixtures document, which becomes what later resets go back to).
+    /// Drops every issued token, API user, user change and MFA change, the journal and
+    /// the faults: back to the fixtures (or to a new fixtures document, which becomes what
+    /// later resets go back to). The clock is left where it is. This is the one place a
+    /// reset happens, for `POST /__mock/reset` and [`MockServer::reset`](crate::MockServer::reset) alike.
     pub(crate) fn reset(&self, fixtures: Option<Fixtures>) {
         if let Some(f) = fixtures {
             self.fixtures.store(Arc::new(f));
         }
         let store = Store::from_fixtures(&self.fixtures.load());
         self.store.store(Arc::new(store));
+        self.journal.clear();
+        self.faults.clear();
+        // RATE-LIMIT (issue 4): clear this world's rate-limit counters and blocks here.
     }
 
     /// Keeps the live-token count under the cap before one more token is inserted:
