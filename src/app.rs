@@ -2,8 +2,9 @@
 //!
 //! Layers, outermost first: CORS (and `OPTIONS` preflight on any path, §7) → world routing
 //! (`/t/<id>/…` to a tenant, everything else to the default world) → request journal →
-//! injected faults → JSON error safety net → the router (Particle routes, the control API
-//! under `/__mock/`, then a 404 JSON fallback).
+//! control guard → rate limits (the world's own limiter, §6) → injected faults → JSON
+//! error safety net → the router (Particle routes, the control API under `/__mock/`,
+//! then a 404 JSON fallback).
 
 use std::sync::Arc;
 
@@ -66,9 +67,15 @@ pub(crate) fn app(state: AppState) -> Router {
     Router::new()
         .fallback_service(router)
         .layer(middleware::from_fn(json_errors))
-        // Per world (they read `CurrentWorld`): the journal sees what the faults answered.
+        // Per world (they read `CurrentWorld`): the journal sees what the faults answered,
+        // and the 429s of the rate limiter (which, like Particle's load balancer, sits in
+        // front of everything else a request meets).
         .layer(middleware::from_fn(
             crate::middleware::faults::inject_faults,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::middleware::rate_limit::rate_limit,
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),

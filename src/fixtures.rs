@@ -125,9 +125,9 @@ pub struct Fixtures {
     pub(crate) api_users: Vec<ApiUserFixture>,
     #[serde(default)]
     pub(crate) tokens: Vec<TokenFixture>,
-    /// Optional rate-limit settings (see the README's rate-limit section).
+    /// Optional rate-limit settings (see `docs/rate-limits.md`); flags apply on top.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) rate_limits: Option<serde_json::Value>,
+    pub(crate) rate_limits: Option<crate::rate_limit::RateLimitSection>,
 }
 
 /// A human account.
@@ -394,6 +394,9 @@ impl Fixtures {
     }
 
     fn validate(&self) -> Result<(), String> {
+        if let Some(section) = &self.rate_limits {
+            section.validate()?;
+        }
         let mut emails = HashSet::new();
         for (i, user) in self.users.iter().enumerate() {
             let at = format!("users[{i}]");
@@ -702,6 +705,20 @@ mod tests {
             r#"{"users":[{"email":"a@x.io","password":"p"}],"tokens":[{"token":"xyz","user":"a@x.io"}]}"#,
         );
         assert!(message.contains("tokens[0].token"), "{message}");
+    }
+
+    #[test]
+    fn a_rate_limits_section_is_typed_and_checked() {
+        let ok = Fixtures::from_json(
+            r#"{"rate_limits":{"algorithm":"fixed","rules":{"oauth":"5/60s"}}}"#,
+        );
+        assert!(ok.is_ok());
+        let message = error_of(r#"{"rate_limits":{"rules":{"oauth":"5 per minute"}}}"#);
+        assert!(message.contains("rate_limits.rules"), "{message}");
+        let message = error_of(r#"{"rate_limits":{"rules":{"logins":"off"}}}"#);
+        assert!(message.contains("unknown variant `logins`"), "{message}");
+        let message = error_of(r#"{"rate_limits":{"max_tracked_clients":0}}"#);
+        assert!(message.contains("max_tracked_clients"), "{message}");
     }
 
     #[test]

@@ -34,6 +34,8 @@
 //! - `tenant`: [`Tenant`], and the control methods it shares with [`MockServer`].
 //! - `store`: users, products, teams and live credentials.
 //! - `clock`: [`Clock`], the only reader of the OS time.
+//! - `rate_limit`: per-client limits of §6 (windows, lockout, bounded memory);
+//!   `middleware::rate_limit` applies them to requests.
 //! - `tokens`: token generation and constant-time comparison.
 //! - `totp`: RFC 6238 verification with skew and replay protection.
 //! - `fixtures`: [`Fixtures`], the embedded default set and validation.
@@ -56,6 +58,7 @@ mod journal;
 mod middleware;
 mod oauth;
 mod products;
+mod rate_limit;
 mod routes;
 mod scopes;
 mod server;
@@ -76,5 +79,9 @@ pub use error::ApiError;
 pub use faults::{FaultInfo, FaultSpec};
 pub use fixtures::{FixtureError, Fixtures};
 pub use journal::{JournalEntry, JournalFilter};
+pub use rate_limit::{
+    Algorithm, ClientRateLimits, HeaderStyle, Limit, RateLimitSettings, RateLimitSnapshot, Rule,
+    RuleCounter, RuleOverride, RuleSetting,
+};
 pub use server::{shutdown_signal, MockServer, MockServerBuilder, StartError};
 pub use tenant::Tenant;

@@ -27,8 +27,12 @@ use crate::clock::Clock;
 use crate::config::{Config, WorldSettings};
 use crate::control::TenantInfo;
 use crate::fixtures::{FixtureError, Fixtures};
+use crate::rate_limit::RateLimitSettings;
 use crate::tenant::Tenant;
 use crate::world::World;
+
+/// How often expired rate-limit state is swept from every world.
+const RATE_LIMIT_SWEEP_EVERY: Duration = Duration::from_secs(5);
 
 /// Marker a response may carry to make the server drop the connection unanswered.
 #[derive(Debug, Clone, Copy)]
@@ -93,6 +97,7 @@ pub struct MockServerBuilder {
     config: Config,
     fixtures: Option<Fixtures>,
     clock: Option<Clock>,
+    rate_limits: Option<RateLimitSettings>,
 }
 
 impl MockServer {
@@ -141,6 +146,7 @@ impl MockServer {
             config,
             fixtures: None,
             clock: None,
+            rate_limits: None,
         }
     }
 
@@ -394,6 +400,13 @@ impl MockServerBuilder {
         self
     }
 
+    /// Uses these rate-limit settings instead of the defaults and the fixtures file's
+    /// `rate_limits` section (command-line options still apply on top).
+    pub fn rate_limits(mut self, settings: RateLimitSettings) -> Self {
+        self.rate_limits = Some(settings);
+        self
+    }
+
     /// Uses this whole configuration (its `listen` address included).
     ///
     /// ```
@@ -457,12 +470,9 @@ impl MockServerBuilder {
         };
         let clock = self.clock.unwrap_or_default();
         let config = Arc::new(self.config);
-        let world = World::new(
-            fixtures,
-            WorldSettings::from(config.as_ref()),
-            clock.clone(),
-            config.seed,
-        );
+        let mut settings = WorldSettings::from(config.as_ref());
+        settings.rate_limits.base = self.rate_limits;
+        let world = World::new(fixtures, settings, clock.clone(), config.seed);
         let state = AppState {
             registry: Arc::new(Registry::new(world)),
             body_limit: 64 * 1024,
@@ -498,6 +508,7 @@ async fn serve(
     mut stop: watch::Receiver<bool>,
     signal: impl Future<Output = ()> + Send + 'static,
 ) {
+    let sweeper = tokio::spawn(sweep_rate_limits(state.registry.clone()));
     let router = app(state);
     let graceful = GracefulShutdown::new();
     let mut signal = std::pin::pin!(signal);
@@ -543,8 +554,30 @@ async fn serve(
         });
     }
     drop(listener);
+    sweeper.abort();
     // In-flight requests get a short grace period: the process must exit within 1 s.
     let _ = tokio::time::timeout(Duration::from_millis(500), graceful.shutdown()).await;
+}
+
+/// Every few seconds, drops the expired rate-limit state of every world (off the async
+/// workers: a sweep of a million clients takes a while).
+async fn sweep_rate_limits(registry: Arc<Registry>) {
+    let mut tick = tokio::time::interval(RATE_LIMIT_SWEEP_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let registry = registry.clone();
+        let _ = tokio::task::spawn_blocking(move || sweep_all(&registry)).await;
+    }
+}
+
+/// Drops the expired rate-limit state of the default world and every tenant; returns
+/// how many clients went.
+fn sweep_all(registry: &Registry) -> usize {
+    let mut worlds = vec![registry.default.clone()];
+    worlds.extend(registry.tenants.iter().map(|t| t.value().clone()));
+    worlds.iter().map(|w| w.evict_rate_limits()).sum()
 }
 
 /// The error a service returns to make hyper close the connection without answering.
@@ -602,5 +635,43 @@ pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
         async {
             let _ = tokio::signal::ctrl_c().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rate_limit::ClientKey;
+
+    const T0: i64 = 1_767_225_600_000;
+
+    fn world(clock: &Clock) -> Arc<World> {
+        Arc::new(World::new(
+            Fixtures::default_set(),
+            WorldSettings::from(&Config::default()),
+            clock.clone(),
+            None,
+        ))
+    }
+
+    #[test]
+    fn the_sweep_evicts_expired_clients_of_every_world() {
+        // Arrange: one client in the default world, one in a tenant with its own clock.
+        let clock = Clock::manual(T0);
+        let tenant_clock = Clock::manual(T0);
+        let registry = Registry::new(Arc::into_inner(world(&clock)).expect("sole owner"));
+        let tenant = world(&tenant_clock);
+        registry.tenants.insert("t1".into(), tenant.clone());
+        let client = ClientKey::from(std::net::IpAddr::from([10, 0, 0, 1]));
+        registry.default.rate_limiter.check(client, None, T0);
+        tenant.rate_limiter.check(client, None, T0);
+        // Act / Assert: each world's own time decides.
+        assert_eq!(sweep_all(&registry), 0);
+        clock.advance(Duration::from_secs(300));
+        assert_eq!(sweep_all(&registry), 1);
+        assert_eq!(tenant.rate_limiter.tracked_clients(), 1);
+        tenant_clock.advance(Duration::from_secs(300));
+        assert_eq!(sweep_all(&registry), 1);
+        assert_eq!(tenant.rate_limiter.tracked_clients(), 0);
     }
 }

@@ -124,6 +124,85 @@ macro_rules! world_controls {
         pub fn clear_faults(&self) {
             self.world_ref().faults.clear();
         }
+
+        /// This world's rate-limit state: settings, and every tracked client's
+        /// counters, failure streak and block.
+        ///
+        /// ```
+        /// # #[tokio::main] async fn main() {
+        /// use particle_auth_mock::MockServer;
+        ///
+        /// // Arrange
+        /// let mock = MockServer::start().await;
+        /// // Act: one request from 127.0.0.1.
+        /// reqwest::get(format!("{}/v1/user", mock.uri())).await.unwrap();
+        /// // Assert: it was counted against the global limit.
+        /// let snapshot = mock.rate_limits();
+        /// assert_eq!(snapshot.clients[0].client, "127.0.0.1");
+        /// assert_eq!(snapshot.clients[0].counters[0].count, 1);
+        /// # }
+        /// ```
+        pub fn rate_limits(&self) -> $crate::RateLimitSnapshot {
+            self.world_ref().rate_limit_snapshot()
+        }
+
+        /// One client's counters in this world (an IPv6 address names its /64), or
+        /// `None` if it is not tracked.
+        pub fn rate_limit_client(
+            &self,
+            client: std::net::IpAddr,
+        ) -> Option<$crate::ClientRateLimits> {
+            self.world_ref().rate_limit_client(client)
+        }
+
+        /// Forgets one client's counters, failure streak and block; whether it was tracked.
+        pub fn reset_rate_limit_client(&self, client: std::net::IpAddr) -> bool {
+            self.world_ref().reset_rate_limit_client(client)
+        }
+
+        /// Forgets every client's counters, failure streaks and blocks.
+        pub fn reset_rate_limits(&self) {
+            self.world_ref().reset_rate_limits();
+        }
+
+        /// This world's rate-limit settings in force.
+        pub fn rate_limit_settings(&self) -> $crate::RateLimitSettings {
+            self.world_ref().rate_limit_settings()
+        }
+
+        /// Changes this world's limits, algorithm, header style or cap at run time.
+        /// Counters are kept and read against the new limits; `reset` goes
+        /// back to the configured settings.
+        ///
+        /// ```
+        /// # #[tokio::main] async fn main() {
+        /// use particle_auth_mock::{Limit, MockServer, Rule};
+        ///
+        /// // Arrange: a mock whose token endpoint admits one request per minute.
+        /// let mock = MockServer::start().await;
+        /// mock.set_rate_limit_settings(
+        ///     mock.rate_limit_settings().with_rule(Rule::Oauth, Some(Limit::secs(1, 60))),
+        /// );
+        /// let url = format!("{}/oauth/token", mock.uri());
+        /// // Act
+        /// let client = reqwest::Client::new();
+        /// let first = client.post(&url).send().await.unwrap();
+        /// let second = client.post(&url).send().await.unwrap();
+        /// // Assert: the second is refused, with the exact wait.
+        /// assert_eq!(first.status(), 400);
+        /// assert_eq!(second.status(), 429);
+        /// assert_eq!(second.headers()["retry-after"], "60");
+        /// # }
+        /// ```
+        pub fn set_rate_limit_settings(&self, settings: $crate::RateLimitSettings) {
+            self.world_ref().set_rate_limit_settings(settings);
+        }
+
+        /// Drops now the rate-limit state of clients whose windows have all passed (the
+        /// server also does it every 5 s); returns how many were dropped.
+        pub fn evict_rate_limits(&self) -> usize {
+            self.world_ref().evict_rate_limits()
+        }
     };
 }
 pub(crate) use world_controls;

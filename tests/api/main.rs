@@ -19,6 +19,7 @@ mod library;
 mod lifetimes;
 mod mfa;
 mod oauth;
+mod rate_limit;
 mod scopes;
 mod smoke;
 mod teams;
