@@ -4,7 +4,7 @@ const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const Particle = require('particle-api-js');
 const apiJsVersion = JSON.parse(require('node:fs').readFileSync(require.resolve('particle-api-js').replace(/lib\/src\/Particle\.js$/, 'package.json'), 'utf8')).version;
-const { startMock, supportsFlag, otpSequence, MFA_SECRET } = require('../lib/mock');
+const { startMock, otpSequence, MFA_SECRET } = require('../lib/mock');
 
 const HEX40 = /^[0-9a-f]{40}$/;
 
@@ -116,24 +116,16 @@ describe(`particle-api-js ${apiJsVersion}`, () => {
 	});
 });
 
-describe('particle-api-js: API users (issue 3)', () => {
-	let mock; let particle; let admin; let available;
+describe('particle-api-js: API users', () => {
+	let mock; let particle; let admin;
 	before(async () => {
 		mock = await startMock();
 		particle = new Particle({ baseUrl: mock.url });
 		admin = (await particle.login({ username: 'user@example.com', password: 'password' })).body.access_token;
-		// The team routes land with the API-users feature; without them the route is unknown.
-		try {
-			await particle.get({ uri: '/v1/products/demo-product/team', auth: admin });
-			available = true;
-		} catch (error) {
-			available = error.statusCode !== 404;
-		}
 	});
 	after(() => mock.stop());
 
-	it('creates, uses, rotates and deletes an API user, and refuses a missing scope', async (t) => {
-		if (!available) return t.skip('team routes not in this build (issue 3 not merged)');
+	it('creates, uses, rotates and deletes an API user, and refuses a missing scope', async () => {
 		// create
 		const created = await particle.post({
 			uri: '/v1/products/demo-product/team', auth: admin,
@@ -179,10 +171,9 @@ describe('particle-api-js: API users (issue 3)', () => {
 	});
 });
 
-describe('particle-api-js: rate limits (issue 4)', () => {
-	it('surfaces a 429 from /oauth/token as the client error', async (t) => {
+describe('particle-api-js: rate limits', () => {
+	it('surfaces a 429 from /oauth/token as the client error', async () => {
 		// docs/rate-limits.md: `--rate-limit NAME=COUNT/WINDOW`; `oauth` is POST /oauth/token.
-		if (!supportsFlag('rate-limit')) return t.skip('no --rate-limit flag in this build (issue 4 not merged)');
 		const mock = await startMock(['--rate-limit', 'oauth=3/5m'], { rateLimits: true });
 		try {
 			const particle = new Particle({ baseUrl: mock.url });
