@@ -191,6 +191,18 @@ pub struct Cli {
 pub enum Command {
     /// Serve the mock (the default).
     Serve,
+    /// Probe a running mock's health endpoint: exit 0 on `200`, 1 otherwise (for a
+    /// container `HEALTHCHECK` that has no shell or curl).
+    Healthcheck(HealthcheckArgs),
+}
+
+/// Options of the `healthcheck` subcommand.
+#[derive(Debug, Clone, clap::Args)]
+pub struct HealthcheckArgs {
+    /// URL to probe [default: `/__mock/health` on the port of `--listen`, over loopback
+    /// when listening on every address, e.g. http://127.0.0.1:8080/__mock/health].
+    #[arg(long, env = "PARTICLE_MOCK_HEALTHCHECK_URL")]
+    pub url: Option<String>,
 }
 
 /// The per-world subset of [`Config`]: what a tenant carries with it.

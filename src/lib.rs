@@ -40,6 +40,7 @@
 //! - `totp`: RFC 6238 verification with skew and replay protection.
 //! - `fixtures`: [`Fixtures`], the embedded default set and validation.
 //! - `config`: [`Config`], every option (clap + `PARTICLE_MOCK_*`).
+//! - [`healthcheck`]: the binary's `healthcheck` subcommand (a container `HEALTHCHECK`).
 #![deny(missing_docs)]
 #![warn(clippy::unwrap_used, clippy::self_named_module_files)]
 
@@ -57,6 +58,7 @@ mod fixtures;
 pub mod fuzzing;
 #[cfg(all(test, not(feature = "fuzzing")))]
 mod fuzzing;
+pub mod healthcheck;
 mod journal;
 mod middleware;
 mod oauth;
@@ -75,7 +77,7 @@ mod totp;
 mod world;
 
 pub use clock::{Clock, Millis};
-pub use config::{Cli, Command, Config};
+pub use config::{Cli, Command, Config, HealthcheckArgs};
 pub use control::{
     parse_duration, ClockState, IssuedToken, LiveToken, MembershipSpec, NewUser, TenantInfo,
     TokenOrder, TotpCodes, UserPatch, UserView,

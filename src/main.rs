@@ -1,11 +1,14 @@
 //! The `particle-auth-mock` binary: parse options, install tracing, serve until a signal.
 
 use clap::Parser;
-use particle_auth_mock::{Cli, MockServer};
+use particle_auth_mock::{healthcheck, Cli, Command, MockServer};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::Healthcheck(args)) = &cli.command {
+        return healthcheck::run(args, cli.config.listen).await;
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

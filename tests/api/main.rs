@@ -15,6 +15,7 @@ mod control_tenants;
 mod control_users;
 mod cors;
 mod floods;
+mod healthcheck;
 mod helpers;
 mod library;
 mod lifetimes;

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Runs every example against a freshly started mock binary (one per example), and checks
+# that the GitHub Actions snippet parses. The Rust example is tests/example_library.rs
+# (run by `cargo test`). Needs: node+npm, the CI virtualenv (scripts/setup.sh), curl.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+VENV=${PARTICLE_MOCK_VENV:-$ROOT/target/ci-venv}
+fail() { echo "examples: FAIL: $*" >&2; exit 1; }
+for tool in node npm curl; do command -v "$tool" >/dev/null || fail "$tool not installed"; done
+[ -x "$VENV/bin/python" ] || fail "$VENV missing: run scripts/setup.sh"
+"$VENV/bin/python" -c 'import requests, pyotp, yaml' 2>/dev/null || fail "requests/pyotp/pyyaml missing from $VENV: run scripts/setup.sh"
+
+if [ -z "${PARTICLE_MOCK_BIN:-}" ]; then
+  RUSTFLAGS="-C target-feature=+crt-static" \
+    cargo build --release --locked --target x86_64-unknown-linux-gnu --quiet || fail "cargo build failed"
+  PARTICLE_MOCK_BIN=$ROOT/target/x86_64-unknown-linux-gnu/release/particle-auth-mock
+fi
+
+MOCK_PID=""
+stop_mock() { if [ -n "$MOCK_PID" ]; then kill "$MOCK_PID" 2>/dev/null || true; wait "$MOCK_PID" 2>/dev/null || true; MOCK_PID=""; fi; }
+trap stop_mock EXIT
+start_mock() {
+  local out; out=$(mktemp)
+  "$PARTICLE_MOCK_BIN" --listen 127.0.0.1:0 >"$out" 2>/dev/null &
+  MOCK_PID=$!
+  for _ in $(seq 1 100); do
+    PARTICLE_MOCK_URL=$(sed -n 's/^listening on //p' "$out")
+    [ -n "$PARTICLE_MOCK_URL" ] && break
+    sleep 0.05
+  done
+  rm -f "$out"
+  [ -n "$PARTICLE_MOCK_URL" ] || fail "mock did not start"
+  export PARTICLE_MOCK_URL
+}
+
+passed=0
+run() { # name command...
+  local name=$1; shift
+  start_mock
+  echo "examples: $name ($PARTICLE_MOCK_URL)"
+  "$@" || fail "$name"
+  stop_mock
+  passed=$((passed + 1))
+}
+
+(cd examples/node && { [ -d node_modules/particle-api-js ] && cmp -s package-lock.json node_modules/.pam-lock-stamp; } \
+  || { npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.pam-lock-stamp; }) \
+  || fail "npm ci in examples/node"
+run node bash -c 'cd examples/node && node --test'
+run python bash -c "cd examples/python && '$VENV/bin/python' -m unittest -v test_login"
+run shell examples/shell/login.sh
+echo "examples: github-actions.yml parses"
+"$VENV/bin/python" - <<'PY' || fail "examples/github-actions.yml"
+import yaml
+doc = yaml.safe_load(open("examples/github-actions.yml"))
+svc = doc["jobs"]["test"]["services"]["particle"]
+assert "particle-auth-mock" in svc["image"] and "8080:8080" in svc["ports"], svc
+PY
+passed=$((passed + 1))
+echo "examples: $passed passed, 0 failed"
