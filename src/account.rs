@@ -38,11 +38,11 @@ pub(crate) struct MfaStatus {
     pub enabled: bool,
 }
 
+/// A predicate choosing the devices a caller may see.
+type DeviceFilter = Box<dyn Fn(&crate::fixtures::DeviceFixture) -> bool>;
+
 /// Who a device list or user info is about: a user, or a product's customer.
-fn device_filter(
-    owner: Owner,
-    store: &Store,
-) -> Option<Box<dyn Fn(&crate::fixtures::DeviceFixture) -> bool>> {
+fn device_filter(owner: Owner, store: &Store) -> Option<DeviceFilter> {
     let directory = store.directory.read();
     match owner {
         Owner::User(id) => {
@@ -67,8 +67,10 @@ fn device_filter(
     }
 }
 
+/// The same refusal the route table gives (`scopes::check_route` runs first; this is the
+/// domain's own guard).
 fn refuse_non_human() -> ApiError {
-    ApiError::api_users_not_allowed().because("a non-user token called a human-only endpoint")
+    crate::scopes::not_allowed("an API user or product token called a person-only endpoint")
 }
 
 /// §5.1 for a user or a customer token.

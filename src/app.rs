@@ -1,8 +1,10 @@
 //! The HTTP application: shared state, every route and every layer, in one place.
 //!
 //! Layers, outermost first: CORS (and `OPTIONS` preflight on any path, §7) → world routing
-//! (`/t/<id>/…` to a tenant, everything else to the default world) → JSON error safety net
-//! → the router (Particle routes, then a 404 JSON fallback).
+//! (`/t/<id>/…` to a tenant, everything else to the default world) → request journal →
+//! control guard → rate limits (the world's own limiter, §6) → injected faults → JSON
+//! error safety net → the router (Particle routes, the control API under `/__mock/`,
+//! then a 404 JSON fallback).
 
 use std::sync::Arc;
 
@@ -29,6 +31,19 @@ pub(crate) struct Registry {
     /// Tenants by id, served at `/t/<id>`. Sharded map: tenant lookups happen on every
     /// tenant request, creation and deletion are rare.
     pub tenants: DashMap<String, Arc<World>>,
+    /// Serialises tenant creation so the `--max-tenants` cap holds under concurrency.
+    pub tenant_gate: parking_lot::Mutex<()>,
+}
+
+impl Registry {
+    /// A registry serving `default` at `/` and no tenant yet.
+    pub(crate) fn new(default: World) -> Self {
+        Self {
+            default: Arc::new(default),
+            tenants: DashMap::new(),
+            tenant_gate: parking_lot::Mutex::new(()),
+        }
+    }
 }
 
 /// State shared by every handler: cheap to clone.
@@ -37,6 +52,7 @@ pub(crate) struct AppState {
     /// All worlds.
     pub registry: Arc<Registry>,
     /// The process configuration.
+    #[allow(dead_code)] // used by the rate-limit and control API features
     pub config: Arc<Config>,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
@@ -51,11 +67,28 @@ pub(crate) fn app(state: AppState) -> Router {
     Router::new()
         .fallback_service(router)
         .layer(middleware::from_fn(json_errors))
+        // Per world (they read `CurrentWorld`): the journal sees what the faults answered,
+        // and the 429s of the rate limiter (which, like Particle's load balancer, sits in
+        // front of everything else a request meets).
+        .layer(middleware::from_fn(
+            crate::middleware::faults::inject_faults,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::middleware::rate_limit::rate_limit,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::middleware::guard::guard_control,
+        ))
+        .layer(middleware::from_fn(
+            crate::middleware::journal::record_request,
+        ))
         .layer(middleware::from_fn_with_state(state, route_to_world))
         .layer(middleware::from_fn(cors))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             // The path only: query strings may carry access_token (§2.1).
-            tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+            tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
         }))
 }
 

@@ -63,6 +63,19 @@ fn duration_millis(d: Duration) -> Millis {
 
 impl Clock {
     /// A clock that follows the system time (until it is set, advanced or frozen).
+    ///
+    /// ```
+    /// use particle_auth_mock::Clock;
+    /// use std::time::{SystemTime, UNIX_EPOCH};
+    ///
+    /// // Arrange
+    /// let os = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64;
+    /// // Act
+    /// let clock = Clock::system();
+    /// // Assert: it reads the OS time and is not frozen.
+    /// assert!((clock.now_millis() - os).abs() < 60_000);
+    /// assert!(!clock.is_frozen());
+    /// ```
     pub fn system() -> Self {
         Self {
             mode: Arc::new(RwLock::new(Mode::Running { offset: 0 })),
@@ -71,6 +84,16 @@ impl Clock {
 
     /// A frozen clock at `at_millis` (ms since the Unix epoch): time moves only when
     /// [`Clock::advance`] or [`Clock::set`] is called, or after [`Clock::resume`].
+    ///
+    /// ```
+    /// use particle_auth_mock::Clock;
+    ///
+    /// // Arrange + Act: 2026-01-01T00:00:00Z.
+    /// let clock = Clock::manual(1_767_225_600_000);
+    /// // Assert
+    /// assert!(clock.is_frozen());
+    /// assert_eq!(clock.now_millis(), 1_767_225_600_000);
+    /// ```
     pub fn manual(at_millis: Millis) -> Self {
         Self {
             mode: Arc::new(RwLock::new(Mode::Frozen { at: at_millis })),
@@ -78,6 +101,17 @@ impl Clock {
     }
 
     /// Now, in milliseconds since the Unix epoch.
+    ///
+    /// ```
+    /// use particle_auth_mock::Clock;
+    ///
+    /// // Arrange
+    /// let clock = Clock::manual(1_500);
+    /// // Act
+    /// let now = clock.now_millis();
+    /// // Assert
+    /// assert_eq!(now, 1_500);
+    /// ```
     pub fn now_millis(&self) -> Millis {
         match *self.mode.read() {
             Mode::Running { offset } => system_millis().saturating_add(offset),
@@ -86,11 +120,34 @@ impl Clock {
     }
 
     /// Now, in whole seconds since the Unix epoch (what TOTP steps count from).
+    ///
+    /// ```
+    /// use particle_auth_mock::Clock;
+    ///
+    /// // Arrange
+    /// let clock = Clock::manual(59_999);
+    /// // Act
+    /// let secs = clock.now_secs();
+    /// // Assert: rounded down.
+    /// assert_eq!(secs, 59);
+    /// ```
     pub fn now_secs(&self) -> i64 {
         self.now_millis().div_euclid(1000)
     }
 
     /// Moves the clock to `at_millis`; a running clock keeps running from there.
+    ///
+    /// ```
+    /// use particle_auth_mock::Clock;
+    ///
+    /// // Arrange
+    /// let clock = Clock::manual(0);
+    /// // Act: backwards is allowed too.
+    /// clock.set(1_000_000);
+    /// clock.set(500_000);
+    /// // Assert
+    /// assert_eq!(clock.now_millis(), 500_000);
+    /// ```
     pub fn set(&self, at_millis: Millis) {
         let mut mode = self.mode.write();
         *mode = match *mode {
@@ -102,6 +159,18 @@ impl Clock {
     }
 
     /// Moves the clock forward by `by`.
+    ///
+    /// ```
+    /// use particle_auth_mock::Clock;
+    /// use std::time::Duration;
+    ///
+    /// // Arrange
+    /// let clock = Clock::manual(0);
+    /// // Act
+    /// clock.advance(Duration::from_secs(90 * 86_400));
+    /// // Assert: 90 days later, to the millisecond.
+    /// assert_eq!(clock.now_millis(), 7_776_000_000);
+    /// ```
     pub fn advance(&self, by: Duration) {
         let by = duration_millis(by);
         let mut mode = self.mode.write();
@@ -116,12 +185,37 @@ impl Clock {
     }
 
     /// Stops time at the current instant.
+    ///
+    /// ```
+    /// use particle_auth_mock::Clock;
+    ///
+    /// // Arrange
+    /// let clock = Clock::system();
+    /// // Act
+    /// clock.freeze();
+    /// // Assert: two reads agree.
+    /// let first = clock.now_millis();
+    /// assert_eq!(clock.now_millis(), first);
+    /// assert!(clock.is_frozen());
+    /// ```
     pub fn freeze(&self) {
         let now = self.now_millis();
         *self.mode.write() = Mode::Frozen { at: now };
     }
 
     /// Lets a frozen clock run again from where it stood.
+    ///
+    /// ```
+    /// use particle_auth_mock::Clock;
+    ///
+    /// // Arrange
+    /// let clock = Clock::manual(1_000_000);
+    /// // Act
+    /// clock.resume();
+    /// // Assert: running again, from about where it stood.
+    /// assert!(!clock.is_frozen());
+    /// assert!(clock.now_millis() >= 1_000_000 && clock.now_millis() < 1_060_000);
+    /// ```
     pub fn resume(&self) {
         let mut mode = self.mode.write();
         if let Mode::Frozen { at } = *mode {
@@ -132,11 +226,36 @@ impl Clock {
     }
 
     /// Whether the clock is frozen.
+    ///
+    /// ```
+    /// use particle_auth_mock::Clock;
+    ///
+    /// // Arrange
+    /// let clock = Clock::system();
+    /// // Act
+    /// let before = clock.is_frozen();
+    /// clock.freeze();
+    /// // Assert
+    /// assert!(!before);
+    /// assert!(clock.is_frozen());
+    /// ```
     pub fn is_frozen(&self) -> bool {
         matches!(*self.mode.read(), Mode::Frozen { .. })
     }
 
     /// Puts the clock back to following the system time with no offset.
+    ///
+    /// ```
+    /// use particle_auth_mock::Clock;
+    ///
+    /// // Arrange: a clock far in the past.
+    /// let clock = Clock::manual(0);
+    /// // Act
+    /// clock.reset_to_system();
+    /// // Assert: back near the OS time, running.
+    /// assert!(!clock.is_frozen());
+    /// assert!(clock.now_millis() > 1_700_000_000_000);
+    /// ```
     pub fn reset_to_system(&self) {
         *self.mode.write() = Mode::Running { offset: 0 };
     }

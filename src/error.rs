@@ -14,7 +14,10 @@ use serde::Serialize;
 /// The reason a request was refused, in words, attached to the response's extensions so the
 /// request journal can record it. Never sent to the client.
 #[derive(Debug, Clone)]
-pub(crate) struct RefusalReason(pub String);
+pub(crate) struct RefusalReason(
+    #[allow(dead_code)] // used by the control API feature (request journal)
+    pub  String,
+);
 
 /// Everything the mock answers with an error status.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -74,6 +77,16 @@ pub enum ApiError {
     PayloadTooLarge {
         /// The limit in bytes.
         limit: usize,
+    },
+    /// `401 {"ok":false,"error":..}`: a control call without the right
+    /// `X-Mock-Control-Secret` header (`--control-secret`).
+    #[error("control secret required")]
+    ControlSecretRequired,
+    /// `429 {"ok":false,"error":..}`: creating a tenant past `--max-tenants`.
+    #[error("too many tenants (at most {max})")]
+    TooManyTenants {
+        /// The cap.
+        max: usize,
     },
     /// `503 {"error":"server_error",..}`: something the mock could not do (logged, never detailed).
     #[error("server_error")]
@@ -167,7 +180,8 @@ impl ApiError {
             Self::MfaRequired { .. } | Self::Unauthorized(_) | Self::Forbidden(_) => {
                 StatusCode::FORBIDDEN
             }
-            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited { .. } | Self::TooManyTenants { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::ControlSecretRequired => StatusCode::UNAUTHORIZED,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Legacy { status, .. } => {
                 StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST)
@@ -218,6 +232,16 @@ impl ApiError {
                     error: m,
                 })
             }
+            Self::ControlSecretRequired => serde_json::to_vec(&OkFalse {
+                ok: false,
+                error: "Control API: missing or wrong X-Mock-Control-Secret header",
+            }),
+            Self::TooManyTenants { max } => serde_json::to_vec(&OkFalse {
+                ok: false,
+                error: &format!(
+                    "Too many tenants: at most {max} may live at once; delete some first"
+                ),
+            }),
             Self::Legacy { message, .. } => serde_json::to_vec(&OkFalseErrors {
                 ok: false,
                 errors: [message],
@@ -251,7 +275,12 @@ impl IntoResponse for ApiError {
         let inner = self.inner();
         let oauth_shaped = !matches!(
             inner,
-            Self::Forbidden(_) | Self::BadRequest(_) | Self::NotFound(_) | Self::Legacy { .. }
+            Self::Forbidden(_)
+                | Self::BadRequest(_)
+                | Self::NotFound(_)
+                | Self::Legacy { .. }
+                | Self::ControlSecretRequired
+                | Self::TooManyTenants { .. }
         );
         if oauth_shaped {
             no_store_headers(headers);
@@ -364,6 +393,16 @@ mod tests {
                 ApiError::PayloadTooLarge { limit: 10 },
                 413,
                 r#"{"error":"payload_too_large","error_description":"The request body is larger than 10 bytes."}"#,
+            ),
+            (
+                ApiError::ControlSecretRequired,
+                401,
+                r#"{"ok":false,"error":"Control API: missing or wrong X-Mock-Control-Secret header"}"#,
+            ),
+            (
+                ApiError::TooManyTenants { max: 2 },
+                429,
+                r#"{"ok":false,"error":"Too many tenants: at most 2 may live at once; delete some first"}"#,
             ),
             (
                 ApiError::Unavailable,

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method};
 use base64::engine::general_purpose::STANDARD;
@@ -21,7 +21,8 @@ use serde::de::DeserializeOwned;
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::oauth::{authenticate_bearer, TokenRequest};
-use crate::store::{AccessToken, Owner, UserId};
+use crate::scopes::check_route;
+use crate::store::{AccessToken, UserId};
 use crate::tokens::TokenKey;
 use crate::world::World;
 
@@ -143,11 +144,7 @@ impl Caller {
     /// The human user behind the token, or the documented refusal for API users and
     /// product tokens (particle-api.md §3.6).
     pub fn human(&self) -> Result<UserId, ApiError> {
-        match self.token.owner {
-            Owner::User(id) => Ok(id),
-            _ => Err(ApiError::api_users_not_allowed()
-                .because("a non-user token called a human-only endpoint")),
-        }
+        crate::scopes::human(self.token.owner)
     }
 
     /// Decodes the body as JSON (or as a form when that is what was sent).
@@ -244,10 +241,23 @@ impl FromRequest<AppState> for Caller {
             .get::<CurrentWorld>()
             .map(|w| w.0.clone())
             .ok_or(ApiError::Unavailable)?;
+        let route = req
+            .extensions()
+            .get::<MatchedPath>()
+            .map(|m| m.as_str().to_string());
         let (parts, body) = read_body(req, state.body_limit).await?;
         let body_is_json = is_json(&parts.headers);
         let token = find_bearer(&parts, &body, body_is_json)?;
-        let (key, record) = authenticate_bearer(&world.store(), &token, world.now())?;
+        let store = world.store();
+        let (key, record) = authenticate_bearer(&store, &token, world.now())?;
+        // §3.6: the route table decides whether this kind of token may call the route.
+        check_route(
+            &store,
+            record.owner,
+            parts.method.as_str(),
+            route.as_deref(),
+        )?;
+        drop(store);
         Ok(Self {
             world,
             key,
@@ -258,7 +268,30 @@ impl FromRequest<AppState> for Caller {
     }
 }
 
+/// For a route that does not authenticate with a bearer token (the legacy Basic-auth token
+/// list): if the request nevertheless carries a valid `Authorization: Bearer` token, the
+/// route table decides whether that kind of token is refused (§3.6). Anything else passes
+/// through to the route's own checks.
+pub(crate) fn refuse_bearer_by_table(
+    world: &World,
+    headers: &HeaderMap,
+    method: &str,
+    route: &str,
+) -> Result<(), ApiError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().strip_prefix("Bearer "))
+        .map(str::trim);
+    let store = world.store();
+    match token.and_then(|t| authenticate_bearer(&store, t, world.now()).ok()) {
+        Some((_, record)) => check_route(&store, record.owner, method, Some(route)),
+        None => Ok(()),
+    }
+}
+
 /// A JSON (or form) body for endpoints without bearer auth.
+#[allow(dead_code)] // used by the control API feature (JSON bodies without bearer auth)
 pub(crate) struct JsonOrForm<T>(pub T);
 
 impl<T: DeserializeOwned> FromRequest<AppState> for JsonOrForm<T> {

@@ -125,9 +125,9 @@ pub struct Fixtures {
     pub(crate) api_users: Vec<ApiUserFixture>,
     #[serde(default)]
     pub(crate) tokens: Vec<TokenFixture>,
-    /// Optional rate-limit settings (see the README's rate-limit section).
+    /// Optional rate-limit settings (see `docs/rate-limits.md`); flags apply on top.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) rate_limits: Option<serde_json::Value>,
+    pub(crate) rate_limits: Option<crate::rate_limit::RateLimitSection>,
 }
 
 /// A human account.
@@ -294,6 +294,16 @@ fn is_24_hex(s: &str) -> bool {
 
 impl Fixtures {
     /// The embedded default fixtures (see `fixtures/default.json` and the README).
+    ///
+    /// ```
+    /// use particle_auth_mock::Fixtures;
+    ///
+    /// // Arrange + Act
+    /// let fixtures = Fixtures::default_set();
+    /// // Assert: the documented accounts are there.
+    /// let emails = fixtures.user_emails();
+    /// assert!(emails.contains(&"user@example.com") && emails.contains(&"mfa@example.com"));
+    /// ```
     pub fn default_set() -> Self {
         Self::parse(DEFAULT_FIXTURES, "<embedded default>")
             .expect("the embedded default fixtures are valid (a unit test checks them)")
@@ -304,7 +314,23 @@ impl Fixtures {
         Self::parse(json, "<inline>")
     }
 
-    /// Reads, parses and validates a fixtures file.
+    /// Reads, parses and validates a fixtures file. A refusal names the file and the line
+    /// and column (malformed JSON) or the field path (everything else).
+    ///
+    /// ```
+    /// use particle_auth_mock::Fixtures;
+    ///
+    /// // Arrange: a file whose membership names an unknown product.
+    /// let path = std::env::temp_dir().join(format!("fixtures-doc-{}.json", std::process::id()));
+    /// std::fs::write(&path, r#"{"users":[{"email":"a@x.io","password":"p"}],
+    ///     "memberships":[{"user":"a@x.io","product":"nope","role":"Administrator"}]}"#).unwrap();
+    /// // Act
+    /// let error = Fixtures::from_path(&path).unwrap_err();
+    /// // Assert
+    /// assert_eq!(error.origin, path.display().to_string());
+    /// assert_eq!(error.message, "at `memberships[0].product`: unknown product `nope`");
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
     pub fn from_path(path: impl AsRef<Path>) -> Result<Self, FixtureError> {
         let path = path.as_ref();
         let origin = path.display().to_string();
@@ -342,6 +368,17 @@ impl Fixtures {
     }
 
     /// The document as JSON (what `reset` and tenants start from).
+    ///
+    /// ```
+    /// use particle_auth_mock::Fixtures;
+    ///
+    /// // Arrange
+    /// let fixtures = Fixtures::from_json(r#"{"users":[{"email":"a@x.io","password":"p"}]}"#).unwrap();
+    /// // Act
+    /// let json = fixtures.to_json();
+    /// // Assert: it reads back to the same document.
+    /// assert_eq!(Fixtures::from_json(&json).unwrap().user_emails(), vec!["a@x.io"]);
+    /// ```
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
@@ -357,6 +394,9 @@ impl Fixtures {
     }
 
     fn validate(&self) -> Result<(), String> {
+        if let Some(section) = &self.rate_limits {
+            section.validate()?;
+        }
         let mut emails = HashSet::new();
         for (i, user) in self.users.iter().enumerate() {
             let at = format!("users[{i}]");
@@ -665,6 +705,20 @@ mod tests {
             r#"{"users":[{"email":"a@x.io","password":"p"}],"tokens":[{"token":"xyz","user":"a@x.io"}]}"#,
         );
         assert!(message.contains("tokens[0].token"), "{message}");
+    }
+
+    #[test]
+    fn a_rate_limits_section_is_typed_and_checked() {
+        let ok = Fixtures::from_json(
+            r#"{"rate_limits":{"algorithm":"fixed","rules":{"oauth":"5/60s"}}}"#,
+        );
+        assert!(ok.is_ok());
+        let message = error_of(r#"{"rate_limits":{"rules":{"oauth":"5 per minute"}}}"#);
+        assert!(message.contains("rate_limits.rules"), "{message}");
+        let message = error_of(r#"{"rate_limits":{"rules":{"logins":"off"}}}"#);
+        assert!(message.contains("unknown variant `logins`"), "{message}");
+        let message = error_of(r#"{"rate_limits":{"max_tracked_clients":0}}"#);
+        assert!(message.contains("max_tracked_clients"), "{message}");
     }
 
     #[test]

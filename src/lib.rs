@@ -23,9 +23,19 @@
 //! - `extract`: extractors (bearer auth, token form, JSON bodies) rejecting with [`ApiError`].
 //! - `error`: [`ApiError`], rendered as Particle-shaped JSON.
 //! - `oauth`, `account`: the domain logic of `/oauth/token`, tokens, user and MFA endpoints.
-//! - `world`: one isolated world (store, clock, generator, settings).
+//! - `scopes`: the one table of what each route needs (scope, human only, any token) and
+//!   its enforcement; `teams`: API users of product and org teams; `products`: the
+//!   product and org resources API users call.
+//! - `world`: one isolated world (store, clock, generator, settings, journal, faults).
+//! - `control`: the control plane's logic (clock readings, users, tokens, tenants), shared
+//!   by `routes/control.rs` and the [`MockServer`] / [`Tenant`] methods.
+//! - `journal`, `faults`: the request journal and injected faults of a world.
+//! - `middleware/*`: the journal, fault and control-guard layers.
+//! - `tenant`: [`Tenant`], and the control methods it shares with [`MockServer`].
 //! - `store`: users, products, teams and live credentials.
 //! - `clock`: [`Clock`], the only reader of the OS time.
+//! - `rate_limit`: per-client limits of §6 (windows, lockout, bounded memory);
+//!   `middleware::rate_limit` applies them to requests.
 //! - `tokens`: token generation and constant-time comparison.
 //! - `totp`: RFC 6238 verification with skew and replay protection.
 //! - `fixtures`: [`Fixtures`], the embedded default set and validation.
@@ -37,19 +47,39 @@ mod account;
 mod app;
 mod clock;
 mod config;
+mod control;
 mod error;
 mod extract;
+mod faults;
 mod fixtures;
+mod journal;
+mod middleware;
 mod oauth;
+mod products;
+mod rate_limit;
 mod routes;
+mod scopes;
 mod server;
 mod store;
+mod teams;
+mod tenant;
 mod tokens;
 mod totp;
 mod world;
 
 pub use clock::{Clock, Millis};
 pub use config::{Cli, Command, Config};
+pub use control::{
+    parse_duration, ClockState, IssuedToken, LiveToken, MembershipSpec, NewUser, TenantInfo,
+    TokenOrder, TotpCodes, UserPatch, UserView,
+};
 pub use error::ApiError;
+pub use faults::{FaultInfo, FaultSpec};
 pub use fixtures::{FixtureError, Fixtures};
+pub use journal::{JournalEntry, JournalFilter};
+pub use rate_limit::{
+    Algorithm, ClientRateLimits, HeaderStyle, Limit, RateLimitSettings, RateLimitSnapshot, Rule,
+    RuleCounter, RuleOverride, RuleSetting,
+};
 pub use server::{shutdown_signal, MockServer, MockServerBuilder, StartError};
+pub use tenant::Tenant;

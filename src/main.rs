@@ -28,8 +28,10 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
+    // Handlers first, then the line CI scripts wait for: a signal right after it is caught.
+    let stop = particle_auth_mock::shutdown_signal();
     println!("listening on {}", server.uri());
-    particle_auth_mock::shutdown_signal().await;
+    stop.await;
     let _ = tx.send(());
     server.shutdown().await;
     std::process::ExitCode::SUCCESS

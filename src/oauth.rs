@@ -116,6 +116,8 @@ fn authenticate_client(
     store: &Store,
     request: &TokenRequest,
 ) -> Result<(ClientIdx, ClientKind), ApiError> {
+    // A parseable Basic header wins even when its secret is empty (the body's fields are
+    // then ignored, as the library does); empty values count as missing either way.
     let (id, secret) = match &request.basic {
         Some((id, secret)) => (Some(id.as_str()), Some(secret.as_str())),
         None => (
@@ -123,6 +125,7 @@ fn authenticate_client(
             request.present("client_secret"),
         ),
     };
+    let secret = secret.filter(|s| !s.is_empty());
     let id = id
         .filter(|id| valid_client_id(id))
         .ok_or_else(|| ApiError::InvalidClient("Invalid or missing client_id parameter".into()))?;
@@ -684,7 +687,7 @@ pub(crate) fn list_tokens_with_password(
     Ok(store
         .tokens
         .iter()
-        .filter(|e| e.owner == Owner::User(user) && e.expires_at.is_none_or(|at| at > now))
+        .filter(|e| e.owner == Owner::User(user) && !matches!(e.expires_at, Some(at) if at <= now))
         .map(|e| ListedToken {
             token: format_token(e.key()),
             expires_at: e.expires_at.map(crate::clock::iso8601),

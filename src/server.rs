@@ -25,8 +25,14 @@ use tower::ServiceExt;
 use crate::app::{app, AppState, Registry};
 use crate::clock::Clock;
 use crate::config::{Config, WorldSettings};
+use crate::control::TenantInfo;
 use crate::fixtures::{FixtureError, Fixtures};
+use crate::rate_limit::RateLimitSettings;
+use crate::tenant::Tenant;
 use crate::world::World;
+
+/// How often expired rate-limit state is swept from every world.
+const RATE_LIMIT_SWEEP_EVERY: Duration = Duration::from_secs(5);
 
 /// Marker a response may carry to make the server drop the connection unanswered.
 #[derive(Debug, Clone, Copy)]
@@ -91,6 +97,7 @@ pub struct MockServerBuilder {
     config: Config,
     fixtures: Option<Fixtures>,
     clock: Option<Clock>,
+    rate_limits: Option<RateLimitSettings>,
 }
 
 impl MockServer {
@@ -98,6 +105,17 @@ impl MockServer {
     ///
     /// # Panics
     /// If the server cannot start (meant for tests; use [`MockServer::builder`] for a `Result`).
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() {
+    /// use particle_auth_mock::MockServer;
+    ///
+    /// // Arrange + Act
+    /// let mock = MockServer::start().await;
+    /// // Assert: bound to a free loopback port.
+    /// assert!(mock.uri().starts_with("http://127.0.0.1:"));
+    /// # }
+    /// ```
     pub async fn start() -> Self {
         Self::builder()
             .start()
@@ -106,42 +124,189 @@ impl MockServer {
     }
 
     /// A builder with the library defaults (default fixtures, `127.0.0.1:0`, system clock).
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() {
+    /// use particle_auth_mock::{Clock, MockServer};
+    ///
+    /// // Arrange
+    /// let builder = MockServer::builder().clock(Clock::manual(0)).seed(1);
+    /// // Act
+    /// let mock = builder.start().await.unwrap();
+    /// // Assert
+    /// assert_eq!(mock.clock().now_millis(), 0);
+    /// # }
+    /// ```
     pub fn builder() -> MockServerBuilder {
-        let mut config = Config::default();
-        config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        let config = Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            ..Config::default()
+        };
         MockServerBuilder {
             config,
             fixtures: None,
             clock: None,
+            rate_limits: None,
         }
     }
 
     /// The base URL, `http://127.0.0.1:PORT`, to use as particle-api-js' `baseUrl`.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() {
+    /// use particle_auth_mock::MockServer;
+    ///
+    /// // Arrange
+    /// let mock = MockServer::start().await;
+    /// // Act
+    /// let uri = mock.uri();
+    /// // Assert: no trailing slash, so `format!("{uri}/v1/user")` is right.
+    /// assert_eq!(uri, format!("http://{}", mock.address()));
+    /// assert!(!uri.ends_with('/'));
+    /// # }
+    /// ```
     pub fn uri(&self) -> String {
         format!("http://{}", self.address)
     }
 
     /// The bound socket address.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() {
+    /// use particle_auth_mock::MockServer;
+    ///
+    /// // Arrange + Act
+    /// let mock = MockServer::start().await;
+    /// // Assert: the kernel picked a real port.
+    /// assert_ne!(mock.address().port(), 0);
+    /// # }
+    /// ```
     pub fn address(&self) -> SocketAddr {
         self.address
     }
 
     /// A handle to the default world's clock: advance it to expire tokens without sleeping.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() {
+    /// use particle_auth_mock::MockServer;
+    /// use std::time::Duration;
+    ///
+    /// // Arrange: a token that lives one minute.
+    /// let mock = MockServer::start().await;
+    /// let http = reqwest::Client::new();
+    /// let login: serde_json::Value = http
+    ///     .post(format!("{}/oauth/token", mock.uri()))
+    ///     .basic_auth("particle", Some("particle"))
+    ///     .form(&[("grant_type", "password"), ("username", "user@example.com"),
+    ///             ("password", "password"), ("expires_in", "60")])
+    ///     .send().await.unwrap().json().await.unwrap();
+    /// let token = login["access_token"].as_str().unwrap();
+    /// // Act: a minute passes, instantly.
+    /// mock.clock().advance(Duration::from_secs(60));
+    /// // Assert
+    /// let response = http.get(format!("{}/v1/user", mock.uri()))
+    ///     .bearer_auth(token).send().await.unwrap();
+    /// assert_eq!(response.status(), 401);
+    /// # }
+    /// ```
     pub fn clock(&self) -> Clock {
         self.clock.clone()
     }
 
     /// Puts the default world back to its fixtures: issued tokens, API users and MFA
     /// changes are dropped.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() {
+    /// # async fn login(uri: &str) -> serde_json::Value {
+    /// #     reqwest::Client::new().post(format!("{uri}/oauth/token"))
+    /// #         .basic_auth("particle", Some("particle"))
+    /// #         .form(&[("grant_type", "password"), ("username", "user@example.com"), ("password", "password")])
+    /// #         .send().await.unwrap().json().await.unwrap()
+    /// # }
+    /// use particle_auth_mock::MockServer;
+    ///
+    /// // Arrange: a token issued during a test.
+    /// let mock = MockServer::start().await;
+    /// let token = login(&mock.uri()).await["access_token"].as_str().unwrap().to_string();
+    /// // Act
+    /// mock.reset();
+    /// // Assert: it is gone.
+    /// let response = reqwest::Client::new().get(format!("{}/v1/user", mock.uri()))
+    ///     .bearer_auth(token).send().await.unwrap();
+    /// assert_eq!(response.status(), 401);
+    /// # }
+    /// ```
     pub fn reset(&self) {
         self.state.registry.default.reset(None);
     }
 
+    #[allow(dead_code)] // used by the control API feature
     pub(crate) fn default_world(&self) -> &Arc<World> {
         &self.state.registry.default
     }
 
+    fn world_ref(&self) -> &World {
+        self.default_world()
+    }
+
+    crate::tenant::world_controls!();
+
+    /// Creates an isolated tenant from the fixtures this server was loaded with
+    /// (`POST /__mock/tenants`); see [`Tenant`].
+    ///
+    /// # Errors
+    /// `429` ([`ApiError::TooManyTenants`](crate::ApiError::TooManyTenants)) past `--max-tenants`.
+    pub fn create_tenant(&self) -> Result<Tenant, crate::ApiError> {
+        crate::tenant::create(&self.state.registry, &self.state.config, &self.uri(), None)
+    }
+
+    /// Creates an isolated tenant from another fixtures document (`POST /__mock/tenants`
+    /// with a body).
+    ///
+    /// # Errors
+    /// As [`create_tenant`](Self::create_tenant).
+    pub fn create_tenant_with(&self, fixtures: Fixtures) -> Result<Tenant, crate::ApiError> {
+        crate::tenant::create(
+            &self.state.registry,
+            &self.state.config,
+            &self.uri(),
+            Some(fixtures),
+        )
+    }
+
+    /// The live tenants (`GET /__mock/tenants`).
+    pub fn tenants(&self) -> Vec<TenantInfo> {
+        crate::control::tenant_ids(&self.state.registry)
+            .into_iter()
+            .map(|id| TenantInfo {
+                base_url: format!("{}/t/{id}", self.uri()),
+                id,
+            })
+            .collect()
+    }
+
+    /// Deletes a tenant (`DELETE /__mock/tenants/{id}`); whether it existed.
+    pub fn delete_tenant(&self, id: &str) -> bool {
+        crate::control::delete_tenant(&self.state.registry, id)
+    }
+
     /// Stops accepting, lets in-flight requests finish (up to 500 ms) and waits for the task.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() {
+    /// use particle_auth_mock::MockServer;
+    ///
+    /// // Arrange
+    /// let mock = MockServer::start().await;
+    /// let address = mock.address();
+    /// // Act
+    /// mock.shutdown().await;
+    /// // Assert: nothing listens there any more.
+    /// assert!(tokio::net::TcpStream::connect(address).await.is_err());
+    /// # }
+    /// ```
     pub async fn shutdown(mut self) {
         self.stop();
         if let Some(task) = self.task.take() {
@@ -164,30 +329,130 @@ impl Drop for MockServer {
 
 impl MockServerBuilder {
     /// Uses these fixtures instead of the default set.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() {
+    /// use particle_auth_mock::{Fixtures, MockServer};
+    ///
+    /// // Arrange
+    /// let fixtures = Fixtures::from_json(
+    ///     r#"{"users":[{"email":"me@example.org","password":"pw"}]}"#).unwrap();
+    /// // Act
+    /// let mock = MockServer::builder().fixtures(fixtures).start().await.unwrap();
+    /// // Assert: that user can log in.
+    /// let response = reqwest::Client::new()
+    ///     .post(format!("{}/oauth/token", mock.uri()))
+    ///     .basic_auth("particle", Some("particle"))
+    ///     .form(&[("grant_type", "password"), ("username", "me@example.org"), ("password", "pw")])
+    ///     .send().await.unwrap();
+    /// assert_eq!(response.status(), 200);
+    /// # }
+    /// ```
     pub fn fixtures(mut self, fixtures: Fixtures) -> Self {
         self.fixtures = Some(fixtures);
         self
     }
 
     /// Makes tokens and generated names reproducible.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() {
+    /// # async fn login(uri: &str) -> serde_json::Value {
+    /// #     reqwest::Client::new().post(format!("{uri}/oauth/token"))
+    /// #         .basic_auth("particle", Some("particle"))
+    /// #         .form(&[("grant_type", "password"), ("username", "user@example.com"), ("password", "password")])
+    /// #         .send().await.unwrap().json().await.unwrap()
+    /// # }
+    /// use particle_auth_mock::MockServer;
+    ///
+    /// // Arrange: two mocks with the same seed.
+    /// let a = MockServer::builder().seed(42).start().await.unwrap();
+    /// let b = MockServer::builder().seed(42).start().await.unwrap();
+    /// // Act
+    /// let (a, b) = (login(&a.uri()).await, login(&b.uri()).await);
+    /// // Assert
+    /// assert_eq!(a["access_token"], b["access_token"]);
+    /// # }
+    /// ```
     pub fn seed(mut self, seed: u64) -> Self {
         self.config.seed = Some(seed);
         self
     }
 
     /// Uses this clock (e.g. [`Clock::manual`]) for the default world.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() {
+    /// use particle_auth_mock::{Clock, MockServer};
+    /// use std::time::Duration;
+    ///
+    /// // Arrange: a clock the test keeps a handle to.
+    /// let clock = Clock::manual(1_767_225_600_000);
+    /// let mock = MockServer::builder().clock(clock.clone()).start().await.unwrap();
+    /// // Act
+    /// clock.advance(Duration::from_secs(30));
+    /// // Assert: the server sees the same time.
+    /// assert_eq!(mock.clock().now_millis(), 1_767_225_630_000);
+    /// # }
+    /// ```
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = Some(clock);
         self
     }
 
+    /// Uses these rate-limit settings instead of the defaults and the fixtures file's
+    /// `rate_limits` section (command-line options still apply on top).
+    pub fn rate_limits(mut self, settings: RateLimitSettings) -> Self {
+        self.rate_limits = Some(settings);
+        self
+    }
+
     /// Uses this whole configuration (its `listen` address included).
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() {
+    /// # async fn login(uri: &str) -> serde_json::Value {
+    /// #     reqwest::Client::new().post(format!("{uri}/oauth/token"))
+    /// #         .basic_auth("particle", Some("particle"))
+    /// #         .form(&[("grant_type", "password"), ("username", "user@example.com"), ("password", "password")])
+    /// #         .send().await.unwrap().json().await.unwrap()
+    /// # }
+    /// use particle_auth_mock::{Config, MockServer};
+    ///
+    /// // Arrange: one-minute tokens on a free port.
+    /// let config = Config {
+    ///     listen: "127.0.0.1:0".parse().unwrap(),
+    ///     token_lifetime: 60,
+    ///     ..Config::default()
+    /// };
+    /// // Act
+    /// let mock = MockServer::builder().config(config).start().await.unwrap();
+    /// // Assert
+    /// assert_eq!(login(&mock.uri()).await["expires_in"], 60);
+    /// # }
+    /// ```
     pub fn config(mut self, config: Config) -> Self {
         self.config = config;
         self
     }
 
     /// Binds the socket and starts serving; `uri()` works as soon as this returns.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() {
+    /// use particle_auth_mock::{Config, MockServer, StartError};
+    ///
+    /// // Arrange: a fixtures file that does not exist.
+    /// let config = Config {
+    ///     fixtures: Some("/nonexistent/fixtures.json".into()),
+    ///     ..Config::default()
+    /// };
+    /// // Act
+    /// let result = MockServer::builder().config(config).start().await;
+    /// // Assert: start-up is refused with the reason.
+    /// assert!(matches!(result, Err(StartError::Fixtures(_))));
+    /// # }
+    /// ```
     pub async fn start(self) -> Result<MockServer, StartError> {
         self.start_with_shutdown(std::future::pending()).await
     }
@@ -205,17 +470,11 @@ impl MockServerBuilder {
         };
         let clock = self.clock.unwrap_or_default();
         let config = Arc::new(self.config);
-        let world = World::new(
-            fixtures,
-            WorldSettings::from(config.as_ref()),
-            clock.clone(),
-            config.seed,
-        );
+        let mut settings = WorldSettings::from(config.as_ref());
+        settings.rate_limits.base = self.rate_limits;
+        let world = World::new(fixtures, settings, clock.clone(), config.seed);
         let state = AppState {
-            registry: Arc::new(Registry {
-                default: Arc::new(world),
-                tenants: Default::default(),
-            }),
+            registry: Arc::new(Registry::new(world)),
             body_limit: 64 * 1024,
             config: config.clone(),
         };
@@ -249,6 +508,7 @@ async fn serve(
     mut stop: watch::Receiver<bool>,
     signal: impl Future<Output = ()> + Send + 'static,
 ) {
+    let sweeper = tokio::spawn(sweep_rate_limits(state.registry.clone()));
     let router = app(state);
     let graceful = GracefulShutdown::new();
     let mut signal = std::pin::pin!(signal);
@@ -294,8 +554,30 @@ async fn serve(
         });
     }
     drop(listener);
+    sweeper.abort();
     // In-flight requests get a short grace period: the process must exit within 1 s.
     let _ = tokio::time::timeout(Duration::from_millis(500), graceful.shutdown()).await;
+}
+
+/// Every few seconds, drops the expired rate-limit state of every world (off the async
+/// workers: a sweep of a million clients takes a while).
+async fn sweep_rate_limits(registry: Arc<Registry>) {
+    let mut tick = tokio::time::interval(RATE_LIMIT_SWEEP_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let registry = registry.clone();
+        let _ = tokio::task::spawn_blocking(move || sweep_all(&registry)).await;
+    }
+}
+
+/// Drops the expired rate-limit state of the default world and every tenant; returns
+/// how many clients went.
+fn sweep_all(registry: &Registry) -> usize {
+    let mut worlds = vec![registry.default.clone()];
+    worlds.extend(registry.tenants.iter().map(|t| t.value().clone()));
+    worlds.iter().map(|w| w.evict_rate_limits()).sum()
 }
 
 /// The error a service returns to make hyper close the connection without answering.
@@ -313,24 +595,83 @@ impl std::error::Error for DroppedOnPurpose {}
 #[allow(dead_code)]
 fn _assert_infallible(_: Infallible) {}
 
-/// Completes on SIGINT (Ctrl-C) or SIGTERM: what the binary stops on.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// A future that completes on SIGINT (Ctrl-C) or SIGTERM: what the binary stops on.
+///
+/// The handlers are installed when this function is called, not when the future is first
+/// polled, so a signal sent right after the binary prints its address is never lost (the
+/// default action would kill the process instead of stopping it cleanly). Call it inside a
+/// Tokio runtime.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let interrupt = signal(SignalKind::interrupt());
+        let terminate = signal(SignalKind::terminate());
+        async move {
+            let interrupt = async {
+                match interrupt {
+                    Ok(mut s) => {
+                        s.recv().await;
+                    }
+                    Err(_) => std::future::pending::<()>().await,
+                }
+            };
+            let terminate = async {
+                match terminate {
+                    Ok(mut s) => {
+                        s.recv().await;
+                    }
+                    Err(_) => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                () = interrupt => {},
+                () = terminate => {},
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
+    }
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+    {
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rate_limit::ClientKey;
+
+    const T0: i64 = 1_767_225_600_000;
+
+    fn world(clock: &Clock) -> Arc<World> {
+        Arc::new(World::new(
+            Fixtures::default_set(),
+            WorldSettings::from(&Config::default()),
+            clock.clone(),
+            None,
+        ))
+    }
+
+    #[test]
+    fn the_sweep_evicts_expired_clients_of_every_world() {
+        // Arrange: one client in the default world, one in a tenant with its own clock.
+        let clock = Clock::manual(T0);
+        let tenant_clock = Clock::manual(T0);
+        let registry = Registry::new(Arc::into_inner(world(&clock)).expect("sole owner"));
+        let tenant = world(&tenant_clock);
+        registry.tenants.insert("t1".into(), tenant.clone());
+        let client = ClientKey::from(std::net::IpAddr::from([10, 0, 0, 1]));
+        registry.default.rate_limiter.check(client, None, T0);
+        tenant.rate_limiter.check(client, None, T0);
+        // Act / Assert: each world's own time decides.
+        assert_eq!(sweep_all(&registry), 0);
+        clock.advance(Duration::from_secs(300));
+        assert_eq!(sweep_all(&registry), 1);
+        assert_eq!(tenant.rate_limiter.tracked_clients(), 1);
+        tenant_clock.advance(Duration::from_secs(300));
+        assert_eq!(sweep_all(&registry), 1);
+        assert_eq!(tenant.rate_limiter.tracked_clients(), 0);
     }
 }

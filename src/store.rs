@@ -69,8 +69,11 @@ pub(crate) struct User {
 pub(crate) struct Product {
     pub id: u32,
     pub slug: String,
+    #[allow(dead_code)] // used by the teams feature (team lists)
     pub name: String,
+    #[allow(dead_code)] // used by the teams feature (team lists)
     pub platform_id: u32,
+    #[allow(dead_code)] // used by the teams feature (team lists)
     pub org: Option<String>,
 }
 
@@ -79,6 +82,7 @@ pub(crate) struct Product {
 pub(crate) struct Org {
     pub id: String,
     pub slug: String,
+    #[allow(dead_code)] // used by the teams feature (team lists)
     pub name: String,
 }
 
@@ -87,6 +91,7 @@ pub(crate) struct Org {
 pub(crate) struct Membership {
     pub user: UserId,
     pub team: Team,
+    #[allow(dead_code)] // used by the teams feature (roles in team lists and admin checks)
     pub role: String,
 }
 
@@ -118,7 +123,9 @@ pub(crate) struct Customer {
 /// An API user (particle-api.md §3).
 #[derive(Debug, Clone)]
 pub(crate) struct ApiUser {
+    #[allow(dead_code)] // used by the API users feature
     pub username: String,
+    #[allow(dead_code)] // used by the API users feature
     pub friendly_name: String,
     pub team: Team,
     pub scopes: Vec<String>,
@@ -415,7 +422,7 @@ impl Store {
     pub fn evict_expired(&self, now: Millis) -> usize {
         let before = self.tokens.len() + self.refresh_tokens.len() + self.mfa_challenges.len();
         self.tokens
-            .retain(|_, t| t.expires_at.is_none_or(|at| at > now));
+            .retain(|_, t| !matches!(t.expires_at, Some(at) if at <= now));
         self.refresh_tokens.retain(|_, t| t.expires_at > now);
         self.mfa_challenges.retain(|_, c| c.expires_at > now);
         before - (self.tokens.len() + self.refresh_tokens.len() + self.mfa_challenges.len())

@@ -42,14 +42,14 @@ pub(crate) enum TokenGenerator {
     Os,
     /// A seeded generator (`--seed`): tokens, `mfa_token`s and generated names repeat run
     /// to run. The mutex is held only for the few nanoseconds of one fill.
-    Seeded(Mutex<ChaCha20Rng>),
+    Seeded(Box<Mutex<ChaCha20Rng>>),
 }
 
 impl TokenGenerator {
     /// OS randomness unless a seed is given.
     pub(crate) fn new(seed: Option<u64>) -> Self {
         match seed {
-            Some(seed) => Self::Seeded(Mutex::new(ChaCha20Rng::seed_from_u64(seed))),
+            Some(seed) => Self::Seeded(Box::new(Mutex::new(ChaCha20Rng::seed_from_u64(seed)))),
             None => Self::Os,
         }
     }

@@ -2,13 +2,19 @@
 //! token generator and settings. The default world serves `/`, each tenant serves
 //! `/t/<id>`; nothing is shared between worlds.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use arc_swap::{ArcSwap, Guard};
 
 use crate::clock::{Clock, Millis};
 use crate::config::WorldSettings;
+use crate::faults::Faults;
 use crate::fixtures::Fixtures;
+use crate::journal::Journal;
+use crate::rate_limit::{
+    ClientKey, ClientRateLimits, RateLimitSettings, RateLimitSnapshot, RateLimiter,
+};
 use crate::store::Store;
 use crate::tokens::TokenGenerator;
 
@@ -25,6 +31,12 @@ pub struct World {
     fixtures: ArcSwap<Fixtures>,
     /// The live data; swapped whole by `reset`, so a reset is atomic for readers.
     store: ArcSwap<Store>,
+    /// Per-client rate limits (§6); each world counts its own clients.
+    pub(crate) rate_limiter: RateLimiter,
+    /// The last requests this world answered (control API).
+    pub(crate) journal: Journal,
+    /// Injected faults (control API).
+    pub(crate) faults: Faults,
 }
 
 impl World {
@@ -36,7 +48,11 @@ impl World {
         seed: Option<u64>,
     ) -> Self {
         let store = Store::from_fixtures(&fixtures);
+        let limits = settings.rate_limits.resolve(fixtures.rate_limits.as_ref());
         Self {
+            rate_limiter: RateLimiter::new(limits),
+            journal: Journal::new(settings.journal_size),
+            faults: Faults::default(),
             settings,
             clock,
             generator: TokenGenerator::new(seed),
@@ -56,18 +72,68 @@ impl World {
     }
 
     /// The fixtures this world resets to.
+    #[allow(dead_code)] // used by the control API feature (export and tenants)
     pub(crate) fn fixtures(&self) -> Arc<Fixtures> {
         self.fixtures.load_full()
     }
 
-    /// Drops every issued token, API user and MFA change: back to the fixtures (or to a
-    /// new fixtures document, which becomes what later resets go back to).
+    /// Drops every issued token, API user, user change and MFA change, the journal and
+    /// the faults: back to the fixtures (or to a new fixtures document, which becomes what
+    /// later resets go back to). The clock is left where it is. This is the one place a
+    /// reset happens, for `POST /__mock/reset` and [`MockServer::reset`](crate::MockServer::reset) alike.
     pub(crate) fn reset(&self, fixtures: Option<Fixtures>) {
         if let Some(f) = fixtures {
             self.fixtures.store(Arc::new(f));
         }
-        let store = Store::from_fixtures(&self.fixtures.load());
+        let fixtures = self.fixtures.load();
+        let store = Store::from_fixtures(&fixtures);
         self.store.store(Arc::new(store));
+        self.journal.clear();
+        self.faults.clear();
+        let limits = self
+            .settings
+            .rate_limits
+            .resolve(fixtures.rate_limits.as_ref());
+        self.rate_limiter.set_settings(limits);
+        self.rate_limiter.reset_all();
+    }
+
+    /// Every tracked client's rate-limit counters and blocks, now.
+    pub(crate) fn rate_limit_snapshot(&self) -> RateLimitSnapshot {
+        self.rate_limiter.snapshot(self.now())
+    }
+
+    /// One client's counters (an IPv6 address names its /64), if it is tracked.
+    pub(crate) fn rate_limit_client(&self, client: IpAddr) -> Option<ClientRateLimits> {
+        self.rate_limiter
+            .client(ClientKey::from(client), self.now())
+    }
+
+    /// Forgets one client's counters, failure streak and block; whether it was tracked.
+    pub(crate) fn reset_rate_limit_client(&self, client: IpAddr) -> bool {
+        self.rate_limiter.reset_client(ClientKey::from(client))
+    }
+
+    /// Forgets every client's counters, streaks and blocks.
+    pub(crate) fn reset_rate_limits(&self) {
+        self.rate_limiter.reset_all();
+    }
+
+    /// The rate-limit settings in force.
+    pub(crate) fn rate_limit_settings(&self) -> RateLimitSettings {
+        self.rate_limiter.settings()
+    }
+
+    /// Replaces the rate-limit settings (limits, algorithm, headers, cap) at run time;
+    /// counters are kept and read against the new limits. A `reset` goes back to the
+    /// configured settings.
+    pub(crate) fn set_rate_limit_settings(&self, settings: RateLimitSettings) {
+        self.rate_limiter.set_settings(settings);
+    }
+
+    /// Drops the state of clients whose windows have all passed; how many went.
+    pub(crate) fn evict_rate_limits(&self) -> usize {
+        self.rate_limiter.evict_expired(self.now())
     }
 
     /// Keeps the live-token count under the cap before one more token is inserted:

@@ -8,7 +8,7 @@ use axum::Router;
 
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::extract::{basic_credentials, parse_form, Caller, CurrentWorld};
+use crate::extract::{basic_credentials, parse_form, refuse_bearer_by_table, Caller, CurrentWorld};
 use crate::oauth::{list_tokens_with_password, token_info};
 use crate::routes::{ok, NoStore, OK_TRUE};
 use crate::tokens::parse_token;
@@ -65,6 +65,10 @@ async fn list_tokens(
     uri: Uri,
 ) -> Result<impl IntoResponse, ApiError> {
     let credentials = basic_credentials(&headers);
+    if credentials.is_none() {
+        // §3.6: a bearer API-user token gets the documented refusal, via the route table.
+        refuse_bearer_by_table(&world, &headers, "GET", "/v1/access_tokens")?;
+    }
     let query = parse_form(uri.query().unwrap_or("").as_bytes()).unwrap_or_default();
     let otp = query.get("otp").map(String::as_str);
     Ok(NoStore(ok(list_tokens_with_password(

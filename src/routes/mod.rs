@@ -12,6 +12,8 @@ use crate::error::{json_headers, no_store_headers};
 pub(crate) mod access_tokens;
 pub(crate) mod control;
 pub(crate) mod oauth;
+pub(crate) mod products;
+pub(crate) mod teams;
 pub(crate) mod user;
 
 /// Every Particle route the mock emulates.
@@ -20,6 +22,8 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(oauth::router())
         .merge(access_tokens::router())
         .merge(user::router())
+        .merge(products::router())
+        .merge(teams::router())
         .merge(control::router())
 }
 

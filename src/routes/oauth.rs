@@ -20,7 +20,7 @@ async fn create_token(
     TokenForm(request): TokenForm,
 ) -> Result<NoStore<Reply<TokenResponse>>, ApiError> {
     let response = grant(&world, &request)?;
-    tracing::info!(
+    tracing::debug!(
         grant = request
             .params
             .get("grant_type")

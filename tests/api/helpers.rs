@@ -117,3 +117,62 @@ pub fn totp_at(secret: &str, unix_secs: i64) -> String {
     totp_rs::TOTP::new_unchecked(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes)
         .generate(unix_secs as u64)
 }
+
+/// Asserts the `{"error","error_description"}` body and the no-store headers of an OAuth error.
+pub async fn assert_oauth_error(response: Response, status: u16, error: &str, description: &str) {
+    let headers = response.headers().clone();
+    let (got_status, body) = status_and_json(response).await;
+    assert_eq!(got_status, status, "{body}");
+    assert_eq!(body["error"], error, "{body}");
+    assert_eq!(body["error_description"], description, "{body}");
+    assert_eq!(headers["cache-control"], "no-store");
+    assert_eq!(headers["pragma"], "no-cache");
+    assert_eq!(headers["content-type"], "application/json; charset=utf-8");
+}
+
+impl TestMock {
+    /// `POST /oauth/token` with the given form fields and no client authentication.
+    pub async fn token_request_without_basic(&self, fields: &[(&str, &str)]) -> Response {
+        self.client
+            .post(self.url("/oauth/token"))
+            .form(fields)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `POST /oauth/token` with a raw body and content type (no client authentication).
+    pub async fn token_request_raw(&self, content_type: &str, body: &str) -> Response {
+        self.client
+            .post(self.url("/oauth/token"))
+            .header("content-type", content_type)
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Password grant for mfa@example.com: returns the `mfa_token` of the 403 answer.
+    pub async fn mfa_challenge(&self) -> String {
+        let response = self
+            .token_request(&[
+                ("grant_type", "password"),
+                ("username", "mfa@example.com"),
+                ("password", "password"),
+            ])
+            .await;
+        let (status, body) = status_and_json(response).await;
+        assert_eq!(status, 403, "{body}");
+        body["mfa_token"].as_str().unwrap().to_string()
+    }
+
+    /// `urn:custom:mfa-otp` with the given mfa_token and code.
+    pub async fn send_otp(&self, mfa_token: &str, otp: &str) -> Response {
+        self.token_request(&[
+            ("grant_type", "urn:custom:mfa-otp"),
+            ("mfa_token", mfa_token),
+            ("otp", otp),
+        ])
+        .await
+    }
+}

@@ -1,4 +1,25 @@
 //! Behaviour tests over real HTTP, one module per feature, all built into one binary.
 
+#![allow(clippy::field_reassign_with_default)] // tests tweak one option of a default Config
+
+mod account;
+mod bearer;
+mod binary;
+mod control_clock;
+mod control_faults;
+mod control_guard;
+mod control_journal;
+mod control_support;
+mod control_tenants;
+mod control_users;
+mod cors;
 mod helpers;
+mod library;
+mod lifetimes;
+mod mfa;
+mod oauth;
+mod rate_limit;
+mod scopes;
 mod smoke;
+mod teams;
+mod token_endpoints;

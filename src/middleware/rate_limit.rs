@@ -1,0 +1,134 @@
+//! Applies the world's rate limits (particle-api.md §6) to each request: finds the
+//! client, asks [`RateLimiter::check`](crate::rate_limit::RateLimiter), answers 429 or
+//! passes the request on, records token outcomes for the lockout and writes the
+//! selected rate-limit headers. The rules themselves live in `crate::rate_limit`.
+
+use std::fmt::Write;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::extract::CurrentWorld;
+use crate::rate_limit::{
+    forwarded_client, is_exempt, route_rule, ClientKey, HeaderStyle, Quota, Rule, TokenOutcome,
+    Verdict,
+};
+
+/// The middleware: runs after world routing, so each world counts its own clients.
+pub(crate) async fn rate_limit(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let Some(CurrentWorld(world)) = req.extensions().get::<CurrentWorld>().cloned() else {
+        return next.run(req).await;
+    };
+    if is_exempt(req.uri().path()) {
+        return next.run(req).await;
+    }
+    let rule = route_rule(req.method().as_str(), req.uri().path());
+    let client = ClientKey::from(client_ip(&req, state.config.trust_forwarded));
+    let limiter = &world.rate_limiter;
+    let style = limiter.header_style();
+    match limiter.check(client, rule, world.now()) {
+        Verdict::Unlimited => next.run(req).await,
+        Verdict::Refused(refusal) => {
+            if refusal.first {
+                tracing::warn!(
+                    client = %client,
+                    rule = %refusal.rule,
+                    limit = %refusal.limit,
+                    retry_after = refusal.retry_after,
+                    "rate limit reached"
+                );
+            }
+            let mut response = ApiError::RateLimited {
+                description: refusal.description(),
+                retry_after: Some(refusal.retry_after),
+            }
+            .because(refusal.reason())
+            .into_response();
+            write_headers(style, &refusal.quotas, response.headers_mut());
+            response
+        }
+        Verdict::Admitted(quotas) => {
+            let mut response = next.run(req).await;
+            if rule == Some(Rule::Oauth) {
+                let outcome = TokenOutcome::of_status(response.status().as_u16());
+                if let Some(limit) = limiter.record_token_outcome(client, outcome, world.now()) {
+                    tracing::warn!(
+                        client = %client,
+                        rule = %Rule::OauthFailures,
+                        limit = %limit,
+                        "rate limit reached: token requests blocked after consecutive failures"
+                    );
+                }
+            }
+            write_headers(style, &quotas, response.headers_mut());
+            response
+        }
+    }
+}
+
+/// The socket peer, or with `--trust-forwarded` the client a proxy names (a malformed
+/// or absent header falls back to the peer). Without connection info (router tests
+/// without a socket) the peer is taken to be `0.0.0.0`.
+fn client_ip(req: &Request, trust_forwarded: bool) -> IpAddr {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    if !trust_forwarded {
+        return peer;
+    }
+    let lines = |name: &str| -> Vec<&str> {
+        req.headers()
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect()
+    };
+    forwarded_client(&lines("forwarded"), &lines("x-forwarded-for")).unwrap_or(peer)
+}
+
+/// Writes the selected rate-limit headers for the rules that applied.
+fn write_headers(style: HeaderStyle, quotas: &[Quota], headers: &mut HeaderMap) {
+    match style {
+        HeaderStyle::None => {}
+        HeaderStyle::XRateLimit => {
+            // The most constrained rule (fewest remaining; the route's rule on a tie).
+            let Some(q) = quotas.iter().min_by_key(|q| q.remaining) else {
+                return;
+            };
+            headers.insert("x-ratelimit-limit", HeaderValue::from(q.limit.count));
+            headers.insert("x-ratelimit-remaining", HeaderValue::from(q.remaining));
+            headers.insert("x-ratelimit-reset", HeaderValue::from(q.reset_secs));
+        }
+        HeaderStyle::Ietf => {
+            // draft-ietf-httpapi-ratelimit-headers (-08 on): structured-field lists,
+            // one item per rule: quota `q`, window `w`, remaining `r`, reset `t`.
+            let mut policy = String::new();
+            let mut status = String::new();
+            for (i, q) in quotas.iter().enumerate() {
+                let sep = if i == 0 { "" } else { ", " };
+                let window = u64::from(q.limit.window_ms).div_ceil(1000);
+                let _ = write!(policy, "{sep}\"{}\";q={};w={window}", q.rule, q.limit.count);
+                let _ = write!(
+                    status,
+                    "{sep}\"{}\";r={};t={}",
+                    q.rule, q.remaining, q.reset_secs
+                );
+            }
+            for (name, value) in [("ratelimit-policy", policy), ("ratelimit", status)] {
+                if let Ok(value) = HeaderValue::from_str(&value) {
+                    headers.insert(HeaderName::from_static(name), value);
+                }
+            }
+        }
+    }
+}

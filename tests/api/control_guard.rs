@@ -1,0 +1,147 @@
+//! Control API: health, the guard (`--control-secret`, `--no-control`), `no-store`, and
+//! the OpenAPI description matching the routes.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+use particle_auth_mock::Config;
+
+#[tokio::test]
+async fn health_and_readiness_answer() {
+    // Arrange
+    let mock = spawn_mock().await;
+    // Act
+    let health = mock.get_json("/__mock/health").await;
+    let ready = mock.get_json("/__mock/ready").await;
+    // Assert
+    assert_eq!(health, (200, json!({"ok": true, "status": "live"})));
+    assert_eq!(ready, (200, json!({"ok": true, "status": "ready"})));
+}
+
+#[tokio::test]
+async fn without_the_secret_control_calls_are_refused_with_401_but_health_still_answers() {
+    // Arrange
+    let mut config = Config::default();
+    config.control_secret = Some("s3cret".into());
+    let mock = spawn_with_config(config).await;
+    let tenant = mock.server.create_tenant().unwrap();
+    let tenant_path = tenant.uri().replace(&mock.uri, "");
+    // Act
+    let refused = mock
+        .client
+        .get(mock.url("/__mock/clock"))
+        .send()
+        .await
+        .unwrap();
+    let wrong = mock
+        .client
+        .get(mock.url("/__mock/clock"))
+        .header("X-Mock-Control-Secret", "s3cre")
+        .send()
+        .await
+        .unwrap()
+        .status();
+    let allowed = mock
+        .client
+        .get(mock.url("/__mock/clock"))
+        .header("X-Mock-Control-Secret", "s3cret")
+        .send()
+        .await
+        .unwrap()
+        .status();
+    let in_tenant = mock
+        .get_json(&format!("{tenant_path}/__mock/clock"))
+        .await
+        .0;
+    // Assert
+    assert_eq!(refused.headers()["cache-control"], "no-store");
+    let (status, body) = status_and_json(refused).await;
+    assert_eq!(status, 401);
+    assert_eq!(body["ok"], false);
+    assert_eq!(
+        (wrong.as_u16(), allowed.as_u16(), in_tenant),
+        (401, 200, 401)
+    );
+    assert_eq!(mock.get_json("/__mock/health").await.0, 200);
+    assert_eq!(mock.get_json("/__mock/ready").await.0, 200);
+    assert_eq!(mock.token_status_at(&mock.uri, USER_TOKEN).await, 200);
+}
+
+#[tokio::test]
+async fn no_control_makes_control_routes_answer_404_like_unknown_routes_except_health() {
+    // Arrange
+    let mut config = Config::default();
+    config.no_control = true;
+    let mock = spawn_with_config(config).await;
+    // Act
+    let clock = mock.get_json("/__mock/clock").await;
+    let reset = mock.call(Method::POST, "/__mock/reset", None).await;
+    let unknown = mock.get_json("/no/such/route").await;
+    // Assert
+    assert_eq!(clock, unknown);
+    assert_eq!(reset, unknown);
+    assert_eq!(unknown.0, 404);
+    assert_eq!(mock.get_json("/__mock/health").await.0, 200);
+    assert_eq!(mock.get_json("/__mock/ready").await.0, 200);
+}
+
+#[tokio::test]
+async fn every_control_answer_carries_no_store() {
+    // Arrange
+    let mock = spawn_mock().await;
+    // Act
+    let mut responses = Vec::new();
+    for (method, path) in [
+        (Method::GET, "/__mock/health"),
+        (Method::GET, "/__mock/clock"),
+        (Method::GET, "/__mock/users/ghost@example.com/totp"),
+        (Method::GET, "/__mock/openapi.json"),
+        (Method::POST, "/__mock/clock/set"),
+    ] {
+        responses.push(
+            mock.client
+                .request(method, mock.url(path))
+                .send()
+                .await
+                .unwrap(),
+        );
+    }
+    // Assert
+    for response in responses {
+        assert_eq!(
+            response.headers()["cache-control"],
+            "no-store",
+            "{}",
+            response.url()
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_path_the_openapi_description_lists_exists_in_the_router() {
+    // Arrange
+    let mock = spawn_mock().await;
+    let (status, doc) = mock.get_json("/__mock/openapi.json").await;
+    assert_eq!(status, 200);
+    let fallback = mock.get_json("/__mock/no-such-control-route").await;
+    assert_eq!(fallback.0, 404);
+    // Act / Assert: each documented operation reaches a handler (not the 404/405 fallback).
+    let paths = doc["paths"].as_object().unwrap();
+    assert!(paths.len() >= 17, "{}", paths.len());
+    for (path, item) in paths {
+        for method in item.as_object().unwrap().keys() {
+            let concrete = path
+                .replace("{email}", "ghost@example.com")
+                .replace("{id}", "no-such-tenant");
+            let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap();
+            let (status, body): (u16, Value) = mock.call(method.clone(), &concrete, None).await;
+            assert_ne!(
+                (status, &body),
+                (fallback.0, &fallback.1),
+                "{method} {path}"
+            );
+            assert_ne!(status, 405, "{method} {path}");
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! Control API: tenants (isolated worlds at `/t/<id>`), over HTTP and from Rust.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::*;
+use particle_auth_mock::{Config, FaultSpec, Fixtures};
+
+async fn create(mock: &TestMock, body: Option<serde_json::Value>) -> String {
+    let (status, tenant) = mock.call(Method::POST, "/__mock/tenants", body).await;
+    assert_eq!(status, 201, "{tenant}");
+    let base = tenant["base_url"].as_str().unwrap().to_string();
+    assert_eq!(
+        base,
+        format!("{}/t/{}", mock.uri, tenant["id"].as_str().unwrap())
+    );
+    base
+}
+
+#[tokio::test]
+async fn two_tenants_used_in_parallel_keep_their_clocks_tokens_and_journals_apart() {
+    // Arrange
+    let mock = spawn_mock().await;
+    let (a, b) = (create(&mock, None).await, create(&mock, None).await);
+    // a: frozen at T0; b: running from 2030.
+    let a_freeze = format!("{}/__mock/clock/freeze", a.replace(&mock.uri, ""));
+    mock.post_json(&a_freeze, json!({})).await;
+    mock.post_json(
+        &format!("{}/__mock/clock/set", a.replace(&mock.uri, "")),
+        json!({"at": T0}),
+    )
+    .await;
+    let b_path = b.replace(&mock.uri, "");
+    mock.post_json(
+        &format!("{b_path}/__mock/clock/set"),
+        json!({"at": "2030-01-01T00:00:00Z"}),
+    )
+    .await;
+    // Act: log in to both at once.
+    let ((sa, la), (sb, lb)) = tokio::join!(
+        mock.login_at(&a, "user@example.com", "password"),
+        mock.login_at(&b, "user@example.com", "password"),
+    );
+    assert_eq!((sa, sb), (200, 200));
+    let (ta, tb) = (
+        la["access_token"].as_str().unwrap(),
+        lb["access_token"].as_str().unwrap(),
+    );
+    let a_path = a.replace(&mock.uri, "");
+    mock.post_json(
+        &format!("{a_path}/__mock/clock/advance"),
+        json!({"duration": "90d"}),
+    )
+    .await;
+    // Assert: each token lives in its own tenant only, and only a's clock moved.
+    assert_eq!(
+        mock.token_status_at(&a, ta).await,
+        401,
+        "a's token expired with a's clock"
+    );
+    assert_eq!(mock.token_status_at(&b, tb).await, 200);
+    assert_eq!(mock.token_status_at(&b, ta).await, 401);
+    assert_eq!(mock.token_status_at(&mock.uri, tb).await, 401);
+    let (_, clock_a) = mock.get_json(&format!("{a_path}/__mock/clock")).await;
+    let (_, clock_b) = mock.get_json(&format!("{b_path}/__mock/clock")).await;
+    assert_eq!(clock_a["now"], "2026-04-01T00:00:00.000Z");
+    assert!(clock_b["now"].as_str().unwrap().starts_with("2030-01-01"));
+    assert_eq!(mock.clock.now_millis(), T0, "the root's clock never moved");
+    let (_, journal_b) = mock.get_json(&format!("{b_path}/__mock/journal")).await;
+    let paths: Vec<&str> = journal_b["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "/oauth/token",
+            "/v1/access_tokens/current",
+            "/v1/access_tokens/current"
+        ]
+    );
+    assert!(mock
+        .server
+        .journal(&Default::default())
+        .unwrap()
+        .iter()
+        .all(|e| e.path != "/oauth/token"));
+}
+
+#[tokio::test]
+async fn a_fault_in_one_tenant_leaves_the_other_alone() {
+    // Arrange
+    let mock = spawn_mock().await;
+    let a = mock.server.create_tenant().unwrap();
+    let b = mock.server.create_tenant().unwrap();
+    a.add_fault(FaultSpec {
+        path: "/oauth/token".into(),
+        status: Some(502),
+        ..Default::default()
+    })
+    .unwrap();
+    // Act
+    let (sa, _) = mock
+        .login_at(&a.uri(), "user@example.com", "password")
+        .await;
+    let (sb, _) = mock
+        .login_at(&b.uri(), "user@example.com", "password")
+        .await;
+    let (root, _) = mock
+        .login_at(&mock.uri, "user@example.com", "password")
+        .await;
+    // Assert
+    assert_eq!((sa, sb, root), (502, 200, 200));
+    assert_eq!(a.faults().len(), 1);
+    assert!(b.faults().is_empty() && mock.server.faults().is_empty());
+}
+
+#[tokio::test]
+async fn a_tenant_from_a_posted_fixtures_document_has_only_its_users_and_can_be_deleted() {
+    // Arrange
+    let mock = spawn_mock().await;
+    let base = create(
+        &mock,
+        Some(json!({"users": [{"email": "t@example.com", "password": "pw"}]})),
+    )
+    .await;
+    let id = base.rsplit('/').next().unwrap().to_string();
+    // Act
+    let own = mock.login_at(&base, "t@example.com", "pw").await.0;
+    let fixture = mock.login_at(&base, "user@example.com", "password").await.0;
+    let (_, listed) = mock.get_json("/__mock/tenants").await;
+    let (deleted, _) = mock
+        .call(Method::DELETE, &format!("/__mock/tenants/{id}"), None)
+        .await;
+    let (gone, body) = mock.login_at(&base, "t@example.com", "pw").await;
+    // Assert
+    assert_eq!((own, fixture), (200, 400));
+    assert_eq!(listed["tenants"][0]["id"], id);
+    assert_eq!(deleted, 200);
+    assert_eq!(
+        (gone, body),
+        (404, json!({"ok": false, "error": "Tenant not found"}))
+    );
+    assert_eq!(
+        mock.call(Method::DELETE, &format!("/__mock/tenants/{id}"), None)
+            .await
+            .0,
+        404
+    );
+    let (bad, error) = mock
+        .post_json("/__mock/tenants", json!({"users": [{"email": "x"}]}))
+        .await;
+    assert_eq!(bad, 400, "{error}");
+}
+
+#[tokio::test]
+async fn tenants_are_managed_from_the_root_only_and_capped() {
+    // Arrange
+    let mut config = Config::default();
+    config.max_tenants = 1;
+    let mock = spawn_with_config(config).await;
+    let base = create(&mock, None).await;
+    let path = base.replace(&mock.uri, "");
+    // Act
+    let (nested, _) = mock
+        .call(Method::POST, &format!("{path}/__mock/tenants"), None)
+        .await;
+    let (over, body) = mock.call(Method::POST, "/__mock/tenants", None).await;
+    // Assert
+    assert_eq!(nested, 404);
+    assert_eq!(over, 429);
+    assert_eq!(body["ok"], false);
+    assert!(mock.server.create_tenant().is_err());
+}
+
+#[tokio::test]
+async fn the_library_creates_uses_resets_and_deletes_tenants() {
+    // Arrange
+    let mock = spawn_mock().await;
+    let fixtures =
+        Fixtures::from_json(r#"{"users":[{"email":"lib@example.com","password":"pw"}]}"#).unwrap();
+    let tenant = mock.server.create_tenant_with(fixtures).unwrap();
+    let issued = tenant
+        .issue_token(particle_auth_mock::TokenOrder {
+            user: Some("lib@example.com".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    // Act
+    let before = mock
+        .token_status_at(&tenant.uri(), &issued.access_token)
+        .await;
+    tenant.reset();
+    let after = mock
+        .token_status_at(&tenant.uri(), &issued.access_token)
+        .await;
+    // Assert
+    assert_eq!((before, after), (200, 401));
+    assert_eq!(mock.server.tenants().len(), 1);
+    assert_eq!(mock.server.tenants()[0].base_url, tenant.uri());
+    assert!(
+        !tenant.clock_state().frozen,
+        "a tenant's clock starts running at system time"
+    );
+    let id = tenant.id().to_string();
+    assert!(tenant.delete());
+    assert!(!mock.server.delete_tenant(&id));
+    assert!(mock.server.tenants().is_empty());
+}
+
+#[tokio::test]
+async fn a_tenant_has_its_own_users_totp_codes_tokens_and_journal_from_rust() {
+    // Arrange
+    let mock = spawn_mock().await;
+    let tenant = mock.server.create_tenant().unwrap();
+    tenant.clock().freeze();
+    tenant.clock().set(T0 + 15_000);
+    tenant
+        .add_user(particle_auth_mock::NewUser {
+            email: "only-here@example.com".into(),
+            password: "pw".into(),
+            mfa_secret: Some("JBSWY3DPEHPK3PXP".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    // Act
+    let codes = tenant.totp("only-here@example.com").unwrap();
+    let (status, _) = mock
+        .login_at(&tenant.uri(), "only-here@example.com", "pw")
+        .await;
+    let root = mock
+        .login_at(&mock.uri, "only-here@example.com", "pw")
+        .await
+        .0;
+    // Assert
+    assert_eq!(codes.seconds_remaining, 15);
+    assert_eq!(status, 403, "MFA asked in the tenant");
+    assert_eq!(root, 400, "unknown at the root");
+    assert!(mock.server.totp("only-here@example.com").is_err());
+    let journal = tenant.journal(&Default::default()).unwrap();
+    assert_eq!(journal.len(), 1);
+    assert_eq!(journal[0].time_ms, T0 + 15_000);
+    assert_eq!(
+        journal[0].reason.as_deref(),
+        Some("MFA required: mfa_token issued")
+    );
+    tenant.clear_journal();
+    assert!(tenant.journal(&Default::default()).unwrap().is_empty());
+}
