@@ -52,7 +52,6 @@ pub(crate) struct AppState {
     /// All worlds.
     pub registry: Arc<Registry>,
     /// The process configuration.
-    #[allow(dead_code)] // used by the rate-limit and control API features
     pub config: Arc<Config>,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
@@ -81,7 +80,8 @@ pub(crate) fn app(state: AppState) -> Router {
             state.clone(),
             crate::middleware::guard::guard_control,
         ))
-        .layer(middleware::from_fn(
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
             crate::middleware::journal::record_request,
         ))
         .layer(middleware::from_fn_with_state(state, route_to_world))

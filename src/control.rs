@@ -1,8 +1,9 @@
 //! The control plane's domain logic, shared by the HTTP control API (`routes/control.rs`)
 //! and the Rust API ([`MockServer`](crate::MockServer), [`Tenant`](crate::Tenant)): clock
-//! readings and durations, users, TOTP codes, directly issued tokens, live tokens and
-//! tenants. Free of HTTP.
+//! readings and durations, users, TOTP codes, directly issued tokens, live tokens,
+//! rate-limit changes and tenants. Free of HTTP.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,6 +15,7 @@ use crate::config::{Config, WorldSettings};
 use crate::error::ApiError;
 use crate::fixtures::{Fixtures, KNOWN_SCOPES, ROLES};
 use crate::oauth::issue;
+use crate::rate_limit::{RateLimitSection, RateLimitSettings};
 use crate::store::{ApiUser, Directory, Membership, Mfa, Owner, Team, User};
 use crate::tokens::format_token;
 use crate::totp::{current_codes, TotpSecret};
@@ -709,6 +711,50 @@ pub(crate) fn live_tokens(world: &World) -> Vec<LiveToken> {
     tokens
 }
 
+/// A client as the control API names it: an IP address (an IPv6 address stands for its
+/// /64), or an IPv6 prefix as the rate-limit snapshots list it (`2001:db8:1:2::/64`).
+pub(crate) fn parse_client(text: &str) -> Result<IpAddr, ApiError> {
+    let text = text.trim();
+    let address = match text.strip_suffix("/64") {
+        Some(prefix) if prefix.contains(':') => prefix,
+        _ => text,
+    };
+    address.parse().map_err(|_| {
+        ApiError::BadRequest(format!(
+            "`{}` is not a client: give an IP address or an IPv6 /64 prefix",
+            truncate(text)
+        ))
+    })
+}
+
+/// What a rate-limit change applies to: `PUT` starts from §6's defaults (the body is a
+/// complete description, like a fixtures file's `rate_limits` section), `PATCH` from the
+/// settings in force (absent fields stay as they are).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SettingsBase {
+    /// §6's defaults.
+    Defaults,
+    /// The settings in force.
+    Current,
+}
+
+/// Changes a world's rate-limit settings at run time; counters are kept. Answers the new
+/// settings; 400 (nothing changes) for an invalid limit.
+pub(crate) fn change_rate_limits(
+    world: &World,
+    section: &RateLimitSection,
+    base: SettingsBase,
+) -> Result<RateLimitSettings, ApiError> {
+    section.validate("").map_err(ApiError::BadRequest)?;
+    let mut settings = match base {
+        SettingsBase::Defaults => RateLimitSettings::default(),
+        SettingsBase::Current => world.rate_limit_settings(),
+    };
+    settings.apply_section(section);
+    world.set_rate_limit_settings(settings.clone());
+    Ok(settings)
+}
+
 /// Creates a tenant from `fixtures` (default: the fixtures the default world was loaded
 /// with), with its own clock (system time, independently settable) and settings; refuses
 /// with 429 past `--max-tenants`.
@@ -785,6 +831,22 @@ mod tests {
         );
         assert!(parse_instant(&serde_json::json!("tomorrow")).is_err());
         assert!(parse_instant(&serde_json::json!(true)).is_err());
+    }
+
+    #[test]
+    fn clients_are_addresses_or_ipv6_prefixes() {
+        assert_eq!(parse_client("10.0.0.1").unwrap().to_string(), "10.0.0.1");
+        assert_eq!(
+            parse_client("2001:db8:1:2::/64").unwrap().to_string(),
+            "2001:db8:1:2::"
+        );
+        assert_eq!(
+            parse_client("2001:db8::7").unwrap().to_string(),
+            "2001:db8::7"
+        );
+        for bad in ["", "10.0.0.1/64", "10.0.0", "2001:db8::/48", "localhost"] {
+            assert!(parse_client(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

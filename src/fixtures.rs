@@ -395,7 +395,7 @@ impl Fixtures {
 
     fn validate(&self) -> Result<(), String> {
         if let Some(section) = &self.rate_limits {
-            section.validate()?;
+            section.validate("rate_limits.")?;
         }
         let mut emails = HashSet::new();
         for (i, user) in self.users.iter().enumerate() {

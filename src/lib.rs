@@ -78,8 +78,8 @@ pub use faults::{FaultInfo, FaultSpec};
 pub use fixtures::{FixtureError, Fixtures};
 pub use journal::{JournalEntry, JournalFilter};
 pub use rate_limit::{
-    Algorithm, ClientRateLimits, HeaderStyle, Limit, RateLimitSettings, RateLimitSnapshot, Rule,
-    RuleCounter, RuleOverride, RuleSetting,
+    Algorithm, ClientRateLimits, HeaderStyle, Limit, RateLimitSettings, RateLimitSnapshot,
+    RateLimitSummary, Rule, RuleCounter, RuleOverride, RuleSetting,
 };
 pub use server::{shutdown_signal, MockServer, MockServerBuilder, StartError};
 pub use tenant::Tenant;

@@ -585,14 +585,18 @@ pub(crate) struct RateLimitSection {
 }
 
 impl RateLimitSection {
-    /// Checks every rule's limit (the values themselves were parsed already).
-    pub(crate) fn validate(&self) -> Result<(), String> {
+    /// Checks every rule's limit (the values themselves were parsed already). Errors
+    /// name the field as `at `{prefix}rules.oauth``: the fixtures file passes
+    /// `rate_limits.`, the control API nothing.
+    pub(crate) fn validate(&self, prefix: &str) -> Result<(), String> {
         if self.max_tracked_clients == Some(0) {
-            return Err("at `rate_limits.max_tracked_clients`: must be at least 1".into());
+            return Err(format!(
+                "at `{prefix}max_tracked_clients`: must be at least 1"
+            ));
         }
         for (rule, setting) in &self.rules {
             check_rule_setting(*rule, *setting)
-                .map_err(|e| format!("at `rate_limits.rules.{rule}`: {e}"))?;
+                .map_err(|e| format!("at `{prefix}rules.{rule}`: {e}"))?;
         }
         Ok(())
     }
@@ -1083,6 +1087,17 @@ pub struct RateLimitSnapshot {
     pub clients: Vec<ClientRateLimits>,
 }
 
+/// A world's limiter at a glance, without its clients (`GET /__mock/rate-limits`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RateLimitSummary {
+    /// The settings in force.
+    pub settings: RateLimitSettings,
+    /// Clients with state (at most `max_tracked_clients`).
+    pub tracked_clients: usize,
+    /// New clients admitted without tracking because the table was full.
+    pub untracked_admissions: u64,
+}
+
 /// A world's limiter: settings (replaceable at run time) and the per-client table.
 #[derive(Debug)]
 pub(crate) struct RateLimiter {
@@ -1333,6 +1348,15 @@ impl RateLimiter {
         let settings = self.settings.load();
         let state = self.clients.get(&client)?;
         Some(describe(client, &state, &settings, now))
+    }
+
+    /// The settings and the size of the client table, without reading any client.
+    pub(crate) fn summary(&self) -> RateLimitSummary {
+        RateLimitSummary {
+            settings: self.settings(),
+            tracked_clients: self.tracked_clients(),
+            untracked_admissions: self.untracked.load(Ordering::Relaxed),
+        }
     }
 
     /// Every tracked client's standing.

@@ -126,7 +126,8 @@ macro_rules! world_controls {
         }
 
         /// This world's rate-limit state: settings, and every tracked client's
-        /// counters, failure streak and block.
+        /// counters, failure streak and block (`GET /__mock/rate-limits/clients` shows
+        /// the clients).
         ///
         /// ```
         /// # #[tokio::main] async fn main() {
@@ -146,8 +147,14 @@ macro_rules! world_controls {
             self.world_ref().rate_limit_snapshot()
         }
 
+        /// This world's rate-limit settings, tracked clients and untracked admissions,
+        /// without reading any client (`GET /__mock/rate-limits`).
+        pub fn rate_limit_summary(&self) -> $crate::RateLimitSummary {
+            self.world_ref().rate_limit_summary()
+        }
+
         /// One client's counters in this world (an IPv6 address names its /64), or
-        /// `None` if it is not tracked.
+        /// `None` if it is not tracked (`GET /__mock/rate-limits/clients?client=IP`).
         pub fn rate_limit_client(
             &self,
             client: std::net::IpAddr,
@@ -155,24 +162,27 @@ macro_rules! world_controls {
             self.world_ref().rate_limit_client(client)
         }
 
-        /// Forgets one client's counters, failure streak and block; whether it was tracked.
+        /// Forgets one client's counters, failure streak and block; whether it was tracked
+        /// (`DELETE /__mock/rate-limits/clients/{client}`).
         pub fn reset_rate_limit_client(&self, client: std::net::IpAddr) -> bool {
             self.world_ref().reset_rate_limit_client(client)
         }
 
-        /// Forgets every client's counters, failure streaks and blocks.
+        /// Forgets every client's counters, failure streaks and blocks
+        /// (`DELETE /__mock/rate-limits/clients`).
         pub fn reset_rate_limits(&self) {
             self.world_ref().reset_rate_limits();
         }
 
-        /// This world's rate-limit settings in force.
+        /// This world's rate-limit settings in force (`settings` of
+        /// `GET /__mock/rate-limits`).
         pub fn rate_limit_settings(&self) -> $crate::RateLimitSettings {
             self.world_ref().rate_limit_settings()
         }
 
-        /// Changes this world's limits, algorithm, header style or cap at run time.
-        /// Counters are kept and read against the new limits; `reset` goes
-        /// back to the configured settings.
+        /// Changes this world's limits, algorithm, header style or cap at run time
+        /// (`PUT`/`PATCH /__mock/rate-limits`). Counters are kept and read against the
+        /// new limits; `reset` goes back to the configured settings.
         ///
         /// ```
         /// # #[tokio::main] async fn main() {
@@ -199,7 +209,8 @@ macro_rules! world_controls {
         }
 
         /// Drops now the rate-limit state of clients whose windows have all passed (the
-        /// server also does it every 5 s); returns how many were dropped.
+        /// server also does it every 5 s); returns how many were dropped
+        /// (`POST /__mock/rate-limits/evict`).
         pub fn evict_rate_limits(&self) -> usize {
             self.world_ref().evict_rate_limits()
         }

@@ -13,7 +13,8 @@ use crate::faults::Faults;
 use crate::fixtures::Fixtures;
 use crate::journal::Journal;
 use crate::rate_limit::{
-    ClientKey, ClientRateLimits, RateLimitSettings, RateLimitSnapshot, RateLimiter,
+    ClientKey, ClientRateLimits, RateLimitSettings, RateLimitSnapshot, RateLimitSummary,
+    RateLimiter,
 };
 use crate::store::Store;
 use crate::tokens::TokenGenerator;
@@ -101,6 +102,11 @@ impl World {
     /// Every tracked client's rate-limit counters and blocks, now.
     pub(crate) fn rate_limit_snapshot(&self) -> RateLimitSnapshot {
         self.rate_limiter.snapshot(self.now())
+    }
+
+    /// The rate-limit settings and how many clients are tracked, without the clients.
+    pub(crate) fn rate_limit_summary(&self) -> RateLimitSummary {
+        self.rate_limiter.summary()
     }
 
     /// One client's counters (an IPv6 address names its /64), if it is tracked.

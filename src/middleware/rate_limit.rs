@@ -75,10 +75,11 @@ pub(crate) async fn rate_limit(
     }
 }
 
-/// The socket peer, or with `--trust-forwarded` the client a proxy names (a malformed
-/// or absent header falls back to the peer). Without connection info (router tests
+/// The client of a request, as the limiter counts it and the journal records it: the
+/// socket peer, or with `--trust-forwarded` the client a proxy names (a malformed or
+/// absent header falls back to the peer). Without connection info (router tests
 /// without a socket) the peer is taken to be `0.0.0.0`.
-fn client_ip(req: &Request, trust_forwarded: bool) -> IpAddr {
+pub(crate) fn client_ip(req: &Request, trust_forwarded: bool) -> IpAddr {
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()

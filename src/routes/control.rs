@@ -1,5 +1,5 @@
 //! The control API under `/__mock/`, a prefix the real Particle API never uses: health,
-//! reset, clock, users and tokens, the request journal, faults and tenants. JSON in and
+//! reset, clock, users and tokens, the request journal, rate limits, faults and tenants. JSON in and
 //! out, `Cache-Control: no-store` on every answer. Each handler makes one call into
 //! `control`, `journal`, `faults` or `World` and maps the result; the same calls back the
 //! Rust API on [`MockServer`](crate::MockServer) and [`Tenant`](crate::Tenant).
@@ -15,19 +15,21 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, patch, post, MethodRouter};
+use axum::routing::{delete, get, patch, post, put, MethodRouter};
 use axum::Router;
 use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
 use crate::control::{
-    self, clock_state, parse_instant, NewUser, TenantInfo, TokenOrder, UserPatch,
+    self, clock_state, parse_client, parse_instant, NewUser, SettingsBase, TenantInfo, TokenOrder,
+    UserPatch,
 };
 use crate::error::{no_store_headers, ApiError};
 use crate::extract::{CurrentWorld, JsonOrForm};
 use crate::faults::FaultSpec;
 use crate::fixtures::Fixtures;
 use crate::journal::JournalFilter;
+use crate::rate_limit::{ClientRateLimits, RateLimitSection};
 use crate::routes::{ok, Reply, OK_TRUE};
 use crate::world::World;
 
@@ -59,9 +61,25 @@ pub(crate) fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState
         ("POST", "/__mock/tokens", post(issue_token)),
         ("GET", "/__mock/journal", get(read_journal)),
         ("DELETE", "/__mock/journal", delete(clear_journal)),
-        // RATE-LIMIT (issue 4): the rate-limit control routes go here (read counters and
-        // blocks, reset one client or all, change limits and algorithm), with their
-        // entries in openapi/control.json; the coverage test then checks them too.
+        ("GET", "/__mock/rate-limits", get(read_rate_limits)),
+        ("PUT", "/__mock/rate-limits", put(replace_rate_limits)),
+        ("PATCH", "/__mock/rate-limits", patch(update_rate_limits)),
+        (
+            "GET",
+            "/__mock/rate-limits/clients",
+            get(list_rate_limit_clients),
+        ),
+        (
+            "DELETE",
+            "/__mock/rate-limits/clients",
+            delete(reset_rate_limits),
+        ),
+        (
+            "DELETE",
+            "/__mock/rate-limits/clients/{client}",
+            delete(reset_rate_limit_client),
+        ),
+        ("POST", "/__mock/rate-limits/evict", post(evict_rate_limits)),
         ("GET", "/__mock/faults", get(list_faults)),
         ("POST", "/__mock/faults", post(add_fault)),
         ("DELETE", "/__mock/faults", delete(clear_faults)),
@@ -244,6 +262,92 @@ async fn read_journal(
 async fn clear_journal(CurrentWorld(world): CurrentWorld) -> impl IntoResponse {
     world.journal.clear();
     ok(OK_TRUE)
+}
+
+/// Settings in force, tracked clients and untracked admissions (particle-api.md §6).
+async fn read_rate_limits(CurrentWorld(world): CurrentWorld) -> impl IntoResponse {
+    ok(world.rate_limit_summary())
+}
+
+/// New settings: §6's defaults with the body (a fixtures `rate_limits` section) on top.
+async fn replace_rate_limits(
+    CurrentWorld(world): CurrentWorld,
+    JsonOrForm(section): JsonOrForm<RateLimitSection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let settings = control::change_rate_limits(&world, &section, SettingsBase::Defaults)?;
+    Ok(ok(settings))
+}
+
+/// The settings in force with the body's fields changed.
+async fn update_rate_limits(
+    CurrentWorld(world): CurrentWorld,
+    JsonOrForm(section): JsonOrForm<RateLimitSection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let settings = control::change_rate_limits(&world, &section, SettingsBase::Current)?;
+    Ok(ok(settings))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClientQuery {
+    client: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Clients {
+    clients: Vec<ClientRateLimits>,
+}
+
+/// Every tracked client's counters and block, or (`?client=IP`) that one client's, if
+/// tracked.
+async fn list_rate_limit_clients(
+    CurrentWorld(world): CurrentWorld,
+    uri: Uri,
+) -> Result<impl IntoResponse, ApiError> {
+    let query: ClientQuery = serde_urlencoded::from_str(uri.query().unwrap_or(""))
+        .map_err(|e| ApiError::BadRequest(format!("invalid query: {e}")))?;
+    let clients = match query.client {
+        Some(client) => world
+            .rate_limit_client(parse_client(&client)?)
+            .into_iter()
+            .collect(),
+        None => world.rate_limit_snapshot().clients,
+    };
+    Ok(ok(Clients { clients }))
+}
+
+async fn reset_rate_limits(CurrentWorld(world): CurrentWorld) -> impl IntoResponse {
+    world.reset_rate_limits();
+    ok(OK_TRUE)
+}
+
+#[derive(Serialize)]
+struct ClientReset {
+    ok: bool,
+    was_tracked: bool,
+}
+
+/// Forgets one client; succeeds whether or not it was tracked (`was_tracked` tells).
+async fn reset_rate_limit_client(
+    CurrentWorld(world): CurrentWorld,
+    Path(client): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let was_tracked = world.reset_rate_limit_client(parse_client(&client)?);
+    Ok(ok(ClientReset {
+        ok: true,
+        was_tracked,
+    }))
+}
+
+#[derive(Serialize)]
+struct Evicted {
+    evicted: usize,
+}
+
+async fn evict_rate_limits(CurrentWorld(world): CurrentWorld) -> impl IntoResponse {
+    ok(Evicted {
+        evicted: world.evict_rate_limits(),
+    })
 }
 
 async fn list_faults(CurrentWorld(world): CurrentWorld) -> impl IntoResponse {

@@ -133,7 +133,8 @@ async fn every_path_the_openapi_description_lists_exists_in_the_router() {
         for method in item.as_object().unwrap().keys() {
             let concrete = path
                 .replace("{email}", "ghost@example.com")
-                .replace("{id}", "no-such-tenant");
+                .replace("{id}", "no-such-tenant")
+                .replace("{client}", "10.9.8.7");
             let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap();
             let (status, body): (u16, Value) = mock.call(method.clone(), &concrete, None).await;
             assert_ne!(

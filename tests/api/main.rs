@@ -9,6 +9,7 @@ mod control_clock;
 mod control_faults;
 mod control_guard;
 mod control_journal;
+mod control_rate_limits;
 mod control_support;
 mod control_tenants;
 mod control_users;
