@@ -22,18 +22,26 @@ const BASIC_PARTICLE: &str = "Basic cGFydGljbGU6cGFydGljbGU=";
 const FIXED_TOKEN: &str = "Bearer 1111111111111111111111111111111111111111";
 
 fn json(status: StatusCode, body: String) -> axum::response::Response {
-    (status, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], body).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        body,
+    )
+        .into_response()
 }
 
 async fn token(headers: HeaderMap, Form(form): Form<TokenForm>) -> axum::response::Response {
-    let client_ok = headers.get(header::AUTHORIZATION).is_some_and(|v| v == BASIC_PARTICLE);
+    let client_ok = headers
+        .get(header::AUTHORIZATION)
+        .is_some_and(|v| v == BASIC_PARTICLE);
     let user_ok = form.grant_type == "password"
         && form.username.as_deref() == Some("user@example.com")
         && form.password.as_deref() == Some("password");
     if !(client_ok && user_ok) {
         return json(
             StatusCode::BAD_REQUEST,
-            r#"{"error":"invalid_grant","error_description":"User credentials are invalid"}"#.into(),
+            r#"{"error":"invalid_grant","error_description":"User credentials are invalid"}"#
+                .into(),
         );
     }
     let mut bytes = [0u8; 40];
@@ -49,7 +57,10 @@ async fn token(headers: HeaderMap, Form(form): Form<TokenForm>) -> axum::respons
 }
 
 async fn current(headers: HeaderMap) -> axum::response::Response {
-    if headers.get(header::AUTHORIZATION).is_some_and(|v| v == FIXED_TOKEN) {
+    if headers
+        .get(header::AUTHORIZATION)
+        .is_some_and(|v| v == FIXED_TOKEN)
+    {
         json(
             StatusCode::OK,
             r#"{"expires_at":null,"client":"particle","client_id":"particle","scopes":[],"orgs":[]}"#.into(),
@@ -64,11 +75,16 @@ async fn current(headers: HeaderMap) -> axum::response::Response {
 
 #[tokio::main]
 async fn main() {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:0".into());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:0".into());
     let app = Router::new()
         .route("/oauth/token", post(token))
         .route("/v1/access_tokens/current", get(current));
     let listener = tokio::net::TcpListener::bind(&addr).await.expect("bind");
-    println!("listening on http://{}", listener.local_addr().expect("addr"));
+    println!(
+        "listening on http://{}",
+        listener.local_addr().expect("addr")
+    );
     axum::serve(listener, app).await.expect("serve");
 }
