@@ -763,11 +763,6 @@ pub(crate) fn route_rule(method: &str, path: &str) -> Option<Rule> {
     }
 }
 
-/// Whether a path is outside every limit: the mock's own `/__mock/` control plane.
-pub(crate) fn is_exempt(path: &str) -> bool {
-    path == "/__mock" || path.starts_with("/__mock/")
-}
-
 /// What an answer of `POST /oauth/token` means for the failure streak.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TokenOutcome {
@@ -1510,7 +1505,6 @@ mod tests {
             Some(Rule::Events)
         );
         assert_eq!(route_rule("GET", "/v1/user"), None);
-        assert!(is_exempt("/__mock/health") && !is_exempt("/__mockery"));
     }
 
     #[test]

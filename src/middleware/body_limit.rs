@@ -8,33 +8,26 @@
 //! is read (axum's default body limit, applied by its `Bytes` extractor); the control
 //! API's other bodies go through the same extractor as Particle's, with the same cap.
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::header;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::app::AppState;
 use crate::error::ApiError;
 
-/// The middleware: 413 for a declared body over the limit, otherwise the next layer.
-pub(crate) async fn limit_body(
-    State(state): State<AppState>,
-    req: Request,
-    next: Next,
-) -> Response {
-    if req.uri().path().starts_with("/__mock/") {
-        return next.run(req).await;
-    }
+/// `Some(413)` for a declared body over the limit (control routes are never passed here).
+pub(crate) fn check(state: &AppState, req: &Request) -> Option<Response> {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     let limit = state.body_limit;
-    if declared.is_some_and(|len| len > u64::try_from(limit).unwrap_or(u64::MAX)) {
-        return ApiError::PayloadTooLarge { limit }
-            .because("declared Content-Length over --max-body-bytes")
-            .into_response();
-    }
-    next.run(req).await
+    declared
+        .is_some_and(|len| len > u64::try_from(limit).unwrap_or(u64::MAX))
+        .then(|| {
+            ApiError::PayloadTooLarge { limit }
+                .because("declared Content-Length over --max-body-bytes")
+                .into_response()
+        })
 }

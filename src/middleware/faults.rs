@@ -7,30 +7,28 @@ use std::time::Duration;
 
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::error::RefusalReason;
-use crate::extract::CurrentWorld;
 use crate::faults::Outcome;
 use crate::routes::Reply;
 use crate::server::DropConnection;
+use crate::world::World;
 
-/// The fault layer (wired in `app.rs`, inside the journal).
-pub(crate) async fn inject_faults(req: Request, next: Next) -> Response {
-    let Some(CurrentWorld(world)) = req.extensions().get::<CurrentWorld>().cloned() else {
-        return next.run(req).await;
-    };
-    let Some(action) = world.faults.take(req.method().as_str(), req.uri().path()) else {
-        return next.run(req).await;
-    };
-    drop(world);
+/// The first matching fault of `world` for this request, if any (one use is consumed).
+pub(crate) fn take(world: &World, req: &Request) -> Option<crate::faults::FaultAction> {
+    world.faults.take(req.method().as_str(), req.uri().path())
+}
+
+/// Carries out a fault: `Some` faulted answer, or `None` (after the fault's delay, if it
+/// only delays) to let the real handler answer.
+pub(crate) async fn act(action: crate::faults::FaultAction) -> Option<Response> {
     if action.delay_ms > 0 {
         tokio::time::sleep(Duration::from_millis(action.delay_ms)).await;
     }
     let id = action.id;
     let mut response = match action.outcome {
-        Outcome::PassThrough => return next.run(req).await,
+        Outcome::PassThrough => return None,
         Outcome::Respond { status, body } => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
             let mut response = Reply(status, body).into_response();
@@ -52,5 +50,5 @@ pub(crate) async fn inject_faults(req: Request, next: Next) -> Response {
         HeaderName::from_static("x-mock-fault"),
         HeaderValue::from(id),
     );
-    response
+    Some(response)
 }

@@ -3,8 +3,7 @@
 //! `X-Mock-Control-Secret` header with that value (compared in constant time), else 401.
 //! It runs after the tenant routing, so `/t/<id>/__mock/…` is guarded the same way.
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
+use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 
 use crate::app::AppState;
@@ -15,33 +14,30 @@ use crate::tokens::secrets_equal;
 /// The header carrying the control secret.
 pub(crate) const SECRET_HEADER: &str = "x-mock-control-secret";
 
-/// The guard layer (wired in `app.rs`, inside the world routing); other paths pass.
-pub(crate) async fn guard_control(
-    State(state): State<AppState>,
-    req: Request,
-    next: Next,
-) -> Response {
+/// Checks a control request (`/__mock/…`, health and readiness excepted): `Some` refusal
+/// with `--no-control` or without the right secret, `None` to let it through.
+pub(crate) fn check(state: &AppState, req: &Request) -> Option<Response> {
     let path = req.uri().path();
-    let is_control = path == "/__mock" || path.starts_with("/__mock/");
-    if !is_control || UNGUARDED.contains(&path) {
-        return next.run(req).await;
+    if UNGUARDED.contains(&path) {
+        return None;
     }
     if state.config.no_control {
-        return ApiError::NotFound("Not found".into())
-            .because("control API disabled (--no-control)")
-            .into_response();
+        return Some(
+            ApiError::NotFound("Not found".into())
+                .because("control API disabled (--no-control)")
+                .into_response(),
+        );
     }
-    if let Some(secret) = state.config.control_secret.as_deref() {
-        let given = req
-            .headers()
-            .get(SECRET_HEADER)
-            .map(|v| v.as_bytes())
-            .unwrap_or_default();
-        if !secrets_equal(secret.as_bytes(), given) {
-            let mut response = ApiError::ControlSecretRequired.into_response();
-            no_store_headers(response.headers_mut());
-            return response;
-        }
+    let secret = state.config.control_secret.as_deref()?;
+    let given = req
+        .headers()
+        .get(SECRET_HEADER)
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
+    if secrets_equal(secret.as_bytes(), given) {
+        return None;
     }
-    next.run(req).await
+    let mut response = ApiError::ControlSecretRequired.into_response();
+    no_store_headers(response.headers_mut());
+    Some(response)
 }

@@ -1,14 +1,198 @@
-//! HTTP middleware that is not a route: it wraps the router per world (after the tenant
-//! routing has inserted `CurrentWorld`).
+//! HTTP middleware that is not a route, run as ONE pipeline around the router (one layer
+//! instead of six keeps the per-request cost close to a bare handler's):
 //!
-//! - `body_limit`: refuses a declared body over `--max-body-bytes` before reading it.
-//! - `journal`: records each request in the world's journal (`GET /__mock/journal`).
-//! - `faults`: applies the world's injected faults (`POST /__mock/faults`).
-//! - `guard`: `--no-control` and `--control-secret` for the control routes.
-//! - `rate_limit`: the world's per-client rate limits (§6, `crate::rate_limit`).
+//! 1. CORS: `OPTIONS` preflight on any path; `Access-Control-Allow-Origin: *` on every
+//!    answer (§7).
+//! 2. World routing: `/t/<id>/rest` goes to tenant `<id>` as `/rest`; the rest to the
+//!    default world (`CurrentWorld` is inserted for the extractors).
+//! 3. For control routes (`/__mock/…`): `guard` (`--no-control`, `--control-secret`).
+//!    For every other route, in this order: `journal` (records the request and its
+//!    answer), `rate_limit` (the world's per-client limits, §6; in front of everything
+//!    else, like Particle's load balancer), `faults` (injected faults), `body_limit`
+//!    (413 for a declared body over `--max-body-bytes`, before it is read).
+//! 4. The router, behind a JSON safety net (a non-JSON error answer becomes JSON).
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::extract::CurrentWorld;
+use crate::world::World;
 
 pub(crate) mod body_limit;
 pub(crate) mod faults;
 pub(crate) mod guard;
 pub(crate) mod journal;
 pub(crate) mod rate_limit;
+
+/// The pipeline: see the module documentation for the order.
+pub(crate) async fn pipeline(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if req.method() == Method::OPTIONS {
+        return preflight(&req);
+    }
+    let mut response = match route_to_world(&state, req) {
+        Ok((req, world)) => in_world(&state, &world, req, next).await,
+        Err(refusal) => refusal,
+    };
+    response.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    response
+}
+
+/// Whether a path belongs to the control API (never journaled, limited or faulted).
+fn is_control(path: &str) -> bool {
+    path == "/__mock" || path.starts_with("/__mock/")
+}
+
+
+async fn in_world(
+    state: &AppState,
+    world: &std::sync::Arc<World>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if is_control(req.uri().path()) {
+        if let Some(refusal) = guard::check(state, &req) {
+            return refusal;
+        }
+        return json_errors(next.run(req).await).await;
+    }
+    let pending = journal::start(state, world, &req);
+    let mut response = match rate_limit::admit(state, world, &req) {
+        Err(refused) => refused,
+        Ok(admission) => {
+            let fault = faults::take(world, &req);
+            let faulted = match fault {
+                Some(action) => faults::act(action).await,
+                None => None,
+            };
+            let mut response = match faulted {
+                Some(faulted) => faulted,
+                None => match body_limit::check(state, &req) {
+                    Some(too_large) => too_large,
+                    None => json_errors(next.run(req).await).await,
+                },
+            };
+            if let Some(admission) = admission {
+                admission.finish(world, &mut response);
+            }
+            response
+        }
+    };
+    if let Some(pending) = pending {
+        pending.finish(&response);
+    }
+    std::mem::take(&mut response)
+}
+
+/// §7: the preflight answer, echoing the requested headers.
+fn preflight(req: &Request) -> Response {
+    let requested = req
+        .headers()
+        .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
+        .cloned()
+        .unwrap_or(HeaderValue::from_static(
+            "X-Requested-With, Content-Type, Accept, Authorization",
+        ));
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, POST, PUT, PATCH, DELETE, OPTIONS"),
+    );
+    headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, requested);
+    headers.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("300"),
+    );
+    response
+}
+
+/// Finds the request's world, rewriting `/t/<id>/rest` to `/rest` for tenants.
+#[allow(clippy::result_large_err)] // the error is the answer itself, built once
+fn route_to_world(
+    state: &AppState,
+    mut req: Request,
+) -> Result<(Request, std::sync::Arc<World>), Response> {
+    let path = req.uri().path();
+    let world = match path.strip_prefix("/t/") {
+        Some(rest) => {
+            let (id, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let Some(world) = state.registry.tenants.get(id).map(|w| w.clone()) else {
+                return Err(ApiError::NotFound("Tenant not found".into())
+                    .because(format!(
+                        "unknown tenant `{}`",
+                        id.chars().take(64).collect::<String>()
+                    ))
+                    .into_response());
+            };
+            let tail = if tail.is_empty() { "/" } else { tail };
+            let new_uri = match req.uri().query() {
+                Some(q) => format!("{tail}?{q}"),
+                None => tail.to_string(),
+            };
+            match new_uri.parse::<Uri>() {
+                Ok(uri) => *req.uri_mut() = uri,
+                Err(_) => return Err(ApiError::NotFound("Not found".into()).into_response()),
+            }
+            world
+        }
+        None => state.registry.default.clone(),
+    };
+    req.extensions_mut().insert(CurrentWorld(world.clone()));
+    Ok((req, world))
+}
+
+/// Safety net: an error answer that is not JSON (an extractor's plain-text rejection)
+/// becomes a Particle-shaped JSON body, because clients `JSON.parse` every error.
+async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = body
+        .collect()
+        .await
+        .map(|b| String::from_utf8_lossy(&b.to_bytes()).into_owned())
+        .unwrap_or_default();
+    let error = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        s if s.is_server_error() => "server_error",
+        _ => "invalid_request",
+    };
+    let description = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_string()
+    } else {
+        text
+    };
+    let body = serde_json::json!({ "error": error, "error_description": description });
+    let mut response = Response::from_parts(parts, Body::from(body.to_string()));
+    response.headers_mut().remove(header::CONTENT_LENGTH);
+    crate::error::json_headers(response.headers_mut());
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_the_reserved_prefix_is_control() {
+        assert!(super::is_control("/__mock/health") && !super::is_control("/__mockery"));
+    }
+}

@@ -6,37 +6,38 @@
 use std::fmt::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::extract::CurrentWorld;
 use crate::rate_limit::{
-    forwarded_client, is_exempt, route_rule, ClientKey, HeaderStyle, Quota, Rule, TokenOutcome,
-    Verdict,
+    forwarded_client, route_rule, ClientKey, HeaderStyle, Quota, Rule, TokenOutcome, Verdict,
 };
+use crate::world::World;
 
-/// The middleware: runs after world routing, so each world counts its own clients.
-pub(crate) async fn rate_limit(
-    State(state): State<AppState>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let Some(CurrentWorld(world)) = req.extensions().get::<CurrentWorld>().cloned() else {
-        return next.run(req).await;
-    };
-    if is_exempt(req.uri().path()) {
-        return next.run(req).await;
-    }
+/// An admitted request whose answer still matters to the limiter (token outcomes for the
+/// lockout, and the rate-limit headers).
+pub(crate) struct Admission {
+    client: ClientKey,
+    rule: Option<Rule>,
+    quotas: smallvec::SmallVec<[Quota; 2]>,
+}
+
+/// Asks the world's limiter about a non-control request: `Ok(None)` when nothing limits
+/// it, `Ok(Some(admission))` when it was counted, `Err(429 answer)` when refused.
+#[allow(clippy::result_large_err)] // the error is the answer itself, built once
+pub(crate) fn admit(
+    state: &AppState,
+    world: &World,
+    req: &Request,
+) -> Result<Option<Admission>, Response> {
     let rule = route_rule(req.method().as_str(), req.uri().path());
-    let client = ClientKey::from(client_ip(&req, state.config.trust_forwarded));
+    let client = ClientKey::from(client_ip(req, state.config.trust_forwarded));
     let limiter = &world.rate_limiter;
-    let style = limiter.header_style();
     match limiter.check(client, rule, world.now()) {
-        Verdict::Unlimited => next.run(req).await,
+        Verdict::Unlimited => Ok(None),
         Verdict::Refused(refusal) => {
             if refusal.first {
                 tracing::warn!(
@@ -53,25 +54,37 @@ pub(crate) async fn rate_limit(
             }
             .because(refusal.reason())
             .into_response();
-            write_headers(style, &refusal.quotas, response.headers_mut());
-            response
+            write_headers(
+                limiter.header_style(),
+                &refusal.quotas,
+                response.headers_mut(),
+            );
+            Err(response)
         }
-        Verdict::Admitted(quotas) => {
-            let mut response = next.run(req).await;
-            if rule == Some(Rule::Oauth) {
-                let outcome = TokenOutcome::of_status(response.status().as_u16());
-                if let Some(limit) = limiter.record_token_outcome(client, outcome, world.now()) {
-                    tracing::warn!(
-                        client = %client,
-                        rule = %Rule::OauthFailures,
-                        limit = %limit,
-                        "rate limit reached: token requests blocked after consecutive failures"
-                    );
-                }
+        Verdict::Admitted(quotas) => Ok(Some(Admission {
+            client,
+            rule,
+            quotas,
+        })),
+    }
+}
+
+impl Admission {
+    /// Records a token request's outcome and writes the selected headers.
+    pub(crate) fn finish(self, world: &World, response: &mut Response) {
+        let limiter = &world.rate_limiter;
+        if self.rule == Some(Rule::Oauth) {
+            let outcome = TokenOutcome::of_status(response.status().as_u16());
+            if let Some(limit) = limiter.record_token_outcome(self.client, outcome, world.now()) {
+                tracing::warn!(
+                    client = %self.client,
+                    rule = %Rule::OauthFailures,
+                    limit = %limit,
+                    "rate limit reached: token requests blocked after consecutive failures"
+                );
             }
-            write_headers(style, &quotas, response.headers_mut());
-            response
         }
+        write_headers(limiter.header_style(), &self.quotas, response.headers_mut());
     }
 }
 

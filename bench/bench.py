@@ -1,0 +1,224 @@
+#!/usr/bin/env python3
+"""Benchmark particle-auth-mock against a bare-axum baseline, in one run on one machine.
+
+Builds both in release mode, then measures for each: cold start (spawn to first 200 from
+POST /oauth/token, median of several starts), token throughput and p50/p99 latency with
+Basic client auth (wrk; server pinned to core 0, wrk to core 1), the same with rate limits
+on and a distinct X-Forwarded-For per request, bearer GET /v1/access_tokens/current
+throughput, RSS idle and peak, bytes per live token (RSS growth over N issued tokens) and
+memory with N distinct client IPs tracked, then after their window has passed.
+Prints one table; every figure is also given as a ratio to the baseline of the same run.
+
+Usage: bench/run.sh [--smoke]   (--smoke: short runs and small counts, for CI)
+"""
+import argparse
+import http.client
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MOCK = os.path.join(ROOT, "target/release/particle-auth-mock")
+BASELINE = os.path.join(ROOT, "target/release/examples/bench-baseline")
+LUA = os.path.join(ROOT, "bench/wrk/token.lua")
+FORM = "grant_type=password&username=user%40example.com&password=password"
+BASIC = "Basic cGFydGljbGU6cGFydGljbGU="
+BEARER = "Bearer 1111111111111111111111111111111111111111"
+SERVER_CPU, LOAD_CPU = "0", "1"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_kib(pid, field="VmRSS"):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def token_ok(port):
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        c.request("POST", "/oauth/token", FORM, {
+            "Authorization": BASIC, "Content-Type": "application/x-www-form-urlencoded"})
+        ok = c.getresponse().status == 200
+        c.close()
+        return ok
+    except OSError:
+        return False
+
+
+class Server:
+    def __init__(self, kind, extra=()):
+        self.kind = kind
+        self.port = free_port()
+        addr = f"127.0.0.1:{self.port}"
+        if kind == "baseline":
+            cmd = [BASELINE, addr]
+        else:
+            cmd = [MOCK, "--listen", addr, "--max-tokens", "4000000", *extra]
+        self.cmd = ["taskset", "-c", SERVER_CPU, *cmd]
+        self.t0 = time.perf_counter()
+        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def wait_ready(self, timeout=10.0):
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            if token_ok(self.port):
+                return time.perf_counter() - self.t0
+            time.sleep(0.0005)
+        raise RuntimeError(f"{self.kind} did not answer: {self.cmd}")
+
+    def rss(self):
+        return rss_kib(self.proc.pid)
+
+    def peak(self):
+        return rss_kib(self.proc.pid, "VmHWM")
+
+    def control(self, method, path, body=None):
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        c.request(method, path, json.dumps(body) if body is not None else None,
+                  {"Content-Type": "application/json"})
+        r = c.getresponse()
+        data = r.read()
+        c.close()
+        return r.status, data
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def wrk(port, seconds, connections=64, env=None):
+    e = dict(os.environ)
+    e.update(env or {})
+    out = subprocess.run(
+        ["taskset", "-c", LOAD_CPU, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s",
+         "--latency", "-s", LUA, f"http://127.0.0.1:{port}"],
+        capture_output=True, text=True, env=e, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+
+    def pct(p):
+        m = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        v, unit = float(m.group(1)), m.group(2)
+        return v * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    return {"rps": rps, "p50": pct(50), "p99": pct(99), "total": total,
+            "non2xx": int(non2xx.group(1)) if non2xx else 0}
+
+
+def cold_start(kind, runs):
+    times = []
+    for _ in range(runs):
+        s = Server(kind, ["--no-rate-limits"] if kind == "mock" else [])
+        times.append(s.wait_ready() * 1000)
+        s.stop()
+    return statistics.median(times)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--smoke", action="store_true", help="short runs and small counts (CI)")
+    args = ap.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("bench: wrk is missing (apt-get install wrk)")
+    secs = 2 if args.smoke else 10
+    starts = 3 if args.smoke else 9
+    tokens = 20_000 if args.smoke else 1_000_000
+    ips = 20_000 if args.smoke else 1_000_000
+    subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "particle-auth-mock",
+                    "--example", "bench-baseline"], cwd=ROOT, check=True)
+    rows = []  # (metric, baseline, mock, unit, better)
+
+    b_cold, m_cold = cold_start("baseline", starts), cold_start("mock", starts)
+    rows.append(("cold start (median)", b_cold, m_cold, "ms", "lower"))
+
+    results = {}
+    for kind in ("baseline", "mock"):
+        s = Server(kind, ["--no-rate-limits"])
+        s.wait_ready()
+        idle = s.rss()
+        tok = wrk(s.port, secs)
+        cur = wrk(s.port, secs, env={"BENCH_PATH": "/v1/access_tokens/current",
+                                      "BENCH_METHOD": "GET", "BENCH_AUTH": BEARER})
+        results[kind] = {"idle": idle, "tok": tok, "cur": cur, "peak": s.peak()}
+        s.stop()
+        s = Server(kind, ["--trust-forwarded"])
+        s.wait_ready()
+        results[kind]["xff"] = wrk(s.port, secs, env={"BENCH_XFF": "1"})
+        s.stop()
+    b, m = results["baseline"], results["mock"]
+    rows += [
+        ("token req/s", b["tok"]["rps"], m["tok"]["rps"], "req/s", "higher"),
+        ("token p50", b["tok"]["p50"], m["tok"]["p50"], "ms", "lower"),
+        ("token p99", b["tok"]["p99"], m["tok"]["p99"], "ms", "lower"),
+        ("token req/s, limits on, distinct IPs", b["tok"]["rps"], m["xff"]["rps"], "req/s", "higher"),
+        ("token p99, limits on, distinct IPs", b["tok"]["p99"], m["xff"]["p99"], "ms", "lower"),
+        ("GET /v1/access_tokens/current req/s", b["cur"]["rps"], m["cur"]["rps"], "req/s", "higher"),
+        ("RSS idle", b["idle"] / 1024, m["idle"] / 1024, "MiB", "lower"),
+        ("peak RSS after load", b["peak"] / 1024, m["peak"] / 1024, "MiB", "lower"),
+    ]
+    for kind in ("baseline", "mock"):
+        for key in ("tok", "cur", "xff"):
+            if results[kind][key]["non2xx"]:
+                print(f"warning: {kind} {key}: {results[kind][key]['non2xx']} non-2xx answers")
+
+    # Bytes per live token: RSS growth over `tokens` logins (each: access + refresh token).
+    s = Server("mock", ["--no-rate-limits"])
+    s.wait_ready()
+    before = s.rss()
+    run = wrk(s.port, 600, env={"BENCH_REQUESTS": str(tokens)})
+    grown = (s.rss() - before) * 1024
+    s.stop()
+    per_token = grown / max(run["total"], 1)
+    rows.append((f"bytes per live token ({run['total']} logins)", None, per_token, "B", "lower"))
+
+    # Distinct client IPs tracked by the limiter, then after their window has passed.
+    s = Server("mock", ["--trust-forwarded", "--max-tracked-clients", str(max(ips, 1_000_000))])
+    s.wait_ready()
+    before = s.rss()
+    run = wrk(s.port, 600, env={"BENCH_XFF": "1", "BENCH_REQUESTS": str(ips),
+                                 "BENCH_PATH": "/v1/devices", "BENCH_METHOD": "GET"})
+    tracked = s.rss()
+    s.control("POST", "/__mock/clock/advance", {"seconds": 1801})
+    after = tracked
+    for _ in range(40):  # the periodic sweep runs every few seconds
+        time.sleep(0.5)
+        after = s.rss()
+        if after <= before + 4096:
+            break
+    s.stop()
+    rows.append((f"RSS with {run['total']} client IPs tracked", b["idle"] / 1024, tracked / 1024, "MiB", "lower"))
+    rows.append(("RSS after their window passed", b["idle"] / 1024, after / 1024, "MiB", "lower"))
+    rows.append(("  idle RSS of that mock, for comparison", b["idle"] / 1024, before / 1024, "MiB", "lower"))
+
+    print()
+    print(f"{'metric':<44} {'baseline':>12} {'mock':>12} {'unit':>6} {'mock/baseline':>14}")
+    print("-" * 92)
+    for name, base, mock, unit, _ in rows:
+        ratio = f"{mock / base:.2f}x" if base else "n/a"
+        bs = f"{base:.2f}" if base is not None else "-"
+        print(f"{name:<44} {bs:>12} {mock:>12.2f} {unit:>6} {ratio:>14}")
+    print()
+    print("mode:", "smoke" if args.smoke else "full", "| server on CPU", SERVER_CPU,
+          "| wrk on CPU", LOAD_CPU)
+
+
+if __name__ == "__main__":
+    main()

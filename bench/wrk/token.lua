@@ -1,0 +1,31 @@
+-- POST /oauth/token, password grant, Basic client auth. BENCH_REQUESTS stops the thread
+-- after that many responses; BENCH_XFF=1 sends a distinct X-Forwarded-For per request.
+local limit = tonumber(os.getenv("BENCH_REQUESTS") or "0")
+local xff = os.getenv("BENCH_XFF") == "1"
+local path = os.getenv("BENCH_PATH") or "/oauth/token"
+local method = os.getenv("BENCH_METHOD") or "POST"
+local sent, done = 0, 0
+local body = "grant_type=password&username=user%40example.com&password=password"
+if method ~= "POST" then body = nil end
+local headers = {
+  ["Authorization"] = os.getenv("BENCH_AUTH") or "Basic cGFydGljbGU6cGFydGljbGU=",
+  ["Content-Type"] = "application/x-www-form-urlencoded",
+}
+
+local function ip(n)
+  local a = math.floor(n / 65536) % 256
+  local b = math.floor(n / 256) % 256
+  local c = n % 256
+  return string.format("10.%d.%d.%d", a, b, c)
+end
+
+request = function()
+  sent = sent + 1
+  if xff then headers["X-Forwarded-For"] = ip(sent) end
+  return wrk.format(method, path, headers, body)
+end
+
+response = function(status, hdrs, resp)
+  done = done + 1
+  if limit > 0 and done >= limit then wrk.thread:stop() end
+end
