@@ -24,8 +24,10 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MOCK = os.path.join(ROOT, "target/release/particle-auth-mock")
-BASELINE = os.path.join(ROOT, "target/release/examples/bench-baseline")
+# Both built like the Docker image's binary: static, release profile (LTO, one codegen unit).
+TARGET_DIR = os.path.join(ROOT, "target/x86_64-unknown-linux-gnu/release")
+MOCK = os.path.join(TARGET_DIR, "particle-auth-mock")
+BASELINE = os.path.join(TARGET_DIR, "examples/bench-baseline")
 LUA = os.path.join(ROOT, "bench/wrk/token.lua")
 FORM = "grant_type=password&username=user%40example.com&password=password"
 BASIC = "Basic cGFydGljbGU6cGFydGljbGU="
@@ -142,8 +144,10 @@ def main():
     starts = 3 if args.smoke else 9
     tokens = 20_000 if args.smoke else 1_000_000
     ips = 20_000 if args.smoke else 1_000_000
-    subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "particle-auth-mock",
-                    "--example", "bench-baseline"], cwd=ROOT, check=True)
+    env = dict(os.environ, RUSTFLAGS="-C target-feature=+crt-static")
+    subprocess.run(["cargo", "build", "--release", "--locked", "--quiet",
+                    "--target", "x86_64-unknown-linux-gnu", "--bin", "particle-auth-mock",
+                    "--example", "bench-baseline"], cwd=ROOT, check=True, env=env)
     rows = []  # (metric, baseline, mock, unit, better)
 
     b_cold, m_cold = cold_start("baseline", starts), cold_start("mock", starts)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the test suites need beyond the Rust toolchain; idempotent, quick when all
-# is there. Debian packages (podman, runc, chromium), the npm projects (npm ci from their
+# is there. Debian packages (podman, runc, chromium, wrk), the npm projects (npm ci from their
 # lockfiles), and a Python virtualenv target/ci-venv (hadolint, requests, pyotp, pyyaml).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,7 +8,7 @@ ROOT=$PWD
 fail() { echo "setup: FAIL: $*" >&2; exit 1; }
 
 missing=()
-for pkg in podman runc chromium; do
+for pkg in podman runc chromium wrk; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -2,10 +2,10 @@
 # The whole test suite: Rust unit, integration and doc tests, then the delivery suites:
 # official-client conformance, the browser page, the examples and the container image.
 # Each suite fails loudly on a missing requirement (scripts/setup.sh installs them).
-# SUITES="rust fuzz clients browser examples container" selects a subset.
+# SUITES="rust fuzz clients browser examples container bench" selects a subset.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SUITES=${SUITES:-rust fuzz clients browser examples container}
+SUITES=${SUITES:-rust fuzz clients browser examples container bench}
 declare -a TIMES=()
 passed=0
 
@@ -43,6 +43,8 @@ suite clients tests/clients/run.sh clients
 suite browser tests/clients/run.sh browser
 suite examples examples/run.sh
 suite container tests/container/run.sh
+# The benchmark in smoke mode: it must run; its figures are not asserted.
+suite bench bench/run.sh --smoke
 
 echo "=== suite times: ${TIMES[*]}"
 echo "suites: $passed passed, 0 failed"

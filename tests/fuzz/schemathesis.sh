@@ -14,8 +14,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-if ! command -v st >/dev/null 2>&1; then
-    python3 -m pip install --quiet 'schemathesis>=4,<5'
+# schemathesis from the CI virtualenv (scripts/setup.sh), else from PATH, else installed.
+ST=target/ci-venv/bin/st
+if [ ! -x "$ST" ]; then
+    if ! command -v st >/dev/null 2>&1; then
+        python3 -m pip install --quiet 'schemathesis>=4,<5'
+    fi
+    ST=st
 fi
 cargo build --quiet --bin particle-auth-mock
 
@@ -66,7 +71,7 @@ for pass in generated pinned; do
     [ "$pass" = pinned ] && config=(--config-file "$work/pinned.toml")
     echo "== schemathesis: $pass path parameters"
     if ! PYTHONPATH=tests/fuzz SCHEMATHESIS_HOOKS=hooks \
-        st "${config[@]}" run openapi/particle.json "${common[@]}" >"$work/$pass.log" 2>&1; then
+        "$ST" "${config[@]}" run openapi/particle.json "${common[@]}" >"$work/$pass.log" 2>&1; then
         status=1
         cat "$work/$pass.log"
     fi
