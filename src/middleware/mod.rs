@@ -51,7 +51,6 @@ fn is_control(path: &str) -> bool {
     path == "/__mock" || path.starts_with("/__mock/")
 }
 
-
 async fn in_world(
     state: &AppState,
     world: &std::sync::Arc<World>,
