@@ -8,6 +8,7 @@
 //! Control calls (`/__mock/…`) are not journaled.
 
 use std::collections::VecDeque;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
@@ -74,12 +75,46 @@ pub struct JournalFilter {
     pub limit: Option<usize>,
 }
 
+/// What the journal keeps of one request: compact, and formatted into a [`JournalEntry`]
+/// only when read (recording is on every request's path; reading is rare).
+#[derive(Debug, Clone)]
+pub(crate) struct Recorded {
+    /// Arrival, on the world's clock.
+    pub time_ms: Millis,
+    /// The client the rate limiter counts.
+    pub client: IpAddr,
+    /// The HTTP method.
+    pub method: http::Method,
+    /// Path and query, secrets masked.
+    pub path: String,
+    /// The status answered; `None` when a fault dropped the connection.
+    pub status: Option<u16>,
+    /// The refusal reason, if any.
+    pub reason: Option<String>,
+}
+
+impl Recorded {
+    fn to_entry(&self, id: u64) -> JournalEntry {
+        JournalEntry {
+            id,
+            time: crate::clock::iso8601(self.time_ms),
+            time_ms: self.time_ms,
+            client: self.client.to_string(),
+            method: self.method.to_string(),
+            path: self.path.clone(),
+            status: self.status,
+            reason: self.reason.clone(),
+            dropped: self.status.is_none(),
+        }
+    }
+}
+
 /// A bounded ring of [`JournalEntry`]s. A plain mutex: each request holds it only for one
 /// push (a few nanoseconds), and reads are rare.
 #[derive(Debug)]
 pub(crate) struct Journal {
     capacity: usize,
-    entries: Mutex<VecDeque<JournalEntry>>,
+    entries: Mutex<VecDeque<(u64, Recorded)>>,
     next_id: AtomicU64,
 }
 
@@ -99,16 +134,21 @@ impl Journal {
     }
 
     /// Records one request (its `id` is assigned here), dropping the oldest when full.
-    pub(crate) fn record(&self, mut entry: JournalEntry) {
+    pub(crate) fn record(&self, entry: Recorded) {
         if !self.enabled() {
             return;
         }
-        entry.id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let mut entries = self.entries.lock();
-        while entries.len() >= self.capacity {
-            entries.pop_front();
-        }
-        entries.push_back(entry);
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let evicted = {
+            let mut entries = self.entries.lock();
+            let evicted = (entries.len() >= self.capacity)
+                .then(|| entries.pop_front())
+                .flatten();
+            entries.push_back((id, entry));
+            evicted
+        };
+        // The evicted entry's strings are freed outside the lock.
+        drop(evicted);
     }
 
     /// The matching entries, oldest first.
@@ -121,13 +161,13 @@ impl Journal {
         let entries = self.entries.lock();
         let mut found: Vec<JournalEntry> = entries
             .iter()
+            .map(|(id, r)| r.to_entry(*id))
             .filter(|e| {
                 let path = e.path.split('?').next().unwrap_or("");
                 filter.path.as_deref().map_or(true, |p| glob_match(p, path))
                     && filter.client.as_deref().map_or(true, |c| c == e.client)
                     && status.map_or(true, |s| s.matches(e.status))
             })
-            .cloned()
             .collect();
         if let Some(limit) = filter.limit {
             let skip = found.len().saturating_sub(limit);
@@ -248,17 +288,14 @@ fn percent_decode(text: &str) -> String {
 mod tests {
     use super::*;
 
-    fn entry(path: &str, status: Option<u16>, client: &str) -> JournalEntry {
-        JournalEntry {
-            id: 0,
-            time: String::new(),
+    fn entry(path: &str, status: Option<u16>, client: &str) -> Recorded {
+        Recorded {
             time_ms: 0,
-            client: client.into(),
-            method: "GET".into(),
+            client: client.parse().unwrap(),
+            method: http::Method::GET,
             path: path.into(),
             status,
             reason: None,
-            dropped: status.is_none(),
         }
     }
 

@@ -511,7 +511,8 @@ pub(crate) fn issue(
 ) -> TokenResponse {
     let now = world.now();
     let expires_at = (lifetime > 0).then(|| now.saturating_add(lifetime.saturating_mul(1000)));
-    let access = world.generator.token();
+    // One fill for both tokens: one getrandom call per login instead of two.
+    let (access, refresh) = world.generator.token_pair();
     world.make_room_for_token(store, now);
     store.tokens.insert(
         access,
@@ -522,7 +523,7 @@ pub(crate) fn issue(
         },
     );
     let refresh_token = expires_at.map(|access_expiry| {
-        let key = world.generator.token();
+        let key = refresh;
         let refresh_ms = world.settings.refresh_token_lifetime.saturating_mul(1000);
         world.make_room_for_refresh_token(store);
         store.refresh_tokens.insert(

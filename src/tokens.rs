@@ -69,6 +69,17 @@ impl TokenGenerator {
         key
     }
 
+    /// Two fresh token keys from one fill (an access token and its refresh token).
+    pub(crate) fn token_pair(&self) -> (TokenKey, TokenKey) {
+        let mut bytes = [0u8; 40];
+        self.fill(&mut bytes);
+        let mut first = [0u8; 20];
+        let mut second = [0u8; 20];
+        first.copy_from_slice(&bytes[..20]);
+        second.copy_from_slice(&bytes[20..]);
+        (first, second)
+    }
+
     /// `n` characters from `[a-z0-9]` (API-user username suffixes, recovery codes).
     pub(crate) fn alphanumeric(&self, n: usize) -> String {
         const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
@@ -122,6 +133,8 @@ mod tests {
             .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
         assert_eq!(parse_token(&text), Some(key));
         assert_ne!(generator.token(), key);
+        let (a, b) = generator.token_pair();
+        assert_ne!(a, b);
     }
 
     #[test]

@@ -7,9 +7,8 @@ use axum::extract::Request;
 use axum::response::Response;
 
 use crate::app::AppState;
-use crate::clock::iso8601;
 use crate::error::RefusalReason;
-use crate::journal::{mask_path_and_query, JournalEntry};
+use crate::journal::{mask_path_and_query, Recorded};
 use crate::middleware::rate_limit::client_ip;
 use crate::server::DropConnection;
 
@@ -44,19 +43,16 @@ impl Pending {
     /// Records the answer.
     pub(crate) fn finish(self, response: &Response) {
         let dropped = response.extensions().get::<DropConnection>().is_some();
-        self.world.journal.record(JournalEntry {
-            id: 0,
-            time: iso8601(self.time_ms),
+        self.world.journal.record(Recorded {
             time_ms: self.time_ms,
-            client: self.client.to_string(),
-            method: self.method.to_string(),
+            client: self.client,
+            method: self.method,
             path: self.path,
             status: (!dropped).then(|| response.status().as_u16()),
             reason: response
                 .extensions()
                 .get::<RefusalReason>()
                 .map(|r| r.0.clone()),
-            dropped,
         });
     }
 }
