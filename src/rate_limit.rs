@@ -1749,34 +1749,6 @@ mod tests {
         assert_eq!(std::mem::size_of::<ClientKey>(), 8);
     }
 
-    /// Resident memory of the process, in bytes (Linux only; 0 elsewhere).
-    fn resident_bytes() -> usize {
-        std::fs::read_to_string("/proc/self/statm")
-            .ok()
-            .and_then(|s| s.split_whitespace().nth(1)?.parse::<usize>().ok())
-            .map_or(0, |pages| pages * 4096)
-    }
-
-    /// Run with `cargo test --lib -- --ignored --nocapture a_million_clients`.
-    #[test]
-    #[ignore = "measurement: allocates a million clients"]
-    fn a_million_clients_fit_in_150_mb() {
-        let l = RateLimiter::new(RateLimitSettings::default());
-        let before = resident_bytes();
-        for n in 0..1_000_000u32 {
-            let route = (n % 2 == 0).then_some(Rule::Oauth);
-            l.check(key(n), route, T0 + Millis::from(n % 1000));
-        }
-        let grown = resident_bytes().saturating_sub(before);
-        println!(
-            "1,000,000 clients: {} MB resident ({} bytes per client)",
-            grown / 1_000_000,
-            grown / 1_000_000
-        );
-        assert_eq!(l.tracked_clients(), 1_000_000);
-        assert!(grown < 150_000_000, "{grown} bytes");
-    }
-
     #[test]
     fn a_fixtures_section_parses_and_applies() {
         let section: RateLimitSection = serde_json::from_str(
