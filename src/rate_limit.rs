@@ -1176,6 +1176,10 @@ impl RateLimiter {
             keep
         });
         self.tracked.fetch_sub(evicted, Ordering::SeqCst);
+        // A flood that has passed leaves a table sized for it: give the memory back.
+        if evicted > 0 && self.clients.len().saturating_mul(4) < self.clients.capacity() {
+            self.clients.shrink_to_fit();
+        }
         evicted
     }
 

@@ -635,8 +635,9 @@ fn refuse_connection(stream: TcpStream, refusals: &Arc<Semaphore>) {
     });
 }
 
-/// Every few seconds, drops the expired rate-limit state of every world (off the async
-/// workers: a sweep of a million clients takes a while).
+/// Every few seconds, drops the expired rate-limit state of every world, and its expired
+/// tokens, refresh tokens and MFA challenges, so a long-running server does not grow
+/// (off the async workers: a sweep of a million entries takes a while).
 async fn sweep_rate_limits(registry: Arc<Registry>) {
     let mut tick = tokio::time::interval(RATE_LIMIT_SWEEP_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -644,7 +645,11 @@ async fn sweep_rate_limits(registry: Arc<Registry>) {
     loop {
         tick.tick().await;
         let registry = registry.clone();
-        let _ = tokio::task::spawn_blocking(move || sweep_all(&registry)).await;
+        let _ = tokio::task::spawn_blocking(move || {
+            sweep_all(&registry);
+            sweep_expired_tokens(&registry);
+        })
+        .await;
     }
 }
 
@@ -654,6 +659,16 @@ fn sweep_all(registry: &Registry) -> usize {
     let mut worlds = vec![registry.default.clone()];
     worlds.extend(registry.tenants.iter().map(|t| t.value().clone()));
     worlds.iter().map(|w| w.evict_rate_limits()).sum()
+}
+
+/// Drops the expired tokens, refresh tokens and MFA challenges of every world.
+fn sweep_expired_tokens(registry: &Registry) -> usize {
+    let mut worlds = vec![registry.default.clone()];
+    worlds.extend(registry.tenants.iter().map(|t| t.value().clone()));
+    worlds
+        .iter()
+        .map(|w| w.store().evict_expired(w.now()))
+        .sum()
 }
 
 /// The error a service returns to make hyper close the connection without answering.
@@ -746,5 +761,31 @@ mod tests {
         tenant_clock.advance(Duration::from_secs(300));
         assert_eq!(sweep_all(&registry), 1);
         assert_eq!(tenant.rate_limiter.tracked_clients(), 0);
+    }
+
+    #[test]
+    fn the_sweep_evicts_expired_tokens_of_every_world() {
+        // Arrange: a 60-second token in the default world.
+        let clock = Clock::manual(T0);
+        let registry = Registry::new(Arc::into_inner(world(&clock)).expect("sole owner"));
+        let store = registry.default.store();
+        let before = store.tokens.len();
+        crate::oauth::issue(
+            &registry.default,
+            &store,
+            crate::store::Owner::User(0),
+            0,
+            60,
+            None,
+        );
+        assert_eq!(store.tokens.len(), before + 1);
+        // Act / Assert: nothing goes before it expires; it and its refresh token go after.
+        assert_eq!(sweep_expired_tokens(&registry), 0);
+        clock.advance(Duration::from_secs(60));
+        assert_eq!(sweep_expired_tokens(&registry), 1);
+        assert_eq!(store.tokens.len(), before);
+        clock.advance(Duration::from_secs(14 * 24 * 3600));
+        assert_eq!(sweep_expired_tokens(&registry), 1);
+        assert!(store.refresh_tokens.is_empty());
     }
 }

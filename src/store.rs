@@ -432,6 +432,12 @@ impl Store {
             .retain(|_, t| keep(!matches!(t.expires_at, Some(at) if at <= now)));
         self.refresh_tokens.retain(|_, t| keep(t.expires_at > now));
         self.mfa_challenges.retain(|_, c| keep(c.expires_at > now));
+        if evicted > 0 {
+            // After a flood has expired, give the memory of its oversized tables back.
+            shrink_if_sparse(&self.tokens);
+            shrink_if_sparse(&self.refresh_tokens);
+            shrink_if_sparse(&self.mfa_challenges);
+        }
         evicted
     }
 
@@ -446,6 +452,13 @@ impl Store {
         });
         self.refresh_tokens.retain(|_, t| t.owner != owner);
         revoked
+    }
+}
+
+/// Shrinks a map whose table is more than four times larger than its contents.
+fn shrink_if_sparse<K: Eq + std::hash::Hash, V>(map: &DashMap<K, V>) {
+    if map.len().saturating_mul(4) < map.capacity() {
+        map.shrink_to_fit();
     }
 }
 
