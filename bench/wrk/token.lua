@@ -1,10 +1,12 @@
--- POST /oauth/token, password grant, Basic client auth. BENCH_REQUESTS stops the thread
--- after that many responses; BENCH_XFF=1 sends a distinct X-Forwarded-For per request.
+-- POST /oauth/token, password grant, Basic client auth. BENCH_REQUESTS ends wrk after that
+-- many responses, printing "BENCH_DONE <responses> <non-2xx>" (wrk itself would wait out
+-- its whole -d duration); BENCH_XFF=1 sends a distinct X-Forwarded-For per request. Use
+-- one thread (-t1) with BENCH_REQUESTS.
 local limit = tonumber(os.getenv("BENCH_REQUESTS") or "0")
 local xff = os.getenv("BENCH_XFF") == "1"
 local path = os.getenv("BENCH_PATH") or "/oauth/token"
 local method = os.getenv("BENCH_METHOD") or "POST"
-local sent, done = 0, 0
+local sent, done, bad = 0, 0, 0
 local body = "grant_type=password&username=user%40example.com&password=password"
 if method ~= "POST" then body = nil end
 local headers = {
@@ -27,5 +29,10 @@ end
 
 response = function(status, hdrs, resp)
   done = done + 1
-  if limit > 0 and done >= limit then wrk.thread:stop() end
+  if status >= 300 then bad = bad + 1 end
+  if limit > 0 and done >= limit then
+    io.write(string.format("BENCH_DONE %d %d\n", done, bad))
+    io.flush()
+    os.exit(0)
+  end
 end
