@@ -9,9 +9,7 @@ use std::sync::Arc;
 
 use axum::extract::Request;
 use axum::middleware;
-use axum::Router;
 use dashmap::DashMap;
-use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
 use crate::error::ApiError;
@@ -52,22 +50,28 @@ pub(crate) struct AppState {
 }
 
 /// The whole service: the router inside the middleware pipeline and request tracing.
-pub(crate) fn app(state: AppState) -> Router {
+pub(crate) fn app(
+    state: AppState,
+) -> impl tower::Service<
+    Request,
+    Response = axum::response::Response,
+    Error = std::convert::Infallible,
+    Future = impl Send,
+> + Clone
+       + Send
+       + 'static {
     let router = crate::routes::router()
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .with_state(state.clone());
-    Router::new()
-        .fallback_service(router)
+    // The pipeline wraps the router as a plain tower layer (not `Router::layer`, which runs
+    // after routing): it must rewrite tenant paths before the router sees them.
+    tower::ServiceBuilder::new()
         .layer(middleware::from_fn_with_state(
             state,
             crate::middleware::pipeline,
         ))
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
-            // The path only: query strings may carry access_token (§2.1).
-            let path = loggable_path(req.uri().path());
-            tracing::debug_span!("request", method = %req.method(), path = %path)
-        }))
+        .service(router)
 }
 
 /// The path as logs may show it: a token in a path (`DELETE /v1/access_tokens/{token}`)

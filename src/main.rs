@@ -12,7 +12,7 @@ async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "particle_auth_mock=info,tower_http=warn".into()),
+                .unwrap_or_else(|_| "particle_auth_mock=info".into()),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -35,10 +35,19 @@ pub(crate) async fn pipeline(State(state): State<AppState>, req: Request, next: 
     if req.method() == Method::OPTIONS {
         return preflight(&req);
     }
+    // One debug line per request: the path only, tokens redacted (query strings may carry
+    // access_token, §2.1). Prepared only when debug logging is on.
+    let logged = tracing::enabled!(tracing::Level::DEBUG).then(|| {
+        let path = crate::app::loggable_path(req.uri().path()).into_owned();
+        (req.method().clone(), path)
+    });
     let mut response = match route_to_world(&state, req) {
         Ok((req, world)) => in_world(&state, &world, req, next).await,
         Err(refusal) => refusal,
     };
+    if let Some((method, path)) = logged {
+        tracing::debug!(%method, %path, status = response.status().as_u16(), "request");
+    }
     response.headers_mut().insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
         HeaderValue::from_static("*"),
