@@ -16,15 +16,7 @@ async fn main() -> std::process::ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let signal = async move {
-        let _ = rx.await;
-    };
-    let server = match MockServer::builder()
-        .config(cli.config)
-        .start_with_shutdown(signal)
-        .await
-    {
+    let server = match MockServer::builder().config(cli.config).start().await {
         Ok(server) => server,
         Err(error) => {
             eprintln!("particle-auth-mock: {error}");
@@ -35,7 +27,6 @@ async fn main() -> std::process::ExitCode {
     let stop = particle_auth_mock::shutdown_signal();
     println!("listening on {}", server.uri());
     stop.await;
-    let _ = tx.send(());
     server.shutdown().await;
     std::process::ExitCode::SUCCESS
 }
