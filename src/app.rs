@@ -7,8 +7,6 @@
 
 use std::sync::Arc;
 
-use axum::extract::Request;
-use axum::middleware;
 use dashmap::DashMap;
 
 use crate::config::Config;
@@ -49,29 +47,16 @@ pub(crate) struct AppState {
     pub body_limit: usize,
 }
 
-/// The whole service: the router inside the middleware pipeline and request tracing.
-pub(crate) fn app(
-    state: AppState,
-) -> impl tower::Service<
-    Request,
-    Response = axum::response::Response,
-    Error = std::convert::Infallible,
-    Future = impl Send,
-> + Clone
-       + Send
-       + 'static {
+/// The whole service: the router (Particle routes, control API, 404 fallback) inside the
+/// middleware pipeline.
+pub(crate) fn app(state: AppState) -> crate::middleware::Pipeline {
     let router = crate::routes::router()
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .with_state(state.clone());
-    // The pipeline wraps the router as a plain tower layer (not `Router::layer`, which runs
-    // after routing): it must rewrite tenant paths before the router sees them.
-    tower::ServiceBuilder::new()
-        .layer(middleware::from_fn_with_state(
-            state,
-            crate::middleware::pipeline,
-        ))
-        .service(router)
+    // The pipeline wraps the router (not `Router::layer`, which runs after routing): it
+    // must rewrite tenant paths before the router sees them.
+    crate::middleware::Pipeline::new(state, router)
 }
 
 /// The path as logs may show it: a token in a path (`DELETE /v1/access_tokens/{token}`)

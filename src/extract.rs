@@ -7,7 +7,6 @@
 //! - [`TokenForm`]: the `/oauth/token` request (form only, §1.1) with Basic client credentials.
 //! - [`JsonOrForm`]: a JSON (or form) body for the JSON endpoints.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -71,15 +70,49 @@ fn media_type_is(content_type: &str, expected: &str) -> bool {
         .is_some_and(|m| m.trim().eq_ignore_ascii_case(expected))
 }
 
-/// Parses a form body (or query string) into fields; the first occurrence of a name wins.
-pub(crate) fn parse_form(bytes: &[u8]) -> Result<HashMap<String, String>, ApiError> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(bytes)
-        .map_err(|_| ApiError::InvalidRequest("Malformed form body".into()))?;
-    let mut fields = HashMap::with_capacity(pairs.len());
-    for (k, v) in pairs {
-        fields.entry(k).or_insert(v);
+/// Decoded form fields (a body or a query string), in the order sent. Lookups find the
+/// first occurrence of a name, so a repeated field keeps its first value. A short list
+/// searched in order: cheaper than a hash map for the handful of fields a request has.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct FormFields(Vec<(String, String)>);
+
+impl FormFields {
+    /// The first value sent for `name`.
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
-    Ok(fields)
+
+    /// Takes the first value sent for `name` out of the fields.
+    pub(crate) fn take(&mut self, name: &str) -> Option<String> {
+        let at = self.0.iter().position(|(k, _)| k == name)?;
+        Some(self.0.swap_remove(at).1)
+    }
+
+    /// How many fields were sent, repeats included.
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for FormFields {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(pairs: I) -> Self {
+        Self(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
+    }
+}
+
+/// Parses a form body (or query string), `application/x-www-form-urlencoded` as the
+/// WHATWG URL standard decodes it (invalid UTF-8 is replaced, never refused).
+pub(crate) fn parse_form(bytes: &[u8]) -> FormFields {
+    form_urlencoded::parse(bytes).into_owned().collect()
 }
 
 async fn read_body(req: Request, limit: usize) -> Result<(Parts, Bytes), ApiError> {
@@ -120,7 +153,7 @@ impl FromRequest<AppState> for TokenForm {
         let basic = basic_credentials(req.headers());
         let (_, bytes) = read_body(req, state.body_limit).await?;
         Ok(Self(TokenRequest {
-            params: parse_form(&bytes)?,
+            params: parse_form(&bytes),
             basic,
         }))
     }
@@ -178,12 +211,9 @@ pub(crate) fn find_bearer(
     let query_token = parts
         .uri
         .query()
-        .and_then(|q| parse_form(q.as_bytes()).ok())
-        .and_then(|mut q| q.remove("access_token"));
+        .and_then(|q| parse_form(q.as_bytes()).take("access_token"));
     let body_token = if is_form(&parts.headers) {
-        parse_form(body)
-            .ok()
-            .and_then(|mut f| f.remove("access_token"))
+        parse_form(body).take("access_token")
     } else if body_is_json {
         serde_json::from_slice::<serde_json::Value>(body)
             .ok()

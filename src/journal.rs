@@ -242,17 +242,15 @@ pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
 /// `DELETE /v1/access_tokens/<token>`) and the values of secret query parameters become
 /// `[redacted]`.
 pub(crate) fn mask_path_and_query(path: &str, query: Option<&str>) -> String {
-    let masked_path: Vec<&str> = path
-        .split('/')
-        .map(|segment| {
-            if segment.len() == 40 && segment.bytes().all(|b| b.is_ascii_hexdigit()) {
-                REDACTED
-            } else {
-                segment
-            }
-        })
-        .collect();
-    let mut out = masked_path.join("/");
+    // One allocation: a masked segment is shorter than the 40 characters it replaces.
+    let mut out = String::with_capacity(path.len() + query.map_or(0, |q| q.len() + 1));
+    for (i, segment) in path.split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        let secret = segment.len() == 40 && segment.bytes().all(|b| b.is_ascii_hexdigit());
+        out.push_str(if secret { REDACTED } else { segment });
+    }
     if let Some(query) = query {
         out.push('?');
         out.push_str(&mask_query(query));

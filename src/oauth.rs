@@ -3,8 +3,6 @@
 //! the form fields and the Basic credentials, and gets a [`TokenResponse`] or an
 //! [`ApiError`] whose body is the spec's §1.7 row.
 
-use std::collections::HashMap;
-
 use serde::Serialize;
 
 use crate::clock::{parse_iso8601, Millis};
@@ -20,14 +18,14 @@ use crate::world::World;
 #[derive(Debug, Default)]
 pub(crate) struct TokenRequest {
     /// Form fields (first occurrence of each name wins).
-    pub params: HashMap<String, String>,
+    pub params: crate::extract::FormFields,
     /// `client_id:client_secret` from a parseable `Authorization: Basic` header.
     pub basic: Option<(String, String)>,
 }
 
 impl TokenRequest {
     fn param(&self, name: &str) -> Option<&str> {
-        self.params.get(name).map(String::as_str)
+        self.params.get(name)
     }
 
     fn present(&self, name: &str) -> Option<&str> {

@@ -113,12 +113,15 @@ proptest! {
         pairs in prop::collection::vec((".{1,12}", ".{0,12}"), 0..8)
     ) {
         let encoded = serde_urlencoded::to_string(&pairs).unwrap();
-        let decoded = parse_form(encoded.as_bytes()).unwrap();
+        let decoded = parse_form(encoded.as_bytes());
         let mut expected = HashMap::new();
         for (k, v) in &pairs {
             expected.entry(k.clone()).or_insert_with(|| v.clone());
         }
-        prop_assert_eq!(decoded, expected);
+        for (k, v) in &expected {
+            prop_assert_eq!(decoded.get(k), Some(v.as_str()));
+        }
+        prop_assert_eq!(decoded.len(), pairs.len());
     }
 
     #[test]

@@ -69,7 +69,6 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use dashmap::mapref::entry::Entry;
-use dashmap::DashMap;
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
@@ -1101,7 +1100,7 @@ pub(crate) struct RateLimiter {
     /// Per-client state. Sharded map: check-and-count happens under the shard's write
     /// lock of one entry, so concurrent requests of one client are counted exactly,
     /// and different clients rarely contend.
-    clients: DashMap<ClientKey, ClientState>,
+    clients: crate::store::FastMap<ClientKey, ClientState>,
     /// Entries in `clients`, reserved before an insert so the cap is never exceeded.
     tracked: AtomicUsize,
     /// New clients admitted untracked because the table was full.
@@ -1115,7 +1114,7 @@ impl RateLimiter {
     pub(crate) fn new(settings: RateLimitSettings) -> Self {
         Self {
             settings: ArcSwap::from_pointee(settings),
-            clients: DashMap::new(),
+            clients: crate::store::FastMap::default(),
             tracked: AtomicUsize::new(0),
             untracked: AtomicU64::new(0),
             last_full_sweep: AtomicI64::new(Millis::MIN),

@@ -11,7 +11,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ConnectInfo;
 use axum::http::Request;
 use axum::response::{IntoResponse, Response};
 use hyper::body::Incoming;
@@ -20,7 +19,6 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
-use tower::ServiceExt;
 
 use crate::app::{app, AppState, Registry};
 use crate::clock::Clock;
@@ -557,7 +555,7 @@ async fn serve(
     ));
     let refusals = Arc::new(Semaphore::new(MAX_REFUSALS_IN_FLIGHT));
     let sweeper = tokio::spawn(sweep_rate_limits(state.registry.clone()));
-    let router = app(state);
+    let pipeline = Arc::new(app(state));
     let graceful = GracefulShutdown::new();
     let mut signal = std::pin::pin!(signal);
     loop {
@@ -579,16 +577,14 @@ async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let router = router.clone();
-        let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
-            req.extensions_mut().insert(ConnectInfo(peer));
-            let router = router.clone();
+        let pipeline = pipeline.clone();
+        let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+            let pipeline = pipeline.clone();
             async move {
-                let answer = router.oneshot(req.map(axum::body::Body::new));
+                let answer = pipeline.answer(req.map(axum::body::Body::new), peer);
                 let response: Response =
                     match tokio::time::timeout(limits.request_timeout, answer).await {
-                        Ok(Ok(response)) => response,
-                        Ok(Err(never)) => match never {},
+                        Ok(response) => response,
                         Err(_) => ApiError::RequestTimeout.into_response(),
                     };
                 if response.extensions().get::<DropConnection>().is_some() {

@@ -7,7 +7,6 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use arc_swap::{ArcSwap, Guard};
-use dashmap::DashMap;
 
 use crate::clock::{Clock, Millis};
 use crate::config::WorldSettings;
@@ -18,6 +17,7 @@ use crate::rate_limit::{
     ClientKey, ClientRateLimits, RateLimitSettings, RateLimitSnapshot, RateLimitSummary,
     RateLimiter,
 };
+use crate::store::FastMap;
 use crate::store::Store;
 use crate::tokens::TokenGenerator;
 
@@ -175,7 +175,7 @@ impl World {
 /// Keeps `map` under `cap` before one more insert: the entries closest to expiry go
 /// (expired ones first, as they sort first), a batch of at least 1/16 of the cap at a
 /// time so that the sort is amortised over many inserts.
-fn make_room<K, V>(map: &DashMap<K, V>, cap: usize, expiry: impl Fn(&V) -> Millis)
+fn make_room<K, V>(map: &FastMap<K, V>, cap: usize, expiry: impl Fn(&V) -> Millis)
 where
     K: Eq + Hash + Clone,
 {

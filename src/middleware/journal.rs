@@ -1,15 +1,13 @@
 //! Records every non-control request of a world in its journal: time on the world's
 //! clock, client IP (the client the rate limiter counts: with `--trust-forwarded`, the
-//! one a proxy names), method, masked path and query, status, refusal reason. Bodies
+//! one a proxy names; see `rate_limit::client_ip`), method, masked path and query, status, refusal reason. Bodies
 //! are never read.
 
 use axum::extract::Request;
 use axum::response::Response;
 
-use crate::app::AppState;
 use crate::error::RefusalReason;
 use crate::journal::{mask_path_and_query, Recorded};
-use crate::middleware::rate_limit::client_ip;
 use crate::server::DropConnection;
 
 /// A request being journaled: what was known before the answer.
@@ -23,9 +21,9 @@ pub(crate) struct Pending {
 
 /// Starts journaling a non-control request of `world`; `None` when the journal is off.
 pub(crate) fn start(
-    state: &AppState,
     world: &std::sync::Arc<crate::world::World>,
     req: &Request,
+    client: std::net::IpAddr,
 ) -> Option<Pending> {
     if !world.journal.enabled() {
         return None;
@@ -33,7 +31,7 @@ pub(crate) fn start(
     Some(Pending {
         world: world.clone(),
         time_ms: world.now(),
-        client: client_ip(req, state.config.trust_forwarded),
+        client,
         method: req.method().clone(),
         path: mask_path_and_query(req.uri().path(), req.uri().query()),
     })

@@ -1,5 +1,6 @@
-//! HTTP middleware that is not a route, run as ONE pipeline around the router (one layer
-//! instead of six keeps the per-request cost close to a bare handler's):
+//! HTTP middleware that is not a route, run as ONE pipeline around the router: a plain
+//! async function per request, no tower layer (no boxed `Next`), which keeps the
+//! per-request cost close to a bare handler's:
 //!
 //! 1. CORS: `OPTIONS` preflight on any path; `Access-Control-Allow-Origin: *` on every
 //!    answer (§7).
@@ -13,9 +14,11 @@
 //! 4. The router, behind a JSON safety net (a non-JSON error answer becomes JSON).
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::Request;
 use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
 
@@ -30,74 +33,94 @@ pub(crate) mod guard;
 pub(crate) mod journal;
 pub(crate) mod rate_limit;
 
-/// The pipeline: see the module documentation for the order.
-pub(crate) async fn pipeline(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if req.method() == Method::OPTIONS {
-        return preflight(&req);
+/// The whole HTTP service: the pipeline (see the module documentation for the order)
+/// around the router. Cheap to clone; one per server.
+#[derive(Clone)]
+pub(crate) struct Pipeline {
+    state: AppState,
+    router: axum::Router,
+}
+
+impl Pipeline {
+    /// The pipeline around `router` (a router whose state is already supplied).
+    pub(crate) fn new(state: AppState, router: axum::Router) -> Self {
+        Self { state, router }
     }
-    // One debug line per request: the path only, tokens redacted (query strings may carry
-    // access_token, §2.1). Prepared only when debug logging is on.
-    let logged = tracing::enabled!(tracing::Level::DEBUG).then(|| {
-        let path = crate::app::loggable_path(req.uri().path()).into_owned();
-        (req.method().clone(), path)
-    });
-    let mut response = match route_to_world(&state, req) {
-        Ok((req, world)) => in_world(&state, &world, req, next).await,
-        Err(refusal) => refusal,
-    };
-    if let Some((method, path)) = logged {
-        tracing::debug!(%method, %path, status = response.status().as_u16(), "request");
+
+    /// Answers one request that arrived from `peer`.
+    pub(crate) async fn answer(&self, req: Request, peer: SocketAddr) -> Response {
+        if req.method() == Method::OPTIONS {
+            return preflight(&req);
+        }
+        // One debug line per request: the path only, tokens redacted (query strings may
+        // carry access_token, §2.1). Prepared only when debug logging is on.
+        let logged = tracing::enabled!(tracing::Level::DEBUG).then(|| {
+            let path = crate::app::loggable_path(req.uri().path()).into_owned();
+            (req.method().clone(), path)
+        });
+        let mut response = match route_to_world(&self.state, req) {
+            Ok((req, world)) => self.in_world(&world, req, peer).await,
+            Err(refusal) => refusal,
+        };
+        if let Some((method, path)) = logged {
+            tracing::debug!(%method, %path, status = response.status().as_u16(), "request");
+        }
+        response.headers_mut().insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
+        response
     }
-    response.headers_mut().insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    response
+
+    /// The router itself (its `poll_ready` is always ready).
+    async fn route(&self, req: Request) -> Response {
+        let mut router = self.router.clone();
+        match tower::Service::call(&mut router, req).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        }
+    }
+
+    async fn in_world(&self, world: &Arc<World>, req: Request, peer: SocketAddr) -> Response {
+        let state = &self.state;
+        if is_control(req.uri().path()) {
+            if let Some(refusal) = guard::check(state, &req) {
+                return refusal;
+            }
+            return json_errors(self.route(req).await).await;
+        }
+        let client = rate_limit::client_ip(&req, peer.ip(), state.config.trust_forwarded);
+        let pending = journal::start(world, &req, client);
+        let mut response = match rate_limit::admit(world, &req, client) {
+            Err(refused) => refused,
+            Ok(admission) => {
+                let faulted = match faults::take(world, &req) {
+                    Some(action) => faults::act(action).await,
+                    None => None,
+                };
+                let mut response = match faulted {
+                    Some(faulted) => faulted,
+                    None => match body_limit::check(state, &req) {
+                        Some(too_large) => too_large,
+                        None => json_errors(self.route(req).await).await,
+                    },
+                };
+                if let Some(admission) = admission {
+                    admission.finish(world, &mut response);
+                }
+                response
+            }
+        };
+        if let Some(pending) = pending {
+            pending.finish(&response);
+        }
+        std::mem::take(&mut response)
+    }
 }
 
 /// Whether a path belongs to the control API (never journaled, limited or faulted).
 fn is_control(path: &str) -> bool {
     path == "/__mock" || path.starts_with("/__mock/")
-}
-
-async fn in_world(
-    state: &AppState,
-    world: &std::sync::Arc<World>,
-    req: Request,
-    next: Next,
-) -> Response {
-    if is_control(req.uri().path()) {
-        if let Some(refusal) = guard::check(state, &req) {
-            return refusal;
-        }
-        return json_errors(next.run(req).await).await;
-    }
-    let pending = journal::start(state, world, &req);
-    let mut response = match rate_limit::admit(state, world, &req) {
-        Err(refused) => refused,
-        Ok(admission) => {
-            let fault = faults::take(world, &req);
-            let faulted = match fault {
-                Some(action) => faults::act(action).await,
-                None => None,
-            };
-            let mut response = match faulted {
-                Some(faulted) => faulted,
-                None => match body_limit::check(state, &req) {
-                    Some(too_large) => too_large,
-                    None => json_errors(next.run(req).await).await,
-                },
-            };
-            if let Some(admission) = admission {
-                admission.finish(world, &mut response);
-            }
-            response
-        }
-    };
-    if let Some(pending) = pending {
-        pending.finish(&response);
-    }
-    std::mem::take(&mut response)
 }
 
 /// §7: the preflight answer, echoing the requested headers.
@@ -129,10 +152,7 @@ fn preflight(req: &Request) -> Response {
 
 /// Finds the request's world, rewriting `/t/<id>/rest` to `/rest` for tenants.
 #[allow(clippy::result_large_err)] // the error is the answer itself, built once
-fn route_to_world(
-    state: &AppState,
-    mut req: Request,
-) -> Result<(Request, std::sync::Arc<World>), Response> {
+fn route_to_world(state: &AppState, mut req: Request) -> Result<(Request, Arc<World>), Response> {
     let path = req.uri().path();
     let world = match path.strip_prefix("/t/") {
         Some(rest) => {

@@ -4,13 +4,12 @@
 //! selected rate-limit headers. The rules themselves live in `crate::rate_limit`.
 
 use std::fmt::Write;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::IpAddr;
 
-use axum::extract::{ConnectInfo, Request};
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 
-use crate::app::AppState;
 use crate::error::ApiError;
 use crate::rate_limit::{
     forwarded_client, route_rule, ClientKey, HeaderStyle, Quota, Rule, TokenOutcome, Verdict,
@@ -29,12 +28,12 @@ pub(crate) struct Admission {
 /// it, `Ok(Some(admission))` when it was counted, `Err(429 answer)` when refused.
 #[allow(clippy::result_large_err)] // the error is the answer itself, built once
 pub(crate) fn admit(
-    state: &AppState,
     world: &World,
     req: &Request,
+    client: IpAddr,
 ) -> Result<Option<Admission>, Response> {
     let rule = route_rule(req.method().as_str(), req.uri().path());
-    let client = ClientKey::from(client_ip(req, state.config.trust_forwarded));
+    let client = ClientKey::from(client);
     let limiter = &world.rate_limiter;
     match limiter.check(client, rule, world.now()) {
         Verdict::Unlimited => Ok(None),
@@ -89,18 +88,13 @@ impl Admission {
 }
 
 /// The client of a request, as the limiter counts it and the journal records it: the
-/// socket peer, or with `--trust-forwarded` the client a proxy names (a malformed or
-/// absent header falls back to the peer). Without connection info (router tests
-/// without a socket) the peer is taken to be `0.0.0.0`.
-pub(crate) fn client_ip(req: &Request, trust_forwarded: bool) -> IpAddr {
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+/// socket `peer`, or with `--trust-forwarded` the client a proxy names (a malformed or
+/// absent header falls back to the peer).
+pub(crate) fn client_ip(req: &Request, peer: IpAddr, trust_forwarded: bool) -> IpAddr {
     if !trust_forwarded {
         return peer;
     }
-    let lines = |name: &str| -> Vec<&str> {
+    let lines = |name: &str| -> smallvec::SmallVec<[&str; 2]> {
         req.headers()
             .get_all(name)
             .iter()

@@ -69,8 +69,8 @@ async fn list_tokens(
         // §3.6: a bearer API-user token gets the documented refusal, via the route table.
         refuse_bearer_by_table(&world, &headers, "GET", "/v1/access_tokens")?;
     }
-    let query = parse_form(uri.query().unwrap_or("").as_bytes()).unwrap_or_default();
-    let otp = query.get("otp").map(String::as_str);
+    let query = parse_form(uri.query().unwrap_or("").as_bytes());
+    let otp = query.get("otp");
     Ok(NoStore(ok(list_tokens_with_password(
         &world,
         credentials,

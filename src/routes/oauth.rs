@@ -21,11 +21,7 @@ async fn create_token(
 ) -> Result<NoStore<Reply<TokenResponse>>, ApiError> {
     let response = grant(&world, &request)?;
     tracing::debug!(
-        grant = request
-            .params
-            .get("grant_type")
-            .map(String::as_str)
-            .unwrap_or(""),
+        grant = request.params.get("grant_type").unwrap_or(""),
         "token issued"
     );
     Ok(NoStore(ok(response)))

@@ -36,12 +36,9 @@ pub(crate) fn router() -> Router<AppState> {
 
 /// `?page=&per_page=` (api-js also spells it `perPage`).
 fn paging(query: Option<String>) -> Result<Paging, ApiError> {
-    let fields = parse_form(query.unwrap_or_default().as_bytes())?;
+    let fields = parse_form(query.unwrap_or_default().as_bytes());
     let per_page = fields.get("per_page").or_else(|| fields.get("perPage"));
-    Paging::parse(
-        fields.get("page").map(String::as_str),
-        per_page.map(String::as_str),
-    )
+    Paging::parse(fields.get("page"), per_page)
 }
 
 /// `GET /v1/products/{p}` (`products:get`).
