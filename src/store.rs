@@ -8,12 +8,111 @@
 //! `remove` is what makes a refresh token or an `mfa_token` single-use under concurrency.
 //! No guard is ever held across an `.await` (nothing here is async).
 
+use std::hash::Hash;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use dashmap::DashMap;
 
 /// A sharded map hashed with foldhash: several times cheaper than the standard SipHash
 /// on the hot path (every login inserts two tokens, every call looks one up), and seeded
 /// per map so that crafted keys cannot aim at one bucket.
 pub(crate) type FastMap<K, V> = DashMap<K, V, foldhash::fast::RandomState>;
+
+/// A [`FastMap`] that keeps its length in an atomic counter: the `--max-tokens` cap is
+/// checked before every insert, and `DashMap::len` would lock every shard to count.
+/// Only the operations the token tables need, each keeping the count exact.
+pub(crate) struct CountedMap<K, V> {
+    map: FastMap<K, V>,
+    len: AtomicUsize,
+}
+
+impl<K: Eq + Hash + std::fmt::Debug, V: std::fmt::Debug> std::fmt::Debug for CountedMap<K, V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CountedMap").field("len", &self.len()).finish()
+    }
+}
+
+impl<K: Eq + Hash, V> Default for CountedMap<K, V> {
+    fn default() -> Self {
+        Self {
+            map: FastMap::default(),
+            len: AtomicUsize::new(0),
+        }
+    }
+}
+
+impl<K: Eq + Hash, V> CountedMap<K, V> {
+    /// How many entries (one atomic load).
+    pub(crate) fn len(&self) -> usize {
+        self.len.load(Ordering::Relaxed)
+    }
+
+    /// Whether the map is empty.
+    #[allow(dead_code)] // used by tests
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Inserts or replaces; returns the replaced value.
+    pub(crate) fn insert(&self, key: K, value: V) -> Option<V> {
+        let old = self.map.insert(key, value);
+        if old.is_none() {
+            self.len.fetch_add(1, Ordering::Relaxed);
+        }
+        old
+    }
+
+    /// Removes `key`; returns its entry.
+    pub(crate) fn remove(&self, key: &K) -> Option<(K, V)> {
+        let removed = self.map.remove(key);
+        if removed.is_some() {
+            self.len.fetch_sub(1, Ordering::Relaxed);
+        }
+        removed
+    }
+
+    /// Removes `key` if `keep_out` says so, atomically; returns its entry.
+    pub(crate) fn remove_if(&self, key: &K, keep_out: impl FnOnce(&K, &V) -> bool) -> Option<(K, V)> {
+        let removed = self.map.remove_if(key, keep_out);
+        if removed.is_some() {
+            self.len.fetch_sub(1, Ordering::Relaxed);
+        }
+        removed
+    }
+
+    /// Keeps the entries for which `keep` is true.
+    pub(crate) fn retain(&self, mut keep: impl FnMut(&K, &mut V) -> bool) {
+        self.map.retain(|k, v| {
+            let kept = keep(k, v);
+            if !kept {
+                self.len.fetch_sub(1, Ordering::Relaxed);
+            }
+            kept
+        });
+    }
+
+    /// The entry for `key`, read-locked.
+    pub(crate) fn get(&self, key: &K) -> Option<dashmap::mapref::one::Ref<'_, K, V>> {
+        self.map.get(key)
+    }
+
+    /// Whether `key` is present.
+    pub(crate) fn contains_key(&self, key: &K) -> bool {
+        self.map.contains_key(key)
+    }
+
+    /// Every entry (each shard read-locked in turn).
+    pub(crate) fn iter(&self) -> dashmap::iter::Iter<'_, K, V, foldhash::fast::RandomState> {
+        self.map.iter()
+    }
+
+    /// Gives back the memory of a table more than four times larger than its contents.
+    fn shrink_if_sparse(&self) {
+        if self.len().saturating_mul(4) < self.map.capacity() {
+            self.map.shrink_to_fit();
+        }
+    }
+}
 use parking_lot::RwLock;
 
 use crate::clock::{parse_iso8601, Millis};
@@ -380,9 +479,9 @@ pub(crate) struct Store {
     /// Users, products, teams…: read on every login, written by rare control calls.
     pub directory: RwLock<Directory>,
     /// Live access tokens by key.
-    pub tokens: FastMap<TokenKey, AccessToken>,
+    pub tokens: CountedMap<TokenKey, AccessToken>,
     /// Live refresh tokens by key.
-    pub refresh_tokens: FastMap<TokenKey, RefreshToken>,
+    pub refresh_tokens: CountedMap<TokenKey, RefreshToken>,
     /// Outstanding MFA challenges by `mfa_token`.
     pub mfa_challenges: FastMap<String, MfaChallenge>,
 }
@@ -439,8 +538,8 @@ impl Store {
         self.mfa_challenges.retain(|_, c| keep(c.expires_at > now));
         if evicted > 0 {
             // After a flood has expired, give the memory of its oversized tables back.
-            shrink_if_sparse(&self.tokens);
-            shrink_if_sparse(&self.refresh_tokens);
+            self.tokens.shrink_if_sparse();
+            self.refresh_tokens.shrink_if_sparse();
             shrink_if_sparse(&self.mfa_challenges);
         }
         evicted

@@ -2,7 +2,6 @@
 //! token generator and settings. The default world serves `/`, each tenant serves
 //! `/t/<id>`; nothing is shared between worlds.
 
-use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -17,7 +16,7 @@ use crate::rate_limit::{
     ClientKey, ClientRateLimits, RateLimitSettings, RateLimitSnapshot, RateLimitSummary,
     RateLimiter,
 };
-use crate::store::FastMap;
+use crate::store::AccessToken;
 use crate::store::Store;
 use crate::tokens::TokenGenerator;
 
@@ -152,44 +151,71 @@ impl World {
             return;
         }
         store.evict_expired(now);
-        make_room(&store.tokens, cap, |t| t.expires_at.unwrap_or(Millis::MAX));
+        make_room(
+            store.tokens.len(),
+            cap,
+            || {
+                let expiry = |t: &AccessToken| t.expires_at.unwrap_or(Millis::MAX);
+                store.tokens.iter().map(|e| (expiry(e.value()), *e.key())).collect()
+            },
+            |key| {
+                store.tokens.remove(&key);
+            },
+        );
     }
 
     /// The same cap (`--max-tokens`) for refresh tokens: a login flood must not grow
     /// memory without bound, and a refresh token lives longer than its access token.
     pub(crate) fn make_room_for_refresh_token(&self, store: &Store) {
-        make_room(&store.refresh_tokens, self.settings.max_tokens, |t| {
-            t.expires_at
-        });
+        let tokens = &store.refresh_tokens;
+        make_room(
+            tokens.len(),
+            self.settings.max_tokens,
+            || tokens.iter().map(|e| (e.expires_at, *e.key())).collect(),
+            |key| {
+                tokens.remove(&key);
+            },
+        );
     }
 
     /// The same cap for outstanding MFA challenges (a flood of password grants for an
     /// MFA user opens one per request).
     pub(crate) fn make_room_for_challenge(&self, store: &Store) {
-        make_room(&store.mfa_challenges, self.settings.max_tokens, |c| {
-            c.expires_at
-        });
+        let challenges = &store.mfa_challenges;
+        make_room(
+            challenges.len(),
+            self.settings.max_tokens,
+            || {
+                challenges
+                    .iter()
+                    .map(|e| (e.expires_at, e.key().clone()))
+                    .collect()
+            },
+            |key| {
+                challenges.remove(&key);
+            },
+        );
     }
 }
 
-/// Keeps `map` under `cap` before one more insert: the entries closest to expiry go
-/// (expired ones first, as they sort first), a batch of at least 1/16 of the cap at a
-/// time so that the sort is amortised over many inserts.
-fn make_room<K, V>(map: &FastMap<K, V>, cap: usize, expiry: impl Fn(&V) -> Millis)
-where
-    K: Eq + Hash + Clone,
-{
-    if map.len() < cap {
+/// Keeps a table of `len` entries under `cap` before one more insert: the entries
+/// closest to expiry go (expired ones first, as they sort first), a batch of at least
+/// 1/16 of the cap at a time so that the sort is amortised over many inserts.
+/// `by_expiry` lists the entries (only called when the table is full); `remove` evicts one.
+fn make_room<K>(
+    len: usize,
+    cap: usize,
+    by_expiry: impl FnOnce() -> Vec<(Millis, K)>,
+    remove: impl Fn(K),
+) {
+    if len < cap {
         return;
     }
-    let excess = (map.len() + 1).saturating_sub(cap);
-    let mut by_expiry: Vec<(Millis, K)> = map
-        .iter()
-        .map(|e| (expiry(e.value()), e.key().clone()))
-        .collect();
+    let excess = (len + 1).saturating_sub(cap);
+    let mut by_expiry = by_expiry();
     by_expiry.sort_unstable_by_key(|(at, _)| *at);
     let batch = excess.max(cap / 16).min(by_expiry.len());
     for (_, key) in by_expiry.into_iter().take(batch) {
-        map.remove(&key);
+        remove(key);
     }
 }
