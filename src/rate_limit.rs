@@ -1107,6 +1107,9 @@ pub(crate) struct RateLimiter {
     untracked: AtomicU64,
     /// Clock instant of the last sweep triggered by a full table.
     last_full_sweep: AtomicI64,
+    /// No tracked client was last seen before this (a lower bound): a sweep skips the
+    /// scan while nobody can have outlived the retention yet.
+    oldest_activity: AtomicI64,
 }
 
 impl RateLimiter {
@@ -1118,6 +1121,7 @@ impl RateLimiter {
             tracked: AtomicUsize::new(0),
             untracked: AtomicU64::new(0),
             last_full_sweep: AtomicI64::new(Millis::MIN),
+            oldest_activity: AtomicI64::new(Millis::MAX),
         }
     }
 
@@ -1166,14 +1170,24 @@ impl RateLimiter {
     /// Drops the state of every client whose windows have all passed; how many went.
     pub(crate) fn evict_expired(&self, now: Millis) -> usize {
         let retention = self.settings.load().retention_ms();
+        if now.saturating_sub(retention) < self.oldest_activity.load(Ordering::Acquire) {
+            return 0;
+        }
+        // Clients inserted during the scan lower the bound again after this reset; the
+        // scan lowers it to the oldest activity it kept.
+        self.oldest_activity.store(Millis::MAX, Ordering::Release);
+        let mut oldest = Millis::MAX;
         let mut evicted = 0;
         self.clients.retain(|_, state| {
             let keep = !state.is_expired(now, retention);
-            if !keep {
+            if keep {
+                oldest = oldest.min(state.abs(state.last_seen));
+            } else {
                 evicted += 1;
             }
             keep
         });
+        self.oldest_activity.fetch_min(oldest, Ordering::AcqRel);
         self.tracked.fetch_sub(evicted, Ordering::SeqCst);
         // A flood that has passed leaves a table sized for it: give the memory back.
         if evicted > 0 && self.clients.len().saturating_mul(4) < self.clients.capacity() {
@@ -1247,7 +1261,12 @@ impl RateLimiter {
                         self.tracked.fetch_sub(1, Ordering::SeqCst);
                         o.into_ref()
                     }
-                    Entry::Vacant(v) => v.insert(ClientState::new(now)),
+                    Entry::Vacant(v) => {
+                        let state = ClientState::new(now);
+                        self.oldest_activity
+                            .fetch_min(state.abs(0), Ordering::AcqRel);
+                        v.insert(state)
+                    }
                 }
             }
         };

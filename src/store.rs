@@ -9,7 +9,7 @@
 //! No guard is ever held across an `.await` (nothing here is async).
 
 use std::hash::Hash;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 
 use dashmap::DashMap;
 
@@ -24,24 +24,48 @@ pub(crate) type FastMap<K, V> = DashMap<K, V, foldhash::fast::RandomState>;
 pub(crate) struct CountedMap<K, V> {
     map: FastMap<K, V>,
     len: AtomicUsize,
+    /// No entry expires before this (a lower bound): the periodic sweep skips the scan
+    /// of a table in which nothing can have expired yet.
+    earliest_expiry: AtomicI64,
+}
+
+/// A record that may expire, for [`CountedMap`]'s sweep.
+pub(crate) trait Expiring {
+    /// When it expires; `None`: never.
+    fn expires_at(&self) -> Option<Millis>;
+}
+
+impl Expiring for AccessToken {
+    fn expires_at(&self) -> Option<Millis> {
+        self.expires_at
+    }
+}
+
+impl Expiring for RefreshToken {
+    fn expires_at(&self) -> Option<Millis> {
+        Some(self.expires_at)
+    }
 }
 
 impl<K: Eq + Hash + std::fmt::Debug, V: std::fmt::Debug> std::fmt::Debug for CountedMap<K, V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CountedMap").field("len", &self.len()).finish()
+        f.debug_struct("CountedMap")
+            .field("len", &self.len.load(Ordering::Relaxed))
+            .finish()
     }
 }
 
-impl<K: Eq + Hash, V> Default for CountedMap<K, V> {
+impl<K: Eq + Hash, V: Expiring> Default for CountedMap<K, V> {
     fn default() -> Self {
         Self {
             map: FastMap::default(),
             len: AtomicUsize::new(0),
+            earliest_expiry: AtomicI64::new(Millis::MAX),
         }
     }
 }
 
-impl<K: Eq + Hash, V> CountedMap<K, V> {
+impl<K: Eq + Hash, V: Expiring> CountedMap<K, V> {
     /// How many entries (one atomic load).
     pub(crate) fn len(&self) -> usize {
         self.len.load(Ordering::Relaxed)
@@ -55,6 +79,9 @@ impl<K: Eq + Hash, V> CountedMap<K, V> {
 
     /// Inserts or replaces; returns the replaced value.
     pub(crate) fn insert(&self, key: K, value: V) -> Option<V> {
+        if let Some(at) = value.expires_at() {
+            self.earliest_expiry.fetch_min(at, Ordering::AcqRel);
+        }
         let old = self.map.insert(key, value);
         if old.is_none() {
             self.len.fetch_add(1, Ordering::Relaxed);
@@ -72,7 +99,11 @@ impl<K: Eq + Hash, V> CountedMap<K, V> {
     }
 
     /// Removes `key` if `keep_out` says so, atomically; returns its entry.
-    pub(crate) fn remove_if(&self, key: &K, keep_out: impl FnOnce(&K, &V) -> bool) -> Option<(K, V)> {
+    pub(crate) fn remove_if(
+        &self,
+        key: &K,
+        keep_out: impl FnOnce(&K, &V) -> bool,
+    ) -> Option<(K, V)> {
         let removed = self.map.remove_if(key, keep_out);
         if removed.is_some() {
             self.len.fetch_sub(1, Ordering::Relaxed);
@@ -104,6 +135,36 @@ impl<K: Eq + Hash, V> CountedMap<K, V> {
     /// Every entry (each shard read-locked in turn).
     pub(crate) fn iter(&self) -> dashmap::iter::Iter<'_, K, V, foldhash::fast::RandomState> {
         self.map.iter()
+    }
+
+    /// Removes the entries expired at `now`; returns how many. O(1) while nothing can
+    /// have expired yet (a table of 90-day tokens is not scanned every sweep).
+    pub(crate) fn evict_expired(&self, now: Millis) -> usize {
+        if now < self.earliest_expiry.load(Ordering::Acquire) {
+            return 0;
+        }
+        // Inserts racing with the scan lower the bound again after this reset, so none
+        // is forgotten; the scan then lowers it to the earliest expiry it kept.
+        self.earliest_expiry.store(Millis::MAX, Ordering::Release);
+        let mut evicted = 0;
+        let mut earliest = Millis::MAX;
+        self.retain(|_, v| match v.expires_at() {
+            Some(at) if at <= now => {
+                evicted += 1;
+                false
+            }
+            Some(at) => {
+                earliest = earliest.min(at);
+                true
+            }
+            None => true,
+        });
+        self.earliest_expiry.fetch_min(earliest, Ordering::AcqRel);
+        if evicted > 0 {
+            // After a flood has expired, give the memory of its oversized table back.
+            self.shrink_if_sparse();
+        }
+        evicted
     }
 
     /// Gives back the memory of a table more than four times larger than its contents.
@@ -527,22 +588,15 @@ impl Store {
     /// Counted inside `retain`, not as a difference of lengths: other requests insert
     /// concurrently, so the maps may hold more afterwards than before.
     pub fn evict_expired(&self, now: Millis) -> usize {
-        let mut evicted = 0usize;
-        let mut keep = |live: bool| {
-            evicted += usize::from(!live);
-            live
-        };
-        self.tokens
-            .retain(|_, t| keep(!matches!(t.expires_at, Some(at) if at <= now)));
-        self.refresh_tokens.retain(|_, t| keep(t.expires_at > now));
-        self.mfa_challenges.retain(|_, c| keep(c.expires_at > now));
-        if evicted > 0 {
-            // After a flood has expired, give the memory of its oversized tables back.
-            self.tokens.shrink_if_sparse();
-            self.refresh_tokens.shrink_if_sparse();
+        let mut challenges = 0usize;
+        self.mfa_challenges.retain(|_, c| {
+            challenges += usize::from(c.expires_at <= now);
+            c.expires_at > now
+        });
+        if challenges > 0 {
             shrink_if_sparse(&self.mfa_challenges);
         }
-        evicted
+        self.tokens.evict_expired(now) + self.refresh_tokens.evict_expired(now) + challenges
     }
 
     /// Revokes every access and refresh token of `owner`; returns how many access tokens.

@@ -156,7 +156,11 @@ impl World {
             cap,
             || {
                 let expiry = |t: &AccessToken| t.expires_at.unwrap_or(Millis::MAX);
-                store.tokens.iter().map(|e| (expiry(e.value()), *e.key())).collect()
+                store
+                    .tokens
+                    .iter()
+                    .map(|e| (expiry(e.value()), *e.key()))
+                    .collect()
             },
             |key| {
                 store.tokens.remove(&key);

@@ -72,8 +72,10 @@ impl Pipeline {
         response
     }
 
-    /// The router itself (its `poll_ready` is always ready).
-    async fn route(&self, req: Request) -> Response {
+    /// The router itself (its `poll_ready` is always ready), with the request's world
+    /// inserted for the extractors.
+    async fn route(&self, world: &Arc<World>, mut req: Request) -> Response {
+        req.extensions_mut().insert(CurrentWorld(world.clone()));
         let mut router = self.router.clone();
         match tower::Service::call(&mut router, req).await {
             Ok(response) => response,
@@ -87,7 +89,7 @@ impl Pipeline {
             if let Some(refusal) = guard::check(state, &req) {
                 return refusal;
             }
-            return json_errors(self.route(req).await).await;
+            return json_errors(self.route(world, req).await).await;
         }
         let client = rate_limit::client_ip(&req, peer.ip(), state.config.trust_forwarded);
         let pending = journal::start(world, &req, client);
@@ -102,7 +104,10 @@ impl Pipeline {
                     Some(faulted) => faulted,
                     None => match body_limit::check(state, &req) {
                         Some(too_large) => too_large,
-                        None => json_errors(self.route(req).await).await,
+                        None if req.uri().path() == crate::routes::oauth::PATH => {
+                            crate::routes::oauth::answer(state, world.clone(), req).await
+                        }
+                        None => json_errors(self.route(world, req).await).await,
                     },
                 };
                 if let Some(admission) = admission {
@@ -178,7 +183,6 @@ fn route_to_world(state: &AppState, mut req: Request) -> Result<(Request, Arc<Wo
         }
         None => state.registry.default.clone(),
     };
-    req.extensions_mut().insert(CurrentWorld(world.clone()));
     Ok((req, world))
 }
 
