@@ -71,48 +71,70 @@ fn media_type_is(content_type: &str, expected: &str) -> bool {
 }
 
 /// Decoded form fields (a body or a query string), in the order sent. Lookups find the
-/// first occurrence of a name, so a repeated field keeps its first value. A short list
-/// searched in order: cheaper than a hash map for the handful of fields a request has.
+/// first occurrence of a name, so a repeated field keeps its first value. Every name and
+/// value lives in one string (one allocation per form, searched in order: cheaper than a
+/// hash map of owned strings for the handful of fields a request has).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub(crate) struct FormFields(Vec<(String, String)>);
+pub(crate) struct FormFields {
+    /// The decoded names and values, back to back.
+    text: String,
+    /// Per field, in order: where its name ends and where its value ends in `text` (a
+    /// name starts where the previous value ended).
+    ends: smallvec::SmallVec<[(usize, usize); 6]>,
+}
 
 impl FormFields {
-    /// The first value sent for `name`.
-    pub(crate) fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+    /// Every field, in the order sent.
+    fn fields(&self) -> impl Iterator<Item = (&str, &str)> {
+        let mut start = 0;
+        self.ends.iter().map(move |&(name_end, value_end)| {
+            let field = (&self.text[start..name_end], &self.text[name_end..value_end]);
+            start = value_end;
+            field
+        })
     }
 
-    /// Takes the first value sent for `name` out of the fields.
-    pub(crate) fn take(&mut self, name: &str) -> Option<String> {
-        let at = self.0.iter().position(|(k, _)| k == name)?;
-        Some(self.0.swap_remove(at).1)
+    /// The first value sent for `name`.
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.fields().find(|(n, _)| *n == name).map(|(_, v)| v)
     }
 
     /// How many fields were sent, repeats included.
     #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn len(&self) -> usize {
-        self.0.len()
+        self.ends.len()
     }
 }
 
-impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for FormFields {
+impl<K: AsRef<str>, V: AsRef<str>> Extend<(K, V)> for FormFields {
+    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, pairs: I) {
+        for (name, value) in pairs {
+            self.text.push_str(name.as_ref());
+            let name_end = self.text.len();
+            self.text.push_str(value.as_ref());
+            self.ends.push((name_end, self.text.len()));
+        }
+    }
+}
+
+impl<K: AsRef<str>, V: AsRef<str>> FromIterator<(K, V)> for FormFields {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(pairs: I) -> Self {
-        Self(
-            pairs
-                .into_iter()
-                .map(|(k, v)| (k.into(), v.into()))
-                .collect(),
-        )
+        let mut form = Self::default();
+        form.extend(pairs);
+        form
     }
 }
 
 /// Parses a form body (or query string), `application/x-www-form-urlencoded` as the
 /// WHATWG URL standard decodes it (invalid UTF-8 is replaced, never refused).
 pub(crate) fn parse_form(bytes: &[u8]) -> FormFields {
-    form_urlencoded::parse(bytes).into_owned().collect()
+    // Decoding shortens the text (only invalid UTF-8 lengthens it): one allocation.
+    let mut form = FormFields {
+        text: String::with_capacity(bytes.len()),
+        ends: smallvec::SmallVec::new(),
+    };
+    form.extend(form_urlencoded::parse(bytes));
+    form
 }
 
 async fn read_body(req: Request, limit: usize) -> Result<(Parts, Bytes), ApiError> {
@@ -208,12 +230,13 @@ pub(crate) fn find_bearer(
     body_is_json: bool,
 ) -> Result<String, ApiError> {
     let header = parts.headers.get(header::AUTHORIZATION);
-    let query_token = parts
-        .uri
-        .query()
-        .and_then(|q| parse_form(q.as_bytes()).take("access_token"));
+    let query_token = parts.uri.query().and_then(|q| {
+        parse_form(q.as_bytes())
+            .get("access_token")
+            .map(str::to_owned)
+    });
     let body_token = if is_form(&parts.headers) {
-        parse_form(body).take("access_token")
+        parse_form(body).get("access_token").map(str::to_owned)
     } else if body_is_json {
         serde_json::from_slice::<serde_json::Value>(body)
             .ok()

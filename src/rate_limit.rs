@@ -855,8 +855,9 @@ fn human_window(ms: u32) -> String {
 pub(crate) enum Verdict {
     /// No rule applies (limits off, or none covers the route).
     Unlimited,
-    /// Admitted and counted; the standings after counting it.
-    Admitted(SmallVec<[Quota; 2]>),
+    /// Admitted and counted: the standings after counting it, and the client's streak
+    /// of failed token requests before it (a success after none changes nothing).
+    Admitted(SmallVec<[Quota; 2]>, u16),
     /// Refused (429).
     Refused(Refusal),
 }
@@ -1196,6 +1197,18 @@ impl RateLimiter {
         evicted
     }
 
+    /// Inserts a new client's state (its room already reserved).
+    fn insert_new<'a>(
+        &'a self,
+        vacant: dashmap::mapref::entry::VacantEntry<'a, ClientKey, ClientState>,
+        now: Millis,
+    ) -> dashmap::mapref::one::RefMut<'a, ClientKey, ClientState> {
+        let state = ClientState::new(now);
+        self.oldest_activity
+            .fetch_min(state.abs(0), Ordering::AcqRel);
+        vacant.insert(state)
+    }
+
     /// Reserves room for one more client: sweeps once if the table is full.
     fn reserve(&self, max: usize, now: Millis) -> bool {
         for attempt in 0..2 {
@@ -1239,33 +1252,38 @@ impl RateLimiter {
         }
         let retention = settings.retention_ms();
         let algorithm = settings.algorithm;
-        let mut state = match self.clients.get_mut(&client) {
-            Some(state) => state,
-            None => {
-                if !self.reserve(settings.max_tracked_clients, now) {
-                    self.untracked.fetch_add(1, Ordering::Relaxed);
-                    // Counted as a fresh client would be, then forgotten.
-                    let mut fresh = ClientState::new(now);
-                    let rule = routed.map_or(NO_RULE, |(r, _)| r.index() as u8);
-                    fresh.marks.push(Mark { at: 0, rule });
-                    return Verdict::Admitted(
-                        rules
-                            .iter()
-                            .map(|&(r, l)| fresh.quota(r, l, algorithm, now))
-                            .collect(),
-                    );
-                }
-                match self.clients.entry(client) {
-                    Entry::Occupied(o) => {
-                        // Another request of this client inserted it meanwhile.
-                        self.tracked.fetch_sub(1, Ordering::SeqCst);
-                        o.into_ref()
+        // One probe of the table: a new client is counted and inserted under the lock
+        // of its shard; only a full table takes the slow path (which may sweep).
+        let mut state = match self.clients.entry(client) {
+            Entry::Occupied(o) => o.into_ref(),
+            Entry::Vacant(v) => {
+                if self.tracked.fetch_add(1, Ordering::SeqCst) < settings.max_tracked_clients {
+                    self.insert_new(v, now)
+                } else {
+                    self.tracked.fetch_sub(1, Ordering::SeqCst);
+                    // Release the shard: a sweep locks every shard.
+                    drop(v);
+                    if !self.reserve(settings.max_tracked_clients, now) {
+                        self.untracked.fetch_add(1, Ordering::Relaxed);
+                        // Counted as a fresh client would be, then forgotten.
+                        let mut fresh = ClientState::new(now);
+                        let rule = routed.map_or(NO_RULE, |(r, _)| r.index() as u8);
+                        fresh.marks.push(Mark { at: 0, rule });
+                        return Verdict::Admitted(
+                            rules
+                                .iter()
+                                .map(|&(r, l)| fresh.quota(r, l, algorithm, now))
+                                .collect(),
+                            0,
+                        );
                     }
-                    Entry::Vacant(v) => {
-                        let state = ClientState::new(now);
-                        self.oldest_activity
-                            .fetch_min(state.abs(0), Ordering::AcqRel);
-                        v.insert(state)
+                    match self.clients.entry(client) {
+                        Entry::Occupied(o) => {
+                            // Another request of this client inserted it meanwhile.
+                            self.tracked.fetch_sub(1, Ordering::SeqCst);
+                            o.into_ref()
+                        }
+                        Entry::Vacant(v) => self.insert_new(v, now),
                     }
                 }
             }
@@ -1323,6 +1341,7 @@ impl RateLimiter {
                 .iter()
                 .map(|&(r, l)| state.quota(r, l, algorithm, now))
                 .collect(),
+            state.streak,
         )
     }
 
@@ -1452,7 +1471,7 @@ mod tests {
     }
 
     fn admitted(v: &Verdict) -> bool {
-        matches!(v, Verdict::Admitted(_))
+        matches!(v, Verdict::Admitted(..))
     }
 
     #[test]

@@ -12,7 +12,6 @@ use crate::server::DropConnection;
 
 /// A request being journaled: what was known before the answer.
 pub(crate) struct Pending {
-    world: std::sync::Arc<crate::world::World>,
     time_ms: crate::clock::Millis,
     client: std::net::IpAddr,
     method: axum::http::Method,
@@ -21,7 +20,7 @@ pub(crate) struct Pending {
 
 /// Starts journaling a non-control request of `world`; `None` when the journal is off.
 pub(crate) fn start(
-    world: &std::sync::Arc<crate::world::World>,
+    world: &crate::world::World,
     req: &Request,
     client: std::net::IpAddr,
 ) -> Option<Pending> {
@@ -29,7 +28,6 @@ pub(crate) fn start(
         return None;
     }
     Some(Pending {
-        world: world.clone(),
         time_ms: world.now(),
         client,
         method: req.method().clone(),
@@ -38,10 +36,10 @@ pub(crate) fn start(
 }
 
 impl Pending {
-    /// Records the answer.
-    pub(crate) fn finish(self, response: &Response) {
+    /// Records the answer in `world`'s journal (the world it started in).
+    pub(crate) fn finish(self, world: &crate::world::World, response: &Response) {
         let dropped = response.extensions().get::<DropConnection>().is_some();
-        self.world.journal.record(Recorded {
+        world.journal.record(Recorded {
             time_ms: self.time_ms,
             client: self.client,
             method: self.method,

@@ -117,7 +117,7 @@ impl Pipeline {
             }
         };
         if let Some(pending) = pending {
-            pending.finish(&response);
+            pending.finish(world, &response);
         }
         std::mem::take(&mut response)
     }

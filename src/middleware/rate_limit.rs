@@ -22,6 +22,8 @@ pub(crate) struct Admission {
     client: ClientKey,
     rule: Option<Rule>,
     quotas: smallvec::SmallVec<[Quota; 2]>,
+    /// The client's failed-login streak when admitted.
+    streak: u16,
 }
 
 /// Asks the world's limiter about a non-control request: `Ok(None)` when nothing limits
@@ -60,10 +62,11 @@ pub(crate) fn admit(
             );
             Err(response)
         }
-        Verdict::Admitted(quotas) => Ok(Some(Admission {
+        Verdict::Admitted(quotas, streak) => Ok(Some(Admission {
             client,
             rule,
             quotas,
+            streak,
         })),
     }
 }
@@ -72,8 +75,11 @@ impl Admission {
     /// Records a token request's outcome and writes the selected headers.
     pub(crate) fn finish(self, world: &World, response: &mut Response) {
         let limiter = &world.rate_limiter;
-        if self.rule == Some(Rule::Oauth) {
-            let outcome = TokenOutcome::of_status(response.status().as_u16());
+        let outcome = TokenOutcome::of_status(response.status().as_u16());
+        // A success with no failure before it leaves the client as it was: no second
+        // lookup in the client table for the common case.
+        let unchanged = outcome == TokenOutcome::Success && self.streak == 0;
+        if self.rule == Some(Rule::Oauth) && !unchanged {
             if let Some(limit) = limiter.record_token_outcome(self.client, outcome, world.now()) {
                 tracing::warn!(
                     client = %self.client,
