@@ -1118,7 +1118,7 @@ impl RateLimiter {
     pub(crate) fn new(settings: RateLimitSettings) -> Self {
         Self {
             settings: ArcSwap::from_pointee(settings),
-            clients: crate::store::FastMap::default(),
+            clients: crate::store::big_map(),
             tracked: AtomicUsize::new(0),
             untracked: AtomicU64::new(0),
             last_full_sweep: AtomicI64::new(Millis::MIN),

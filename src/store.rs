@@ -18,6 +18,14 @@ use dashmap::DashMap;
 /// per map so that crafted keys cannot aim at one bucket.
 pub(crate) type FastMap<K, V> = DashMap<K, V, foldhash::fast::RandomState>;
 
+/// A [`FastMap`] for a table that may grow to millions of entries (tokens, rate-limit
+/// clients): 64 shards, so that a shard doubling its table copies 1/64 of the entries
+/// while requests to that shard wait (a latency spike 16 times smaller than with the
+/// default 4 shards of a 1-core process).
+pub(crate) fn big_map<K: Eq + Hash, V>() -> FastMap<K, V> {
+    FastMap::with_hasher_and_shard_amount(foldhash::fast::RandomState::default(), 64)
+}
+
 /// A [`FastMap`] that keeps its length in an atomic counter: the `--max-tokens` cap is
 /// checked before every insert, and `DashMap::len` would lock every shard to count.
 /// Only the operations the token tables need, each keeping the count exact.
@@ -58,7 +66,7 @@ impl<K: Eq + Hash + std::fmt::Debug, V: std::fmt::Debug> std::fmt::Debug for Cou
 impl<K: Eq + Hash, V: Expiring> Default for CountedMap<K, V> {
     fn default() -> Self {
         Self {
-            map: FastMap::default(),
+            map: big_map(),
             len: AtomicUsize::new(0),
             earliest_expiry: AtomicI64::new(Millis::MAX),
         }

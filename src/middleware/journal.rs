@@ -18,17 +18,19 @@ pub(crate) struct Pending {
     path: String,
 }
 
-/// Starts journaling a non-control request of `world`; `None` when the journal is off.
+/// Starts journaling a non-control request of `client` to `world`, arrived at `now`;
+/// `None` when the journal is off.
 pub(crate) fn start(
     world: &crate::world::World,
     req: &Request,
     client: std::net::IpAddr,
+    now: crate::clock::Millis,
 ) -> Option<Pending> {
     if !world.journal.enabled() {
         return None;
     }
     Some(Pending {
-        time_ms: world.now(),
+        time_ms: now,
         client,
         method: req.method().clone(),
         path: mask_path_and_query(req.uri().path(), req.uri().query()),

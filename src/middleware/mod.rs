@@ -92,8 +92,10 @@ impl Pipeline {
             return json_errors(self.route(world, req).await).await;
         }
         let client = rate_limit::client_ip(&req, peer.ip(), state.config.trust_forwarded);
-        let pending = journal::start(world, &req, client);
-        let mut response = match rate_limit::admit(world, &req, client) {
+        // One reading of the world's clock for the journal and the limiter.
+        let now = world.now();
+        let pending = journal::start(world, &req, client, now);
+        let mut response = match rate_limit::admit(world, &req, client, now) {
             Err(refused) => refused,
             Ok(admission) => {
                 let faulted = match faults::take(world, &req) {

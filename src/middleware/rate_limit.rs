@@ -26,18 +26,20 @@ pub(crate) struct Admission {
     streak: u16,
 }
 
-/// Asks the world's limiter about a non-control request: `Ok(None)` when nothing limits
+/// Asks the world's limiter about a non-control request of `client` arriving at `now`
+/// (the world's clock): `Ok(None)` when nothing limits
 /// it, `Ok(Some(admission))` when it was counted, `Err(429 answer)` when refused.
 #[allow(clippy::result_large_err)] // the error is the answer itself, built once
 pub(crate) fn admit(
     world: &World,
     req: &Request,
     client: IpAddr,
+    now: crate::clock::Millis,
 ) -> Result<Option<Admission>, Response> {
     let rule = route_rule(req.method().as_str(), req.uri().path());
     let client = ClientKey::from(client);
     let limiter = &world.rate_limiter;
-    match limiter.check(client, rule, world.now()) {
+    match limiter.check(client, rule, now) {
         Verdict::Unlimited => Ok(None),
         Verdict::Refused(refusal) => {
             if refusal.first {
