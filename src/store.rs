@@ -666,4 +666,30 @@ mod tests {
         assert_eq!(store.tokens.len(), 2);
         assert!(store.tokens.contains_key(&[3; 20]));
     }
+
+    #[test]
+    fn a_sweep_skipped_while_nothing_expired_still_finds_every_expiry_later() {
+        let tokens: CountedMap<TokenKey, AccessToken> = CountedMap::default();
+        let token = |expires_at| AccessToken {
+            owner: Owner::User(0),
+            client: 0,
+            expires_at,
+        };
+        tokens.insert([1; 20], token(Some(100)));
+        tokens.insert([2; 20], token(Some(300)));
+        tokens.insert([3; 20], token(None));
+        // Nothing expired yet: skipped.
+        assert_eq!(tokens.evict_expired(99), 0);
+        assert_eq!(tokens.evict_expired(150), 1);
+        // After a scan, an insert that expires before the earliest kept one still counts.
+        tokens.insert([4; 20], token(Some(200)));
+        assert_eq!(tokens.evict_expired(250), 1);
+        assert!(!tokens.contains_key(&[4; 20]));
+        assert_eq!(tokens.evict_expired(300), 1);
+        assert_eq!(tokens.len(), 1);
+        // Removals keep the count exact.
+        assert!(tokens.remove(&[3; 20]).is_some());
+        assert!(tokens.remove(&[3; 20]).is_none());
+        assert!(tokens.is_empty());
+    }
 }
