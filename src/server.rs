@@ -642,10 +642,27 @@ async fn sweep_rate_limits(registry: Arc<Registry>) {
         tick.tick().await;
         let registry = registry.clone();
         let _ = tokio::task::spawn_blocking(move || {
-            sweep_all(&registry);
-            sweep_expired_tokens(&registry);
+            let evicted = sweep_all(&registry) + sweep_expired_tokens(&registry);
+            if evicted >= RELEASE_AFTER_EVICTING {
+                release_freed_memory();
+            }
         })
         .await;
+    }
+}
+
+/// Entries a sweep must have evicted before freed memory is handed back to the OS.
+const RELEASE_AFTER_EVICTING: usize = 1024;
+
+/// Hands the memory of evicted entries and shrunk tables back to the OS. glibc keeps
+/// freed blocks under its (adaptive) mmap threshold in the heap, and a big table's 64
+/// shards are such blocks: without this, RSS stays near its peak after a flood.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `malloc_trim` only returns free heap pages to the OS; it takes no pointer
+    // and is safe to call from any thread at any time.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
