@@ -43,10 +43,47 @@ pub(crate) fn secrets_equal(a: &[u8], b: &[u8]) -> bool {
     a.ct_eq(b).into()
 }
 
+/// Bytes fetched from the OS CSPRNG at a time, per thread.
+const OS_POOL_BYTES: usize = 4096;
+
+thread_local! {
+    /// This thread's bytes from the OS CSPRNG not handed out yet: `bytes[next..]`.
+    static OS_POOL: std::cell::RefCell<OsPool> = const {
+        std::cell::RefCell::new(OsPool { bytes: [0; OS_POOL_BYTES], next: OS_POOL_BYTES })
+    };
+}
+
+/// Bytes read from the OS in one `getrandom` call, handed out once each.
+struct OsPool {
+    bytes: [u8; OS_POOL_BYTES],
+    next: usize,
+}
+
+/// Fills `out` with bytes from the OS CSPRNG (`getrandom`). Small requests are served
+/// from a per-thread pool refilled 4 KiB at a time, so a login costs no system call
+/// (one per about a hundred logins); every byte is still the OS's, handed out once and
+/// then zeroed in the pool.
+fn os_random(out: &mut [u8]) {
+    if out.len() > OS_POOL_BYTES / 8 {
+        rand::rngs::OsRng.fill_bytes(out);
+        return;
+    }
+    OS_POOL.with_borrow_mut(|pool| {
+        if OS_POOL_BYTES - pool.next < out.len() {
+            rand::rngs::OsRng.fill_bytes(&mut pool.bytes);
+            pool.next = 0;
+        }
+        let taken = &mut pool.bytes[pool.next..pool.next + out.len()];
+        out.copy_from_slice(taken);
+        taken.fill(0);
+        pool.next += out.len();
+    });
+}
+
 /// Where random bytes come from: the OS CSPRNG, or a seeded ChaCha20 for reproducible runs.
 #[derive(Debug)]
 pub(crate) enum TokenGenerator {
-    /// `rand::rngs::OsRng`: the default.
+    /// The OS CSPRNG (`getrandom`, read 4 KiB at a time per thread): the default.
     Os,
     /// A seeded generator (`--seed`): tokens, `mfa_token`s and generated names repeat run
     /// to run. The mutex is held only for the few nanoseconds of one fill.
@@ -65,7 +102,7 @@ impl TokenGenerator {
     /// Fills `buf` with random bytes.
     pub(crate) fn fill(&self, buf: &mut [u8]) {
         match self {
-            Self::Os => rand::rngs::OsRng.fill_bytes(buf),
+            Self::Os => os_random(buf),
             Self::Seeded(rng) => rng.lock().fill_bytes(buf),
         }
     }
@@ -148,6 +185,21 @@ mod tests {
         known[1] = 0xa9;
         known[19] = 0x10;
         assert_eq!(format_token(&known), format!("0fa9{}10", "0".repeat(34)));
+    }
+
+    #[test]
+    fn os_tokens_stay_distinct_across_pool_refills() {
+        let generator = TokenGenerator::new(None);
+        let mut seen = std::collections::HashSet::new();
+        // 40 bytes a pair: 500 pairs draw 20,000 bytes, several 4 KiB refills.
+        for _ in 0..500 {
+            let (a, b) = generator.token_pair();
+            assert!(seen.insert(a) && seen.insert(b));
+        }
+        // Larger than the pool serves: read from the OS directly.
+        let long = generator.alphanumeric(4 * OS_POOL_BYTES);
+        assert_eq!(long.len(), 4 * OS_POOL_BYTES);
+        assert!(long.chars().collect::<std::collections::HashSet<_>>().len() > 30);
     }
 
     #[test]
