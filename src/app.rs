@@ -1,9 +1,9 @@
 //! The HTTP application: shared state, every route and every layer, in one place.
 //!
-//! Layers: request tracing, then one middleware pipeline (`crate::middleware`: CORS,
-//! world routing, control guard, request journal, rate limits, injected faults, JSON
-//! error safety net), then the router (Particle routes, the control API under
-//! `/__mock/`, then a 404 JSON fallback).
+//! One middleware pipeline (`crate::middleware`: CORS, world routing, control guard,
+//! request journal, rate limits, injected faults, JSON error safety net, a debug line per
+//! request), then the router (Particle routes, the control API under `/__mock/`, then a
+//! 404 JSON fallback).
 
 use std::sync::Arc;
 

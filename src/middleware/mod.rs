@@ -13,10 +13,10 @@
 //!    (413 for a declared body over `--max-body-bytes`, before it is read).
 //! 4. The router, behind a JSON safety net (a non-JSON error answer becomes JSON).
 
-use axum::body::Body;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
