@@ -8,6 +8,9 @@ on and a distinct X-Forwarded-For per request, bearer GET /v1/access_tokens/curr
 throughput, RSS idle and peak, bytes per live token (RSS growth over N issued tokens) and
 memory with N distinct client IPs tracked, then after their window has passed.
 Prints one table; every figure is also given as a ratio to the baseline of the same run.
+A second table gives the throughput of a *reference*: the baseline that also keeps its
+tokens and one record per client (`bench-baseline --store`), i.e. what storing alone costs
+a bare handler, and the mock's throughput as a ratio to it.
 
 Usage: bench/run.sh [--smoke]   (--smoke: short runs and small counts, for CI)
 """
@@ -68,6 +71,8 @@ class Server:
         addr = f"127.0.0.1:{self.port}"
         if kind == "baseline":
             cmd = [BASELINE, addr]
+        elif kind == "reference":
+            cmd = [BASELINE, addr, "--store"]
         else:
             cmd = [MOCK, "--listen", addr, "--max-tokens", "4000000", *extra]
         self.cmd = ["taskset", "-c", SERVER_CPU, *cmd]
@@ -172,10 +177,17 @@ def main():
     # Throughput runs alternate baseline and mock, `rounds` times each, and keep each
     # figure's median: this machine's noise is larger than the differences measured.
     runs = {k: {"tok": [], "cur": [], "xff": [], "idle": [], "peak": []}
-            for k in ("baseline", "mock")}
+            for k in ("baseline", "mock", "reference")}
     for _ in range(rounds):
-        for kind in ("baseline", "mock"):
+        for kind in ("baseline", "mock", "reference"):
             r = runs[kind]
+            if kind == "reference":  # throughput only: token requests, one and many clients
+                for key, extra in (("tok", {}), ("xff", {"BENCH_XFF": "1"})):
+                    s = Server(kind)
+                    s.wait_ready()
+                    r[key].append(wrk(s.port, secs, env=extra))
+                    s.stop()
+                continue
             s = Server(kind, ["--no-rate-limits"])
             s.wait_ready()
             r["idle"].append(s.rss())
@@ -201,6 +213,8 @@ def main():
         }
         for kind in ("baseline", "mock")
     }
+    reference = {key: {f: med("reference", key, f) for f in ("rps", "non2xx")}
+                 for key in ("tok", "xff")}
     b, m = results["baseline"], results["mock"]
     rows += [
         ("token req/s", b["tok"]["rps"], m["tok"]["rps"], "req/s", "higher"),
@@ -216,6 +230,9 @@ def main():
         for key in ("tok", "cur", "xff"):
             if results[kind][key]["non2xx"]:
                 print(f"warning: {kind} {key}: {results[kind][key]['non2xx']} non-2xx answers")
+    for key in ("tok", "xff"):
+        if reference[key]["non2xx"]:
+            print(f"warning: reference {key}: {reference[key]['non2xx']} non-2xx answers")
 
     # Bytes per live token: RSS growth over `tokens` logins (each: access + refresh token).
     s = Server("mock", ["--no-rate-limits"])
@@ -256,6 +273,15 @@ def main():
         ratio = f"{mock / base:.2f}x" if base else "n/a"
         bs = f"{base:.2f}" if base is not None else "-"
         print(f"{name:<44} {bs:>12} {mock:>12.2f} {unit:>6} {ratio:>14}")
+    print()
+    print("reference: the baseline that also keeps its two tokens and one record per client,")
+    print("each in a 64-shard map (bench-baseline --store): what storing alone costs a bare handler")
+    print(f"{'metric':<44} {'reference':>12} {'ref/baseline':>14} {'mock/reference':>16}")
+    print("-" * 90)
+    for name, key, mock in (("token req/s, one client", "tok", m["tok"]["rps"]),
+                            ("token req/s, distinct IPs (mock: limits on)", "xff", m["xff"]["rps"])):
+        ref = reference[key]["rps"]
+        print(f"{name:<44} {ref:>12.2f} {ref / b['tok']['rps']:>13.2f}x {mock / ref:>15.2f}x")
     print()
     print("mode:", "smoke" if args.smoke else "full", "| server on CPU", SERVER_CPU,
           "| wrk on CPU", LOAD_CPU)
