@@ -302,18 +302,26 @@ impl FromRequest<AppState> for Caller {
             .extensions()
             .get::<MatchedPath>()
             .map(|m| m.as_str().to_string());
+        Self::authenticate(world, req, state, route.as_deref()).await
+    }
+}
+
+impl Caller {
+    /// Authenticates `req` to `world` as a call of `route` (the route's pattern, which
+    /// the route table of §3.6 is keyed by; `None` when no route matched).
+    pub(crate) async fn authenticate(
+        world: Arc<World>,
+        req: Request,
+        state: &AppState,
+        route: Option<&str>,
+    ) -> Result<Self, ApiError> {
         let (parts, body) = read_body(req, state.body_limit).await?;
         let body_is_json = is_json(&parts.headers);
         let token = find_bearer(&parts, &body, body_is_json)?;
         let store = world.store();
         let (key, record) = authenticate_bearer(&store, &token, world.now())?;
         // §3.6: the route table decides whether this kind of token may call the route.
-        check_route(
-            &store,
-            record.owner,
-            parts.method.as_str(),
-            route.as_deref(),
-        )?;
+        check_route(&store, record.owner, parts.method.as_str(), route)?;
         drop(store);
         Ok(Self {
             world,

@@ -109,6 +109,12 @@ impl Pipeline {
                         None if req.uri().path() == crate::routes::oauth::PATH => {
                             crate::routes::oauth::answer(state, world.clone(), req).await
                         }
+                        None if req.method() == Method::GET
+                            && req.uri().path() == crate::routes::access_tokens::CURRENT_PATH =>
+                        {
+                            crate::routes::access_tokens::answer_current(state, world.clone(), req)
+                                .await
+                        }
                         None => json_errors(self.route(world, req).await).await,
                     },
                 };
@@ -225,8 +231,145 @@ async fn json_errors(response: Response) -> Response {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use axum::body::Body;
+    use axum::extract::Request;
+    use axum::http::{header, Method};
+    use axum::response::Response;
+    use http_body_util::BodyExt;
+
+    use crate::app::AppState;
+    use crate::app::Registry;
+    use crate::clock::Clock;
+    use crate::config::{Config, WorldSettings};
+    use crate::fixtures::Fixtures;
+    use crate::world::World;
+
     #[test]
     fn only_the_reserved_prefix_is_control() {
         assert!(super::is_control("/__mock/health") && !super::is_control("/__mockery"));
+    }
+
+    fn state() -> AppState {
+        let config = Config::default();
+        let world = World::new(
+            Fixtures::default_set(),
+            WorldSettings::from(&config),
+            Clock::manual(1_767_225_600_000),
+            None,
+        );
+        AppState {
+            registry: Arc::new(Registry::new(world)),
+            body_limit: config.max_body_bytes,
+            config: Arc::new(config),
+        }
+    }
+
+    fn request(method: Method, path: &str, authorization: &str, body: &'static str) -> Request {
+        Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::AUTHORIZATION, authorization)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .expect("a valid request")
+    }
+
+    async fn seen(response: Response) -> (u16, String, Option<String>) {
+        let status = response.status().as_u16();
+        let cache = response
+            .headers()
+            .get(header::CACHE_CONTROL)
+            .map(|v| v.to_str().unwrap_or("").to_owned());
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("a body")
+            .to_bytes();
+        (status, String::from_utf8_lossy(&body).into_owned(), cache)
+    }
+
+    /// The pipeline answers `POST /oauth/token` and `GET /v1/access_tokens/current`
+    /// without the router; the router still has both routes. Both must answer alike.
+    #[tokio::test]
+    async fn the_routes_answered_without_the_router_answer_as_the_router_does() {
+        // Arrange: requests whose answers do not depend on fresh randomness.
+        let state = state();
+        let pipeline = crate::app::app(state.clone());
+        let world = state.registry.default.clone();
+        let cases = [
+            (
+                Method::GET,
+                "/v1/access_tokens/current",
+                "Bearer 1111111111111111111111111111111111111111",
+                "",
+            ),
+            (
+                Method::GET,
+                "/v1/access_tokens/current",
+                "Bearer 2222222222222222222222222222222222222222",
+                "",
+            ),
+            (
+                Method::GET,
+                "/v1/access_tokens/current",
+                "Bearer 3333333333333333333333333333333333333333",
+                "",
+            ),
+            (Method::GET, "/v1/access_tokens/current", "Bearer", ""),
+            (
+                Method::GET,
+                "/v1/access_tokens/current",
+                "Bearer 1111111111111111111111111111111111111111",
+                "access_token=1111111111111111111111111111111111111111",
+            ),
+            (
+                Method::POST,
+                "/oauth/token",
+                "Basic cGFydGljbGU6cGFydGljbGU=",
+                "grant_type=password&username=user%40example.com&password=wrong",
+            ),
+            (
+                Method::POST,
+                "/oauth/token",
+                "Basic cGFydGljbGU6d3Jvbmc=",
+                "grant_type=password&username=user%40example.com&password=password",
+            ),
+            (
+                Method::POST,
+                "/oauth/token",
+                "Basic cGFydGljbGU6cGFydGljbGU=",
+                "grant_type=implicit",
+            ),
+        ];
+        for (method, path, authorization, body) in cases {
+            // Act
+            let direct = seen(if path == crate::routes::oauth::PATH {
+                crate::routes::oauth::answer(
+                    &state,
+                    world.clone(),
+                    request(method.clone(), path, authorization, body),
+                )
+                .await
+            } else {
+                crate::routes::access_tokens::answer_current(
+                    &state,
+                    world.clone(),
+                    request(method.clone(), path, authorization, body),
+                )
+                .await
+            })
+            .await;
+            let routed = seen(
+                pipeline
+                    .route(&world, request(method.clone(), path, authorization, body))
+                    .await,
+            )
+            .await;
+            // Assert
+            assert_eq!(direct, routed, "{method} {path} {authorization} {body}");
+        }
     }
 }

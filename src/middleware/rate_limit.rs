@@ -7,7 +7,7 @@ use std::fmt::Write;
 use std::net::IpAddr;
 
 use axum::extract::Request;
-use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
@@ -102,14 +102,16 @@ pub(crate) fn client_ip(req: &Request, peer: IpAddr, trust_forwarded: bool) -> I
     if !trust_forwarded {
         return peer;
     }
-    let lines = |name: &str| -> smallvec::SmallVec<[&str; 2]> {
+    // Header names as constants: a `&str` name would be parsed on every request.
+    static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+    let lines = |name: &HeaderName| -> smallvec::SmallVec<[&str; 2]> {
         req.headers()
             .get_all(name)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .collect()
     };
-    forwarded_client(&lines("forwarded"), &lines("x-forwarded-for")).unwrap_or(peer)
+    forwarded_client(&lines(&header::FORWARDED), &lines(&X_FORWARDED_FOR)).unwrap_or(peer)
 }
 
 /// Writes the selected rate-limit headers for the rules that applied.

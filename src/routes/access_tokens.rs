@@ -1,8 +1,10 @@
 //! Token management endpoints (particle-api.md §2.2–2.6).
 
-use axum::extract::Path;
+use std::sync::Arc;
+
+use axum::extract::{Path, Request};
 use axum::http::{HeaderMap, Uri};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use axum::Router;
 
@@ -12,8 +14,12 @@ use crate::extract::{basic_credentials, parse_form, refuse_bearer_by_table, Call
 use crate::oauth::{list_tokens_with_password, token_info};
 use crate::routes::{ok, NoStore, OK_TRUE};
 use crate::tokens::parse_token;
+use crate::world::World;
 
-/// The token routes.
+/// The path of the calling token's endpoint.
+pub(crate) const CURRENT_PATH: &str = "/v1/access_tokens/current";
+
+/// The token routes. (Paths are spelled out: `tests/api/openapi.rs` reads them here.)
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route(
@@ -30,6 +36,16 @@ pub(crate) fn router() -> Router<AppState> {
 /// §2.6: what the calling token is.
 async fn current_token(caller: Caller) -> impl IntoResponse {
     ok(token_info(&caller.world.store(), &caller.token))
+}
+
+/// `GET /v1/access_tokens/current` called by the pipeline without the router (the
+/// busiest bearer route): the same authentication, route check and answer as
+/// [`router`]'s handler.
+pub(crate) async fn answer_current(state: &AppState, world: Arc<World>, req: Request) -> Response {
+    match Caller::authenticate(world, req, state, Some(CURRENT_PATH)).await {
+        Ok(caller) => current_token(caller).await.into_response(),
+        Err(refusal) => refusal.into_response(),
+    }
 }
 
 /// §2.4: revokes the calling token.
