@@ -160,8 +160,8 @@ def main():
     args = ap.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("bench: wrk is missing (apt-get install wrk)")
-    secs = 2 if args.smoke else 8
-    rounds = 1 if args.smoke else 3
+    secs = 2 if args.smoke else 6
+    rounds = 1 if args.smoke else 5
     starts = 3 if args.smoke else 9
     tokens = 20_000 if args.smoke else 1_000_000
     ips = 20_000 if args.smoke else 1_000_000
@@ -169,7 +169,7 @@ def main():
     subprocess.run(["cargo", "build", "--release", "--locked", "--quiet",
                     "--target", "x86_64-unknown-linux-gnu", "--bin", "particle-auth-mock",
                     "--example", "bench-baseline"], cwd=ROOT, check=True, env=env)
-    rows = []  # (metric, baseline, mock, unit, better)
+    rows = []  # (metric, baseline, mock, unit, better[, ratio: median of per-round ratios])
 
     b_cold, m_cold = cold_start("baseline", starts), cold_start("mock", starts)
     rows.append(("cold start (median)", b_cold, m_cold, "ms", "lower"))
@@ -215,14 +215,33 @@ def main():
     }
     reference = {key: {f: med("reference", key, f) for f in ("rps", "non2xx")}
                  for key in ("tok", "xff")}
+
+    def round_ratio(kind, key, field, base_key="tok", base_kind="baseline"):
+        """Median over rounds of the round's ratio: a round runs its servers back to back,
+        so a drift of the machine between rounds cancels out."""
+        return statistics.median(x[field] / y[field] for x, y in
+                                 zip(runs[kind][key], runs[base_kind][base_key]))
+
+    print("per round (req/s):")
+    for i in range(rounds):
+        print(f"  round {i + 1}: " + ", ".join(
+            f"{kind} {key} {runs[kind][key][i]['rps']:.0f}"
+            for kind in ("baseline", "mock", "reference") for key in ("tok", "xff", "cur")
+            if runs[kind][key]))
     b, m = results["baseline"], results["mock"]
     rows += [
-        ("token req/s", b["tok"]["rps"], m["tok"]["rps"], "req/s", "higher"),
-        ("token p50", b["tok"]["p50"], m["tok"]["p50"], "ms", "lower"),
-        ("token p99", b["tok"]["p99"], m["tok"]["p99"], "ms", "lower"),
-        ("token req/s, limits on, distinct IPs", b["tok"]["rps"], m["xff"]["rps"], "req/s", "higher"),
-        ("token p99, limits on, distinct IPs", b["tok"]["p99"], m["xff"]["p99"], "ms", "lower"),
-        ("GET /v1/access_tokens/current req/s", b["cur"]["rps"], m["cur"]["rps"], "req/s", "higher"),
+        ("token req/s", b["tok"]["rps"], m["tok"]["rps"], "req/s", "higher",
+         round_ratio("mock", "tok", "rps")),
+        ("token p50", b["tok"]["p50"], m["tok"]["p50"], "ms", "lower",
+         round_ratio("mock", "tok", "p50")),
+        ("token p99", b["tok"]["p99"], m["tok"]["p99"], "ms", "lower",
+         round_ratio("mock", "tok", "p99")),
+        ("token req/s, limits on, distinct IPs", b["tok"]["rps"], m["xff"]["rps"], "req/s",
+         "higher", round_ratio("mock", "xff", "rps")),
+        ("token p99, limits on, distinct IPs", b["tok"]["p99"], m["xff"]["p99"], "ms", "lower",
+         round_ratio("mock", "xff", "p99")),
+        ("GET /v1/access_tokens/current req/s", b["cur"]["rps"], m["cur"]["rps"], "req/s",
+         "higher", round_ratio("mock", "cur", "rps", base_key="cur")),
         ("RSS idle", b["idle"] / 1024, m["idle"] / 1024, "MiB", "lower"),
         ("peak RSS after load", b["peak"] / 1024, m["peak"] / 1024, "MiB", "lower"),
     ]
@@ -269,8 +288,8 @@ def main():
     print()
     print(f"{'metric':<44} {'baseline':>12} {'mock':>12} {'unit':>6} {'mock/baseline':>14}")
     print("-" * 92)
-    for name, base, mock, unit, _ in rows:
-        ratio = f"{mock / base:.2f}x" if base else "n/a"
+    for name, base, mock, unit, _, *per_round in rows:
+        ratio = f"{(per_round[0] if per_round else mock / base):.2f}x" if base else "n/a"
         bs = f"{base:.2f}" if base is not None else "-"
         print(f"{name:<44} {bs:>12} {mock:>12.2f} {unit:>6} {ratio:>14}")
     print()
@@ -278,11 +297,15 @@ def main():
     print("each in a 64-shard map (bench-baseline --store): what storing alone costs a bare handler")
     print(f"{'metric':<44} {'reference':>12} {'ref/baseline':>14} {'mock/reference':>16}")
     print("-" * 90)
-    for name, key, mock in (("token req/s, one client", "tok", m["tok"]["rps"]),
-                            ("token req/s, distinct IPs (mock: limits on)", "xff", m["xff"]["rps"])):
+    for name, key in (("token req/s, one client", "tok"),
+                      ("token req/s, distinct IPs (mock: limits on)", "xff")):
         ref = reference[key]["rps"]
-        print(f"{name:<44} {ref:>12.2f} {ref / b['tok']['rps']:>13.2f}x {mock / ref:>15.2f}x")
+        print(f"{name:<44} {ref:>12.2f} {round_ratio('reference', key, 'rps'):>13.2f}x "
+              f"{round_ratio('mock', key, 'rps', base_key=key, base_kind='reference'):>15.2f}x")
     print()
+    print("baseline and mock columns: medians over the rounds; throughput and latency ratios:")
+    print("the median over the rounds of each round's ratio (one round runs its servers back")
+    print("to back); other ratios: mock / baseline.")
     print("mode:", "smoke" if args.smoke else "full", "| server on CPU", SERVER_CPU,
           "| wrk on CPU", LOAD_CPU)
 
