@@ -160,8 +160,8 @@ def main():
     args = ap.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("bench: wrk is missing (apt-get install wrk)")
-    secs = 2 if args.smoke else 6
-    rounds = 1 if args.smoke else 5
+    secs = 2 if args.smoke else 3
+    rounds = 1 if args.smoke else 9
     starts = 3 if args.smoke else 9
     tokens = 20_000 if args.smoke else 1_000_000
     ips = 20_000 if args.smoke else 1_000_000
