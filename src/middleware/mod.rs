@@ -11,7 +11,9 @@
 //!    answer), `rate_limit` (the world's per-client limits, §6; in front of everything
 //!    else, like Particle's load balancer), `faults` (injected faults), `body_limit`
 //!    (413 for a declared body over `--max-body-bytes`, before it is read).
-//! 4. The router, behind a JSON safety net (a non-JSON error answer becomes JSON).
+//! 4. The router, behind a JSON safety net (a non-JSON error answer becomes JSON). The
+//!    two busiest routes, `POST /oauth/token` and `GET /v1/access_tokens/current`, are
+//!    answered without route matching, by the same handlers (a unit test compares both).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -239,8 +241,7 @@ mod tests {
     use axum::response::Response;
     use http_body_util::BodyExt;
 
-    use crate::app::AppState;
-    use crate::app::Registry;
+    use crate::app::{AppState, Registry};
     use crate::clock::Clock;
     use crate::config::{Config, WorldSettings};
     use crate::fixtures::Fixtures;
