@@ -582,11 +582,7 @@ async fn serve(
             let pipeline = pipeline.clone();
             async move {
                 let answer = pipeline.answer(req.map(axum::body::Body::new), peer);
-                let response: Response =
-                    match tokio::time::timeout(limits.request_timeout, answer).await {
-                        Ok(response) => response,
-                        Err(_) => ApiError::RequestTimeout.into_response(),
-                    };
+                let response = guarded(answer, limits.request_timeout).await;
                 if response.extensions().get::<DropConnection>().is_some() {
                     return Err(DroppedOnPurpose);
                 }
@@ -606,6 +602,21 @@ async fn serve(
     sweeper.abort();
     // In-flight requests get a short grace period: the process must exit within 1 s.
     let _ = tokio::time::timeout(Duration::from_millis(500), graceful.shutdown()).await;
+}
+
+/// Awaits one request's answer within `timeout` (else `408`); a panic while answering
+/// becomes `503 server_error` JSON (logged without detail) instead of a dropped
+/// connection, and the server goes on serving.
+async fn guarded(answer: impl Future<Output = Response>, timeout: Duration) -> Response {
+    use futures_util::FutureExt;
+    match tokio::time::timeout(timeout, std::panic::AssertUnwindSafe(answer).catch_unwind()).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(_)) => {
+            tracing::error!("a request handler panicked; answered 503 server_error");
+            ApiError::Unavailable.into_response()
+        }
+        Err(_) => ApiError::RequestTimeout.into_response(),
+    }
 }
 
 /// A connection over `--max-connections`: answered `503` JSON with `Connection: close`
@@ -745,6 +756,52 @@ mod tests {
     use crate::rate_limit::ClientKey;
 
     const T0: i64 = 1_767_225_600_000;
+
+    async fn status_and_body(response: Response) -> (u16, String) {
+        use http_body_util::BodyExt;
+        let status = response.status().as_u16();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map(|b| String::from_utf8_lossy(&b.to_bytes()).into_owned())
+            .unwrap_or_default();
+        (status, body)
+    }
+
+    #[tokio::test]
+    async fn a_panic_while_answering_is_answered_503_json() {
+        // Arrange: an answer that panics.
+        let answer = async { panic!("a bug in a handler") };
+        // Act
+        let (status, body) = status_and_body(guarded(answer, Duration::from_secs(30)).await).await;
+        // Assert: Particle-shaped JSON, and nothing of the panic's message.
+        assert_eq!(status, 503);
+        let json: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+        assert_eq!(json["error"], "server_error");
+        assert!(!body.contains("a bug"), "{body}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_answer_later_than_the_request_timeout_is_answered_408() {
+        // Arrange: an answer that never comes (tokio's paused clock, no real wait).
+        let answer = std::future::pending::<Response>();
+        // Act
+        let (status, body) = status_and_body(guarded(answer, Duration::from_secs(30)).await).await;
+        // Assert
+        assert_eq!(status, 408);
+        assert!(body.contains("request_timeout"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn an_answer_in_time_passes_through_unchanged() {
+        // Arrange
+        let answer = async { (axum::http::StatusCode::IM_A_TEAPOT, "tea").into_response() };
+        // Act
+        let (status, body) = status_and_body(guarded(answer, Duration::from_secs(30)).await).await;
+        // Assert
+        assert_eq!((status, body.as_str()), (418, "tea"));
+    }
 
     fn world(clock: &Clock) -> Arc<World> {
         Arc::new(World::new(
