@@ -746,13 +746,18 @@ pub(crate) fn change_rate_limits(
     base: SettingsBase,
 ) -> Result<RateLimitSettings, ApiError> {
     section.validate("").map_err(ApiError::BadRequest)?;
-    let mut settings = match base {
-        SettingsBase::Defaults => RateLimitSettings::default(),
-        SettingsBase::Current => world.rate_limit_settings(),
-    };
-    settings.apply_section(section);
-    world.set_rate_limit_settings(settings.clone());
-    Ok(settings)
+    Ok(match base {
+        SettingsBase::Defaults => {
+            let mut settings = RateLimitSettings::default();
+            settings.apply_section(section);
+            world.set_rate_limit_settings(settings.clone());
+            settings
+        }
+        // Read, change and store as one step: two concurrent PATCHes both take effect.
+        SettingsBase::Current => {
+            world.update_rate_limit_settings(|settings| settings.apply_section(section))
+        }
+    })
 }
 
 /// Creates a tenant from `fixtures` (default: the fixtures the default world was loaded

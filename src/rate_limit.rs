@@ -1141,6 +1141,23 @@ impl RateLimiter {
         self.settings.store(std::sync::Arc::new(settings));
     }
 
+    /// Changes the settings in force with `change`, atomically: a concurrent change is
+    /// never lost (`change` runs again on the newer settings if one raced it). Returns
+    /// the settings stored.
+    pub(crate) fn update_settings(
+        &self,
+        change: impl Fn(&mut RateLimitSettings),
+    ) -> RateLimitSettings {
+        let mut stored = None;
+        self.settings.rcu(|current| {
+            let mut next = RateLimitSettings::clone(current);
+            change(&mut next);
+            stored = Some(next.clone());
+            next
+        });
+        stored.unwrap_or_else(|| self.settings())
+    }
+
     /// Forgets every client.
     pub(crate) fn reset_all(&self) {
         // Count what goes rather than storing the length: a concurrent insert holds a
@@ -1472,6 +1489,37 @@ mod tests {
 
     fn admitted(v: &Verdict) -> bool {
         matches!(v, Verdict::Admitted(..))
+    }
+
+    #[test]
+    fn concurrent_settings_changes_are_never_lost() {
+        // Arrange: 4 threads, each adding 1 to the tracked-clients cap 2,000 times (a
+        // read-then-store would lose some of the 8,000 changes).
+        let limiter = RateLimiter::new(RateLimitSettings::default());
+        let before = limiter.settings().max_tracked_clients;
+        // Act
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    for _ in 0..2_000 {
+                        limiter.update_settings(|s| s.max_tracked_clients += 1);
+                    }
+                });
+            }
+        });
+        // Assert
+        assert_eq!(limiter.settings().max_tracked_clients, before + 8_000);
+    }
+
+    #[test]
+    fn a_settings_change_returns_what_it_stored() {
+        // Arrange
+        let limiter = RateLimiter::new(RateLimitSettings::default());
+        // Act
+        let stored = limiter.update_settings(|s| s.headers = HeaderStyle::Ietf);
+        // Assert
+        assert_eq!(stored.headers, HeaderStyle::Ietf);
+        assert_eq!(limiter.header_style(), HeaderStyle::Ietf);
     }
 
     #[test]

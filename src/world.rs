@@ -138,6 +138,15 @@ impl World {
         self.rate_limiter.set_settings(settings);
     }
 
+    /// Changes the rate-limit settings in force with `change`, atomically (two
+    /// concurrent changes both take effect); returns the settings stored.
+    pub(crate) fn update_rate_limit_settings(
+        &self,
+        change: impl Fn(&mut RateLimitSettings),
+    ) -> RateLimitSettings {
+        self.rate_limiter.update_settings(change)
+    }
+
     /// Drops the state of clients whose windows have all passed; how many went.
     pub(crate) fn evict_rate_limits(&self) -> usize {
         self.rate_limiter.evict_expired(self.now())
