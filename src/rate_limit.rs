@@ -1208,8 +1208,8 @@ impl RateLimiter {
         self.oldest_activity.fetch_min(oldest, Ordering::AcqRel);
         self.tracked.fetch_sub(evicted, Ordering::SeqCst);
         // A flood that has passed leaves a table sized for it: give the memory back.
-        if evicted > 0 && self.clients.len().saturating_mul(4) < self.clients.capacity() {
-            self.clients.shrink_to_fit();
+        if evicted > 0 {
+            crate::store::shrink_if_sparse(&self.clients, self.clients.len());
         }
         evicted
     }

@@ -177,9 +177,7 @@ impl<K: Eq + Hash, V: Expiring> CountedMap<K, V> {
 
     /// Gives back the memory of a table more than four times larger than its contents.
     fn shrink_if_sparse(&self) {
-        if self.len().saturating_mul(4) < self.map.capacity() {
-            self.map.shrink_to_fit();
-        }
+        shrink_if_sparse(&self.map, self.len());
     }
 }
 use parking_lot::RwLock;
@@ -602,7 +600,7 @@ impl Store {
             c.expires_at > now
         });
         if challenges > 0 {
-            shrink_if_sparse(&self.mfa_challenges);
+            shrink_if_sparse(&self.mfa_challenges, self.mfa_challenges.len());
         }
         self.tokens.evict_expired(now) + self.refresh_tokens.evict_expired(now) + challenges
     }
@@ -621,9 +619,10 @@ impl Store {
     }
 }
 
-/// Shrinks a map whose table is more than four times larger than its contents.
-fn shrink_if_sparse<K: Eq + std::hash::Hash, V>(map: &FastMap<K, V>) {
-    if map.len().saturating_mul(4) < map.capacity() {
+/// Shrinks a map of `len` entries whose table is more than four times larger than that
+/// (the memory a flood left behind once it has been evicted).
+pub(crate) fn shrink_if_sparse<K: Eq + Hash, V>(map: &FastMap<K, V>, len: usize) {
+    if len.saturating_mul(4) < map.capacity() {
         map.shrink_to_fit();
     }
 }
