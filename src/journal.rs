@@ -15,6 +15,7 @@ use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Millis;
+use crate::support::text::glob_match;
 
 /// What replaces a secret in anything the journal stores.
 pub(crate) const REDACTED: &str = "[redacted]";
@@ -212,30 +213,6 @@ impl StatusFilter {
             (_, None) => false,
         }
     }
-}
-
-/// Matches `text` against `pattern`, where `*` stands for any run of characters (`/`
-/// included) and everything else must be equal.
-pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
-    let (p, t) = (pattern.as_bytes(), text.as_bytes());
-    let (mut pi, mut ti) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && p[pi] == b'*' {
-            star = Some((pi, ti));
-            pi += 1;
-        } else if pi < p.len() && p[pi] == t[ti] {
-            pi += 1;
-            ti += 1;
-        } else if let Some((sp, st)) = star {
-            pi = sp + 1;
-            ti = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|b| *b == b'*')
 }
 
 /// The path and query to record: a 40-hex path segment (a token, as in

@@ -34,7 +34,7 @@ fn normalise(path: &str) -> String {
 /// `.route("path", get(..).post(..))` call of `src/routes/*.rs` but `control.rs`.
 /// `any(..)` reads as `ANY`.
 fn routed() -> BTreeSet<(String, String)> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/routes");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/http/routes");
     let mut found = BTreeSet::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
