@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method};
 use base64::engine::general_purpose::STANDARD;
@@ -18,10 +18,11 @@ use base64::Engine;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
+use crate::http::routes::CurrentRoute;
 use crate::http::state::AppState;
 pub(crate) use crate::particle::forms::parse_form;
 use crate::particle::oauth::{authenticate_bearer, TokenRequest};
-use crate::particle::scopes::check_route;
+use crate::particle::scopes::{check_need, Need};
 use crate::tokens::TokenKey;
 use crate::world::store::{AccessToken, UserId};
 use crate::world::World;
@@ -158,6 +159,23 @@ pub(crate) fn decode_body<T: DeserializeOwned>(bytes: &[u8], is_json: bool) -> R
     }
 }
 
+/// The token of an `Authorization` header value, as the Particle library reads it:
+/// `/Bearer\s(\S+)/`, case-sensitive and unanchored. The ONE bearer parser: every
+/// route that looks for a bearer token goes through it.
+pub(crate) fn bearer_token(header: &str) -> Option<&str> {
+    let at = header.find("Bearer")?;
+    let rest = &header[at + "Bearer".len()..];
+    let mut chars = rest.char_indices();
+    chars.next().filter(|(_, c)| c.is_whitespace())?;
+    let start = chars.next().map(|(i, _)| i)?;
+    let token = &rest[start..];
+    let end = token.find(char::is_whitespace).unwrap_or(token.len());
+    let token = &token[..end];
+    (!token.is_empty()).then_some(token)
+}
+
+/// Finds the request's bearer token in the header, the query string or a form body,
+/// refusing two methods at once (particle-api.md §2.1).
 pub(crate) fn find_bearer(
     parts: &Parts,
     body: &[u8],
@@ -188,17 +206,8 @@ pub(crate) fn find_bearer(
         ));
     }
     if let Some(value) = header {
-        // The library's /Bearer\s(\S+)/: case-sensitive, unanchored.
-        let text = value.to_str().unwrap_or("");
-        return text
-            .find("Bearer")
-            .and_then(|at| {
-                let rest = &text[at + "Bearer".len()..];
-                let mut chars = rest.chars();
-                chars.next().filter(|c| c.is_whitespace())?;
-                let token: String = chars.take_while(|c| !c.is_whitespace()).collect();
-                (!token.is_empty()).then_some(token)
-            })
+        return bearer_token(value.to_str().unwrap_or(""))
+            .map(str::to_owned)
             .ok_or_else(|| ApiError::InvalidRequest("Malformed auth header".into()));
     }
     if let Some(token) = query_token {
@@ -223,6 +232,18 @@ pub(crate) fn find_bearer(
     ))
 }
 
+impl<S: Send + Sync> FromRequestParts<S> for CurrentRoute {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        parts
+            .extensions
+            .get::<CurrentRoute>()
+            .copied()
+            .ok_or(ApiError::Unavailable)
+    }
+}
+
 impl FromRequest<AppState> for Caller {
     type Rejection = ApiError;
 
@@ -232,22 +253,24 @@ impl FromRequest<AppState> for Caller {
             .get::<CurrentWorld>()
             .map(|w| w.0.clone())
             .ok_or(ApiError::Unavailable)?;
-        let route = req
+        // The pipeline found the row; without one (impossible for a routed row), fail
+        // closed: a person-only route refuses API users.
+        let need = req
             .extensions()
-            .get::<MatchedPath>()
-            .map(|m| m.as_str().to_string());
-        Self::authenticate(world, req, state, route.as_deref()).await
+            .get::<CurrentRoute>()
+            .map_or(Need::Human, |route| route.0.need);
+        Self::authenticate(world, req, state, need).await
     }
 }
 
 impl Caller {
-    /// Authenticates `req` to `world` as a call of `route` (the route's pattern, which
-    /// the route table of §3.6 is keyed by; `None` when no route matched).
+    /// Authenticates `req` to `world` as a call of a route that needs `need` (its row
+    /// in the route table, §3.6).
     pub(crate) async fn authenticate(
         world: Arc<World>,
         req: Request,
         state: &AppState,
-        route: Option<&str>,
+        need: Need,
     ) -> Result<Self, ApiError> {
         let (parts, body) = read_body(req, state.body_limit).await?;
         let body_is_json = is_json(&parts.headers);
@@ -255,7 +278,7 @@ impl Caller {
         let store = world.store();
         let (key, record) = authenticate_bearer(&store, &token, world.now())?;
         // §3.6: the route table decides whether this kind of token may call the route.
-        check_route(&store, record.owner, parts.method.as_str(), route)?;
+        check_need(&store, record.owner, need)?;
         drop(store);
         Ok(Self {
             world,
@@ -274,17 +297,15 @@ impl Caller {
 pub(crate) fn refuse_bearer_by_table(
     world: &World,
     headers: &HeaderMap,
-    method: &str,
-    route: &str,
+    need: Need,
 ) -> Result<(), ApiError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().strip_prefix("Bearer "))
-        .map(str::trim);
+        .and_then(bearer_token);
     let store = world.store();
     match token.and_then(|t| authenticate_bearer(&store, t, world.now()).ok()) {
-        Some((_, record)) => check_route(&store, record.owner, method, Some(route)),
+        Some((_, record)) => check_need(&store, record.owner, need),
         None => Ok(()),
     }
 }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::http::routes::{RouteIndex, PARTICLE_ROUTES};
 use crate::world::Registry;
 
 /// State shared by every handler: cheap to clone.
@@ -20,6 +21,23 @@ pub(crate) struct AppState {
     pub config: Arc<Config>,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// The Particle route table, indexed for the pipeline's lookup.
+    pub routes: Arc<RouteIndex>,
+}
+
+impl AppState {
+    /// The state of a server of `registry` configured by `config`.
+    pub(crate) fn new(registry: Arc<Registry>, config: Arc<Config>) -> Self {
+        Self {
+            registry,
+            body_limit: config.max_body_bytes,
+            config,
+            // A unit test builds this index from the same constant table.
+            routes: Arc::new(
+                RouteIndex::new(PARTICLE_ROUTES).expect("the Particle route table is valid"),
+            ),
+        }
+    }
 }
 
 /// The whole service: the router (Particle routes, control API, 404 fallback) inside the

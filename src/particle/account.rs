@@ -67,7 +67,7 @@ fn device_filter(owner: Owner, store: &Store) -> Option<DeviceFilter> {
     }
 }
 
-/// The same refusal the route table gives (`scopes::check_route` runs first; this is the
+/// The same refusal the route table gives (`scopes::check_need` runs first; this is the
 /// domain's own guard).
 fn refuse_non_human() -> ApiError {
     crate::particle::scopes::not_allowed(

@@ -1,10 +1,11 @@
-//! Who may call what (particle-api.md §3.6): ONE table mapping every bearer-authenticated
-//! route to what it needs, and the enforcement functions every such route goes through.
+//! Who may call what (particle-api.md §3.6): what a route may need of its token, and the
+//! enforcement functions every bearer route goes through.
 //!
 //! Enforcement happens in two steps, both here:
 //!
-//! 1. [`check_route`] (called by the `Caller` extractor for every request, before the
-//!    handler runs) compares the token's kind with the route's [`Need`]: an API user
+//! 1. [`check_need`] (called by the `Caller` extractor for every request, before the
+//!    handler runs) compares the token's kind with the route's [`Need`] (from its row in
+//!    the one route table, `http::routes::PARTICLE_ROUTES`): an API user
 //!    without the route's scope, or on a human-only route, is refused at once with
 //!    `403 {"error":"unauthorized",..}`.
 //! 2. [`authorize`] (called by the domain functions of product and org routes) resolves the
@@ -31,114 +32,22 @@ pub(crate) enum Need {
     /// A product or org resource: API users need this scope; humans must belong to the
     /// team, product tokens to the product; customers are refused.
     Scope(&'static str),
+    /// No bearer token: the route authenticates its own way (client credentials, Basic
+    /// auth, possession of the token it revokes) or not at all.
+    Public,
 }
 
-/// One row of the table.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Rule {
-    /// HTTP method, upper case.
-    pub method: &'static str,
-    /// The route pattern exactly as registered with the router (axum 0.8 syntax).
-    pub path: &'static str,
-    /// What the caller needs.
-    pub need: Need,
-}
-
-const fn rule(method: &'static str, path: &'static str, need: Need) -> Rule {
-    Rule { method, path, need }
-}
-
-/// Every bearer-authenticated route of the mock and what it needs. A route missing from
-/// this table is treated as [`Need::Human`] (fail closed, with a warning in the log):
-/// whoever adds a route that takes a `Caller` adds its row here.
-pub(crate) const ROUTES: &[Rule] = &[
-    // §5.1, §5.2: a person's own account and devices.
-    rule("GET", "/v1/user", Need::Person),
-    rule("GET", "/v1/devices", Need::Person),
-    // §4.1: MFA enrolment.
-    rule("GET", "/v1/user/mfa-enable", Need::Human),
-    rule("POST", "/v1/user/mfa-enable", Need::Human),
-    rule("PUT", "/v1/user/mfa-disable", Need::Human),
-    // §2.2: the legacy token list (Basic auth; a bearer API-user token is refused).
-    rule("GET", "/v1/access_tokens", Need::Human),
-    // §2.4–2.6: introspection and revocation of the calling token.
-    rule("GET", "/v1/access_tokens/current", Need::AnyToken),
-    rule("DELETE", "/v1/access_tokens/current", Need::AnyToken),
-    rule("DELETE", "/v1/access_tokens", Need::AnyToken),
-    // §3: product resources.
-    rule(
-        "GET",
-        "/v1/products/{productIdOrSlug}",
-        Need::Scope("products:get"),
-    ),
-    rule(
-        "GET",
-        "/v1/products/{productIdOrSlug}/devices",
-        Need::Scope("devices:list"),
-    ),
-    rule(
-        "GET",
-        "/v1/products/{productIdOrSlug}/devices/{deviceId}",
-        Need::Scope("devices:get"),
-    ),
-    rule(
-        "GET",
-        "/v1/products/{productIdOrSlug}/customers",
-        Need::Scope("customers:list"),
-    ),
-    rule(
-        "GET",
-        "/v1/orgs/{orgIdOrSlug}/products",
-        Need::Scope("products:list"),
-    ),
-    // §3.2–3.5: teams. Listing takes a scope; changing a team is for human admins.
-    rule(
-        "GET",
-        "/v1/products/{productIdOrSlug}/team",
-        Need::Scope("teams.users:list"),
-    ),
-    rule("POST", "/v1/products/{productIdOrSlug}/team", Need::Human),
-    rule(
-        "PUT",
-        "/v1/products/{productIdOrSlug}/team/{username}",
-        Need::Human,
-    ),
-    rule(
-        "DELETE",
-        "/v1/products/{productIdOrSlug}/team/{username}",
-        Need::Human,
-    ),
-    rule(
-        "GET",
-        "/v1/orgs/{orgIdOrSlug}/team",
-        Need::Scope("teams.users:list"),
-    ),
-    rule("POST", "/v1/orgs/{orgIdOrSlug}/team", Need::Human),
-    rule("PUT", "/v1/orgs/{orgIdOrSlug}/team/{username}", Need::Human),
-    rule(
-        "DELETE",
-        "/v1/orgs/{orgIdOrSlug}/team/{username}",
-        Need::Human,
-    ),
-];
-
-/// What a route needs: its table entry, or [`Need::Human`] if it has none (fail closed).
-pub(crate) fn need_of(method: &str, path: Option<&str>) -> Need {
-    let found = path.and_then(|path| {
-        ROUTES
-            .iter()
-            .find(|r| r.path == path && r.method.eq_ignore_ascii_case(method))
-    });
-    match found {
-        Some(rule) => rule.need,
-        None => {
-            // A bearer route without a row is a bug: say so, and refuse API users.
-            tracing::warn!(
-                method,
-                route = path.unwrap_or("?"),
-                "route missing from scopes::ROUTES"
-            );
-            Need::Human
+impl Need {
+    /// In words, for the OpenAPI document (`x-particle-token`).
+    pub(crate) fn describe(self) -> String {
+        match self {
+            Need::AnyToken => "any live token".into(),
+            Need::Person => "a user or customer token (API users refused)".into(),
+            Need::Human => "a user token (API users, customers and products refused)".into(),
+            Need::Scope(scope) => {
+                format!("a team member, the product, or an API user with scope {scope}")
+            }
+            Need::Public => "no bearer token".into(),
         }
     }
 }
@@ -161,14 +70,9 @@ pub(crate) fn human(owner: Owner) -> Result<UserId, ApiError> {
 ///
 /// Takes the store rather than the directory so that only an API user's call on a scoped
 /// route reads the directory (its lock is not taken on the hot path of other tokens).
-pub(crate) fn check_route(
-    store: &Store,
-    owner: Owner,
-    method: &str,
-    path: Option<&str>,
-) -> Result<(), ApiError> {
-    match need_of(method, path) {
-        Need::AnyToken => Ok(()),
+pub(crate) fn check_need(store: &Store, owner: Owner, need: Need) -> Result<(), ApiError> {
+    match need {
+        Need::AnyToken | Need::Public => Ok(()),
         Need::Human => human(owner).map(|_| ()),
         Need::Person => match owner {
             Owner::User(_) | Owner::Customer(_) => Ok(()),
@@ -349,51 +253,14 @@ mod tests {
     use crate::world::fixtures::Fixtures;
 
     #[test]
-    fn every_route_appears_once() {
-        for (i, a) in ROUTES.iter().enumerate() {
-            for b in &ROUTES[i + 1..] {
-                assert!(
-                    !(a.method == b.method && a.path == b.path),
-                    "{} {} twice",
-                    a.method,
-                    a.path
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn every_scope_in_the_table_is_a_known_scope() {
-        for r in ROUTES {
-            if let Need::Scope(s) = r.need {
-                assert!(crate::world::fixtures::KNOWN_SCOPES.contains(&s), "{s}");
-            }
-        }
-    }
-
-    #[test]
-    fn unlisted_routes_fail_closed() {
-        assert_eq!(need_of("GET", Some("/v1/nowhere")), Need::Human);
-        assert_eq!(need_of("GET", None), Need::Human);
-        assert_eq!(
-            need_of("get", Some("/v1/products/{productIdOrSlug}")),
-            Need::Scope("products:get")
-        );
-    }
-
-    #[test]
     fn the_fixture_api_user_is_checked_scope_by_scope() {
         let store = Store::from_fixtures(&Fixtures::default_set());
         let api = Owner::ApiUser(0);
-        let devices = Some("/v1/products/{productIdOrSlug}/devices");
-        let customers = Some("/v1/products/{productIdOrSlug}/customers");
-        assert!(check_route(&store, api, "GET", devices).is_ok());
-        let refusal = check_route(&store, api, "GET", customers).unwrap_err();
+        assert!(check_need(&store, api, Need::Scope("devices:list")).is_ok());
+        let refusal = check_need(&store, api, Need::Scope("customers:list")).unwrap_err();
         assert_eq!(refusal.reason(), "missing scope customers:list");
         assert_eq!(
-            check_route(&store, api, "GET", Some("/v1/user"))
-                .unwrap_err()
-                .inner(),
+            check_need(&store, api, Need::Person).unwrap_err().inner(),
             &ApiError::api_users_not_allowed()
         );
     }

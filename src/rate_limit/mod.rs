@@ -739,29 +739,6 @@ fn parse_node(text: &str) -> Option<IpAddr> {
     host.parse::<Ipv4Addr>().ok().map(IpAddr::V4)
 }
 
-/// The rule of a route, if it has one beyond `global` (§6). `None` also for every
-/// route that only the global limit covers.
-pub(crate) fn route_rule(method: &str, path: &str) -> Option<Rule> {
-    let segments: SmallVec<[&str; 6]> = path.trim_start_matches('/').split('/').collect();
-    match (method, segments.as_slice()) {
-        ("POST", ["oauth", "token"]) => Some(Rule::Oauth),
-        ("GET", ["v1", "access_tokens"]) => Some(Rule::AccessTokensList),
-        ("DELETE", ["v1", "access_tokens", token]) if *token != "current" && !token.is_empty() => {
-            Some(Rule::AccessTokenDelete)
-        }
-        ("POST", ["v1", "users"]) => Some(Rule::UsersCreate),
-        ("DELETE", ["v1", "user"]) => Some(Rule::UserDelete),
-        ("POST", ["v1", "user", "password-reset"]) => Some(Rule::PasswordResetPost),
-        ("PUT", ["v1", "user", "password-reset"]) => Some(Rule::PasswordResetPut),
-        ("GET", ["v1", "events", ..])
-        | ("GET", ["v1", "devices", "events", ..])
-        | ("GET", ["v1", "devices", _, "events", ..])
-        | ("GET", ["v1", "products", _, "events", ..])
-        | ("GET", ["v1", "orgs", _, "events", ..]) => Some(Rule::Events),
-        _ => None,
-    }
-}
-
 /// What an answer of `POST /oauth/token` means for the failure streak.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TokenOutcome {
@@ -1250,7 +1227,7 @@ impl RateLimiter {
     }
 
     /// Decides on one request of `client` to a route with rule `route` (see
-    /// [`route_rule`]) and counts it if admitted. Atomic per client.
+    /// the route table) and counts it if admitted. Atomic per client.
     pub(crate) fn check(&self, client: ClientKey, route: Option<Rule>, now: Millis) -> Verdict {
         let settings = self.settings.load();
         if !settings.enabled {
@@ -1561,39 +1538,6 @@ mod tests {
         {
             assert_eq!(s.limit(r), Some(Limit::secs(100, 300)), "{r}");
         }
-    }
-
-    #[test]
-    fn routes_map_to_their_rules() {
-        assert_eq!(route_rule("POST", "/oauth/token"), Some(Rule::Oauth));
-        assert_eq!(route_rule("GET", "/oauth/token"), None);
-        assert_eq!(
-            route_rule("GET", "/v1/access_tokens"),
-            Some(Rule::AccessTokensList)
-        );
-        assert_eq!(route_rule("DELETE", "/v1/access_tokens"), None);
-        assert_eq!(
-            route_rule("DELETE", "/v1/access_tokens/abc"),
-            Some(Rule::AccessTokenDelete)
-        );
-        assert_eq!(route_rule("DELETE", "/v1/access_tokens/current"), None);
-        assert_eq!(route_rule("POST", "/v1/users"), Some(Rule::UsersCreate));
-        assert_eq!(route_rule("DELETE", "/v1/user"), Some(Rule::UserDelete));
-        assert_eq!(
-            route_rule("POST", "/v1/user/password-reset"),
-            Some(Rule::PasswordResetPost)
-        );
-        assert_eq!(
-            route_rule("PUT", "/v1/user/password-reset"),
-            Some(Rule::PasswordResetPut)
-        );
-        assert_eq!(route_rule("GET", "/v1/events"), Some(Rule::Events));
-        assert_eq!(route_rule("GET", "/v1/events/temp"), Some(Rule::Events));
-        assert_eq!(
-            route_rule("GET", "/v1/devices/0123/events/x"),
-            Some(Rule::Events)
-        );
-        assert_eq!(route_rule("GET", "/v1/user"), None);
     }
 
     #[test]

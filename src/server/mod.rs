@@ -473,11 +473,7 @@ impl MockServerBuilder {
         let mut settings = WorldSettings::from(config.as_ref());
         settings.rate_limits.base = self.rate_limits;
         let world = World::new(fixtures, settings, clock.clone(), config.seed);
-        let state = AppState {
-            registry: Arc::new(Registry::new(world)),
-            body_limit: config.max_body_bytes,
-            config: config.clone(),
-        };
+        let state = AppState::new(Arc::new(Registry::new(world)), config.clone());
         let listener =
             TcpListener::bind(config.listen)
                 .await

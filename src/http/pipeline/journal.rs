@@ -7,8 +7,9 @@ use axum::extract::Request;
 use axum::response::Response;
 
 use crate::error::RefusalReason;
+use crate::http::redact::redact_path_and_query;
 use crate::http::DropConnection;
-use crate::journal::{mask_path_and_query, Recorded};
+use crate::journal::Recorded;
 
 /// A request being journaled: what was known before the answer.
 pub(crate) struct Pending {
@@ -33,7 +34,7 @@ pub(crate) fn start(
         time_ms: now,
         client,
         method: req.method().clone(),
-        path: mask_path_and_query(req.uri().path(), req.uri().query()),
+        path: redact_path_and_query(req.uri().path(), req.uri().query()),
     })
 }
 

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
 use crate::rate_limit::{
-    forwarded_client, route_rule, ClientKey, HeaderStyle, Quota, Rule, TokenOutcome, Verdict,
+    forwarded_client, ClientKey, HeaderStyle, Quota, Rule, TokenOutcome, Verdict,
 };
 use crate::world::World;
 
@@ -27,16 +27,15 @@ pub(crate) struct Admission {
 }
 
 /// Asks the world's limiter about a non-control request of `client` arriving at `now`
-/// (the world's clock): `Ok(None)` when nothing limits
+/// (the world's clock), counted against the global limit and the route's `rule`: `Ok(None)` when nothing limits
 /// it, `Ok(Some(admission))` when it was counted, `Err(429 answer)` when refused.
 #[allow(clippy::result_large_err)] // the error is the answer itself, built once
 pub(crate) fn admit(
     world: &World,
-    req: &Request,
+    rule: Option<Rule>,
     client: IpAddr,
     now: crate::clock::Millis,
 ) -> Result<Option<Admission>, Response> {
-    let rule = route_rule(req.method().as_str(), req.uri().path());
     let client = ClientKey::from(client);
     let limiter = &world.rate_limiter;
     match limiter.check(client, rule, now) {

@@ -11,9 +11,11 @@
 //!    answer), `rate_limit` (the world's per-client limits, §6; in front of everything
 //!    else, like Particle's load balancer), `faults` (injected faults), `body_limit`
 //!    (413 for a declared body over `--max-body-bytes`, before it is read).
-//! 4. The router, behind a JSON safety net (a non-JSON error answer becomes JSON). The
-//!    two busiest routes, `POST /oauth/token` and `GET /v1/access_tokens/current`, are
-//!    answered without route matching, by the same handlers (a unit test compares both).
+//! 4. The request's row of the route table (`routes::RouteIndex`, looked up once, before
+//!    the limiter, which needs its rule). A `Direct` row (the two busiest routes,
+//!    `/oauth/token` and `GET /v1/access_tokens/current`) is answered by its function
+//!    without route matching; any other goes to the router, behind a JSON safety net (a
+//!    non-JSON error answer becomes JSON), with the row inserted for the extractors.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,6 +28,7 @@ use http_body_util::BodyExt;
 
 use crate::error::ApiError;
 use crate::http::extract::CurrentWorld;
+use crate::http::routes::{Answer, CurrentRoute, Route};
 use crate::http::state::AppState;
 use crate::world::World;
 
@@ -57,7 +60,7 @@ impl Pipeline {
         // One debug line per request: the path only, tokens redacted (query strings may
         // carry access_token, §2.1). Prepared only when debug logging is on.
         let logged = tracing::enabled!(tracing::Level::DEBUG).then(|| {
-            let path = crate::http::redact::loggable_path(req.uri().path()).into_owned();
+            let path = crate::http::redact::redact_path(req.uri().path()).into_owned();
             (req.method().clone(), path)
         });
         let mut response = match route_to_world(&self.state, req) {
@@ -85,6 +88,29 @@ impl Pipeline {
         }
     }
 
+    /// Answers a request whose row is `route`: a direct row by its own function, any
+    /// other through the router (with the row inserted for the `Caller` extractor).
+    async fn answer_route(
+        &self,
+        world: &Arc<World>,
+        route: Option<&'static Route>,
+        mut req: Request,
+    ) -> Response {
+        match route {
+            Some(
+                route @ Route {
+                    answer: Answer::Direct(direct),
+                    ..
+                },
+            ) => direct(&self.state, world.clone(), req, route).await,
+            Some(route) => {
+                req.extensions_mut().insert(CurrentRoute(route));
+                json_errors(self.route(world, req).await).await
+            }
+            None => json_errors(self.route(world, req).await).await,
+        }
+    }
+
     async fn in_world(&self, world: &Arc<World>, req: Request, peer: SocketAddr) -> Response {
         let state = &self.state;
         if is_control(req.uri().path()) {
@@ -94,10 +120,13 @@ impl Pipeline {
             return json_errors(self.route(world, req).await).await;
         }
         let client = limit::client_ip(&req, peer.ip(), state.config.trust_forwarded);
+        // The request's row of the route table: its rate-limit rule, and how it is answered.
+        let route = state.routes.find(req.method(), req.uri().path());
         // One reading of the world's clock for the journal and the limiter.
         let now = world.now();
         let pending = journal::start(world, &req, client, now);
-        let mut response = match limit::admit(world, &req, client, now) {
+        let rule = route.and_then(|r| r.limit);
+        let mut response = match limit::admit(world, rule, client, now) {
             Err(refused) => refused,
             Ok(admission) => {
                 let faulted = match faults::take(world, &req) {
@@ -108,21 +137,7 @@ impl Pipeline {
                     Some(faulted) => faulted,
                     None => match body_limit::check(state, &req) {
                         Some(too_large) => too_large,
-                        None if req.uri().path() == crate::http::routes::oauth::PATH => {
-                            crate::http::routes::oauth::answer(state, world.clone(), req).await
-                        }
-                        None if req.method() == Method::GET
-                            && req.uri().path()
-                                == crate::http::routes::access_tokens::CURRENT_PATH =>
-                        {
-                            crate::http::routes::access_tokens::answer_current(
-                                state,
-                                world.clone(),
-                                req,
-                            )
-                            .await
-                        }
-                        None => json_errors(self.route(world, req).await).await,
+                        None => self.answer_route(world, route, req).await,
                     },
                 };
                 if let Some(admission) = admission {
@@ -238,6 +253,9 @@ async fn json_errors(response: Response) -> Response {
 
 #[cfg(test)]
 mod tests {
+    use std::net::SocketAddr;
+
+    use crate::http::routes::Answer;
     use std::sync::Arc;
 
     use axum::body::Body;
@@ -267,11 +285,7 @@ mod tests {
             Clock::manual(1_767_225_600_000),
             None,
         );
-        AppState {
-            registry: Arc::new(Registry::new(world)),
-            body_limit: config.max_body_bytes,
-            config: Arc::new(config),
-        }
+        AppState::new(Arc::new(Registry::new(world)), Arc::new(config))
     }
 
     fn request(method: Method, path: &str, authorization: &str, body: &'static str) -> Request {
@@ -299,14 +313,16 @@ mod tests {
         (status, String::from_utf8_lossy(&body).into_owned(), cache)
     }
 
-    /// The pipeline answers `POST /oauth/token` and `GET /v1/access_tokens/current`
-    /// without the router; the router still has both routes. Both must answer alike.
+    /// `Direct` rows are answered by the pipeline, and the router has no entry for them
+    /// (no dead route only a test reaches): the pipeline answers what the direct function
+    /// answers, and the bare router answers the unknown-route 404.
     #[tokio::test]
-    async fn the_routes_answered_without_the_router_answer_as_the_router_does() {
+    async fn direct_rows_are_answered_by_the_pipeline_alone() {
         // Arrange: requests whose answers do not depend on fresh randomness.
         let state = state();
         let pipeline = crate::http::state::app(state.clone());
         let world = state.registry.default.clone();
+        let peer = SocketAddr::from(([127, 0, 0, 1], 9));
         let cases = [
             (
                 Method::GET,
@@ -354,30 +370,39 @@ mod tests {
         ];
         for (method, path, authorization, body) in cases {
             // Act
-            let direct = seen(if path == crate::http::routes::oauth::PATH {
-                crate::http::routes::oauth::answer(
+            let route = state.routes.find(&method, path).expect("a row");
+            let Answer::Direct(direct) = route.answer else {
+                panic!("{method} {path} is not a direct row");
+            };
+            let by_row = seen(
+                direct(
                     &state,
                     world.clone(),
                     request(method.clone(), path, authorization, body),
+                    route,
                 )
-                .await
-            } else {
-                crate::http::routes::access_tokens::answer_current(
-                    &state,
-                    world.clone(),
-                    request(method.clone(), path, authorization, body),
-                )
-                .await
-            })
+                .await,
+            )
             .await;
-            let routed = seen(
+            let by_pipeline = seen(
+                pipeline
+                    .answer(request(method.clone(), path, authorization, body), peer)
+                    .await,
+            )
+            .await;
+            let by_router = seen(
                 pipeline
                     .route(&world, request(method.clone(), path, authorization, body))
                     .await,
             )
             .await;
             // Assert
-            assert_eq!(direct, routed, "{method} {path} {authorization} {body}");
+            assert_eq!(
+                by_row, by_pipeline,
+                "{method} {path} {authorization} {body}"
+            );
+            assert_eq!(by_router.0, 404, "{method} {path} is routed too");
+            assert!(by_router.1.contains("Not found"), "{}", by_router.1);
         }
     }
 }

@@ -37,7 +37,8 @@ use crate::world::World;
 pub(crate) const OPENAPI: &str = include_str!("../../../openapi/control.json");
 
 /// The OpenAPI 3.0 description of the emulated Particle routes, served at
-/// `/__mock/openapi/particle.json` (a test checks it against the Particle routers).
+/// `/__mock/openapi/particle.json` annotated from the route table (a unit test checks
+/// it against the table both ways).
 pub(crate) const PARTICLE_OPENAPI: &str = include_str!("../../../openapi/particle.json");
 
 /// Health and readiness: never guarded (Docker health checks call them without a secret,
@@ -144,11 +145,10 @@ async fn openapi() -> impl IntoResponse {
 }
 
 /// The OpenAPI 3.0 description of the emulated Particle routes (`openapi/particle.json`).
+/// The Particle routes' OpenAPI description, each operation annotated from its row of
+/// the route table.
 async fn particle_openapi() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
-        PARTICLE_OPENAPI,
-    )
+    ok(crate::http::routes::particle_openapi(PARTICLE_OPENAPI))
 }
 
 /// An optional fixtures document as a request body (empty or `null`: none; `{}` is an

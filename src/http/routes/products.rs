@@ -3,36 +3,14 @@
 
 use axum::extract::{Path, RawQuery};
 use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::Router;
 
 use crate::error::ApiError;
 use crate::http::extract::{parse_form, Caller};
 use crate::http::routes::ok;
-use crate::http::state::AppState;
 use crate::particle::products::{
     get_device, get_product, list_customers, list_devices, list_org_products, Paging,
 };
 use crate::particle::scopes::TeamRef;
-
-/// The product and org resource routes.
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/products/{productIdOrSlug}", get(show_product))
-        .route(
-            "/v1/products/{productIdOrSlug}/devices",
-            get(product_devices),
-        )
-        .route(
-            "/v1/products/{productIdOrSlug}/devices/{deviceId}",
-            get(product_device),
-        )
-        .route(
-            "/v1/products/{productIdOrSlug}/customers",
-            get(product_customers),
-        )
-        .route("/v1/orgs/{orgIdOrSlug}/products", get(org_products))
-}
 
 /// `?page=&per_page=` (api-js also spells it `perPage`).
 fn paging(query: Option<String>) -> Result<Paging, ApiError> {
@@ -42,7 +20,7 @@ fn paging(query: Option<String>) -> Result<Paging, ApiError> {
 }
 
 /// `GET /v1/products/{p}` (`products:get`).
-async fn show_product(
+pub(super) async fn show_product(
     Path(product): Path<String>,
     caller: Caller,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -55,7 +33,7 @@ async fn show_product(
 }
 
 /// `GET /v1/products/{p}/devices` (`devices:list`), §5.2 product variant.
-async fn product_devices(
+pub(super) async fn product_devices(
     Path(product): Path<String>,
     RawQuery(query): RawQuery,
     caller: Caller,
@@ -71,7 +49,7 @@ async fn product_devices(
 }
 
 /// `GET /v1/products/{p}/devices/{id}` (`devices:get`).
-async fn product_device(
+pub(super) async fn product_device(
     Path((product, device)): Path<(String, String)>,
     caller: Caller,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -85,7 +63,7 @@ async fn product_device(
 }
 
 /// `GET /v1/products/{p}/customers` (`customers:list`).
-async fn product_customers(
+pub(super) async fn product_customers(
     Path(product): Path<String>,
     RawQuery(query): RawQuery,
     caller: Caller,
@@ -101,7 +79,7 @@ async fn product_customers(
 }
 
 /// `GET /v1/orgs/{o}/products` (`products:list`).
-async fn org_products(
+pub(super) async fn org_products(
     Path(org): Path<String>,
     caller: Caller,
 ) -> Result<impl IntoResponse, ApiError> {

@@ -5,39 +5,15 @@
 
 use axum::extract::Path;
 use axum::response::IntoResponse;
-use axum::routing::{get, put};
-use axum::Router;
 
 use crate::error::ApiError;
 use crate::http::extract::Caller;
 use crate::http::routes::{ok, OK_TRUE};
-use crate::http::state::AppState;
 use crate::particle::scopes::TeamRef;
 use crate::particle::teams::{create_api_user, delete_member, list_team, update_api_user};
 
-/// The team routes, for products and orgs.
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/v1/products/{productIdOrSlug}/team",
-            get(list_product_team).post(create_product_api_user),
-        )
-        .route(
-            "/v1/products/{productIdOrSlug}/team/{username}",
-            put(update_product_api_user).delete(delete_product_member),
-        )
-        .route(
-            "/v1/orgs/{orgIdOrSlug}/team",
-            get(list_org_team).post(create_org_api_user),
-        )
-        .route(
-            "/v1/orgs/{orgIdOrSlug}/team/{username}",
-            put(update_org_api_user).delete(delete_org_member),
-        )
-}
-
 /// §3.3, product.
-async fn list_product_team(
+pub(super) async fn list_product_team(
     Path(product): Path<String>,
     caller: Caller,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -45,7 +21,7 @@ async fn list_product_team(
 }
 
 /// §3.3, org.
-async fn list_org_team(
+pub(super) async fn list_org_team(
     Path(org): Path<String>,
     caller: Caller,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -57,7 +33,7 @@ fn list(caller: Caller, target: TeamRef<'_>) -> Result<impl IntoResponse, ApiErr
 }
 
 /// §3.2, product.
-async fn create_product_api_user(
+pub(super) async fn create_product_api_user(
     Path(product): Path<String>,
     caller: Caller,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -65,7 +41,7 @@ async fn create_product_api_user(
 }
 
 /// §3.2, org.
-async fn create_org_api_user(
+pub(super) async fn create_org_api_user(
     Path(org): Path<String>,
     caller: Caller,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -78,7 +54,7 @@ fn create(caller: Caller, target: TeamRef<'_>) -> Result<impl IntoResponse, ApiE
 }
 
 /// §3.4, product.
-async fn update_product_api_user(
+pub(super) async fn update_product_api_user(
     Path((product, username)): Path<(String, String)>,
     caller: Caller,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -86,7 +62,7 @@ async fn update_product_api_user(
 }
 
 /// §3.4, org.
-async fn update_org_api_user(
+pub(super) async fn update_org_api_user(
     Path((org, username)): Path<(String, String)>,
     caller: Caller,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -109,7 +85,7 @@ fn update(
 }
 
 /// §3.5, product.
-async fn delete_product_member(
+pub(super) async fn delete_product_member(
     Path((product, username)): Path<(String, String)>,
     caller: Caller,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -123,7 +99,7 @@ async fn delete_product_member(
 }
 
 /// §3.5, org.
-async fn delete_org_member(
+pub(super) async fn delete_org_member(
     Path((org, username)): Path<(String, String)>,
     caller: Caller,
 ) -> Result<impl IntoResponse, ApiError> {
