@@ -611,6 +611,14 @@ impl Fixtures {
     }
 }
 
+/// Whether `id` has the shape the library accepts for a client id (`/^[a-z0-9-_]{3,40}$/i`).
+pub(crate) fn valid_client_id(id: &str) -> bool {
+    (3..=40).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
