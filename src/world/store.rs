@@ -184,6 +184,15 @@ pub(crate) type ClientIdx = u16;
 /// The OAuth clients every world has (particle-api.md §1.2): secret = id.
 pub(crate) const BUILT_IN_CLIENTS: [&str; 3] = ["particle", "particle-api", "particle-cli"];
 
+/// A product or org as a path or a control call names it (numeric id, 24-hex id, or slug).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum TeamRef<'a> {
+    /// `/v1/products/{productIdOrSlug}`.
+    Product(&'a str),
+    /// `/v1/orgs/{orgIdOrSlug}`.
+    Org(&'a str),
+}
+
 /// A product or an org: what a team, membership or API user belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum Team {
@@ -411,10 +420,20 @@ impl Directory {
             .collect()
     }
 
-    fn resolve_team(&self, product: Option<&str>, org: Option<&str>) -> Option<Team> {
+    /// The team `target` names: the ONE team resolver (routes, the control API and the
+    /// fixtures all go through it, each saying "unknown" its own way).
+    pub fn team(&self, target: TeamRef<'_>) -> Option<Team> {
+        match target {
+            TeamRef::Product(key) => self.product(key).map(|p| Team::Product(p.id)),
+            TeamRef::Org(key) => self.org(key).map(|o| Team::Org(o.id.clone())),
+        }
+    }
+
+    /// The team a fixture names with `product` (first) or `org`.
+    fn fixture_team(&self, product: Option<&str>, org: Option<&str>) -> Option<Team> {
         match (product, org) {
-            (Some(p), _) => self.product(p).map(|p| Team::Product(p.id)),
-            (None, Some(o)) => self.org(o).map(|o| Team::Org(o.id.clone())),
+            (Some(p), _) => self.team(TeamRef::Product(p)),
+            (None, Some(o)) => self.team(TeamRef::Org(o)),
             (None, None) => None,
         }
     }
@@ -466,7 +485,7 @@ impl Directory {
         }
         for m in &fixtures.memberships {
             let user = dir.user_by_email(&m.user).map(|(id, _)| id);
-            let team = dir.resolve_team(m.product.as_deref(), m.org.as_deref());
+            let team = dir.fixture_team(m.product.as_deref(), m.org.as_deref());
             if let (Some(user), Some(team)) = (user, team) {
                 dir.memberships.push(Membership {
                     user,
@@ -512,7 +531,7 @@ impl Directory {
             }
         }
         for a in &fixtures.api_users {
-            let team = dir.resolve_team(a.product.as_deref(), a.org.as_deref());
+            let team = dir.fixture_team(a.product.as_deref(), a.org.as_deref());
             if let (Some(team), Some(token)) = (team, parse_token(&a.token)) {
                 dir.api_users.push(Some(ApiUser {
                     username: a.username.clone(),
