@@ -52,10 +52,13 @@ run python bash -c "cd examples/python && '$VENV/bin/python' -m unittest -v test
 run shell examples/shell/login.sh
 echo "examples: github-actions.yml parses"
 "$VENV/bin/python" - <<'PY' || fail "examples/github-actions.yml"
-import yaml
+import re, yaml
 doc = yaml.safe_load(open("examples/github-actions.yml"))
 svc = doc["jobs"]["test"]["services"]["particle"]
-assert "particle-auth-mock" in svc["image"] and "8080:8080" in svc["ports"], svc
+version = re.search(r'^version = "(.+)"', open("Cargo.toml").read(), re.M).group(1)
+# The tag the release workflow pushes (ghcr.io/<repository>:<version>, see release.yml).
+assert svc["image"] == f"ghcr.io/particle-auth-mock/particle-auth-mock:{version}", svc["image"]
+assert "8080:8080" in svc["ports"], svc
 PY
 passed=$((passed + 1))
 echo "examples: $passed passed, 0 failed"
