@@ -1,0 +1,97 @@
+//! The control plane: its domain logic, shared by the HTTP control API
+//! (`http/routes/control.rs`) and the Rust API ([`Controls`](crate::Controls), reached
+//! through [`MockServer`](crate::MockServer) and [`Tenant`](crate::Tenant)), and the
+//! types both speak: clock readings and durations, users, TOTP codes, directly issued
+//! tokens, live tokens, the journal, faults, rate-limit changes and tenants. Free of HTTP.
+//!
+//! May import: `particle` (tokens are issued the way a login issues them, API users are
+//! created by the team code), `world` and everything below; never `http` or `server`.
+
+mod clock;
+mod rate_limits;
+mod tenants;
+mod tokens;
+mod users;
+pub use crate::faults::{FaultInfo, FaultSpec};
+pub use crate::journal::{JournalEntry, JournalFilter};
+pub use clock::*;
+pub(crate) use rate_limits::*;
+pub use tenants::*;
+pub use tokens::*;
+pub use users::*;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::clock::{iso8601, parse_iso8601, Clock, Millis};
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::particle::oauth::issue;
+use crate::rate_limit::{RateLimitSection, RateLimitSettings};
+use crate::support::text::truncate;
+use crate::tokens::format_token;
+use crate::totp::{current_codes, TotpSecret};
+use crate::world::fixtures::{Fixtures, KNOWN_SCOPES, ROLES};
+use crate::world::store::{ApiUser, Directory, Membership, Mfa, Owner, Team, User};
+use crate::world::Registry;
+use crate::world::World;
+use crate::world::WorldSettings;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_add_their_parts() {
+        assert_eq!(parse_duration("5s").unwrap(), Duration::from_secs(5));
+        assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(
+            parse_duration("2w1d").unwrap(),
+            Duration::from_secs(15 * 86_400)
+        );
+        assert_eq!(parse_duration("42").unwrap(), Duration::from_secs(42));
+        for bad in ["", "h", "5y", "1.5h", "-1s", "99999999999999999999d"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn instants_are_iso_text_or_milliseconds() {
+        assert_eq!(parse_instant(&serde_json::json!(1_000)).unwrap(), 1_000);
+        assert_eq!(parse_instant(&serde_json::json!("1000")).unwrap(), 1_000);
+        assert_eq!(
+            parse_instant(&serde_json::json!("2017-12-07T00:00:01Z")).unwrap(),
+            1_512_604_801_000
+        );
+        assert!(parse_instant(&serde_json::json!("tomorrow")).is_err());
+        assert!(parse_instant(&serde_json::json!(true)).is_err());
+    }
+
+    #[test]
+    fn clients_are_addresses_or_ipv6_prefixes() {
+        assert_eq!(parse_client("10.0.0.1").unwrap().to_string(), "10.0.0.1");
+        assert_eq!(
+            parse_client("2001:db8:1:2::/64").unwrap().to_string(),
+            "2001:db8:1:2::"
+        );
+        assert_eq!(
+            parse_client("2001:db8::7").unwrap().to_string(),
+            "2001:db8::7"
+        );
+        for bad in ["", "10.0.0.1/64", "10.0.0", "2001:db8::/48", "localhost"] {
+            assert!(parse_client(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_user_patch_tells_null_from_absent() {
+        let p: UserPatch = serde_json::from_str(r#"{"mfa_secret":null}"#).unwrap();
+        assert_eq!(p.mfa_secret, Some(None));
+        let p: UserPatch = serde_json::from_str(r#"{}"#).unwrap();
+        assert_eq!(p.mfa_secret, None);
+    }
+}
