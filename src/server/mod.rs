@@ -306,6 +306,25 @@ mod tests {
         assert!(!body.contains("a bug"), "{body}");
     }
 
+    /// The panic answer pinned header by header and byte for byte (issue 13 item 4: the
+    /// panic net may change hands, not its answer).
+    #[tokio::test]
+    async fn a_panic_is_answered_exactly_as_unavailable_is() {
+        // Arrange: an answer that panics, and what `ApiError::Unavailable` answers.
+        let answer = async { panic!("a bug in a handler") };
+        let expected = ApiError::Unavailable.into_response();
+        let expected_headers = format!("{:?}", expected.headers());
+        // Act
+        let got = guarded(answer, Duration::from_secs(30)).await;
+        let got_headers = format!("{:?}", got.headers());
+        // Assert
+        assert_eq!(got_headers, expected_headers);
+        assert_eq!(
+            status_and_body(got).await,
+            (503, status_and_body(expected).await.1)
+        );
+    }
+
     #[tokio::test(start_paused = true)]
     async fn an_answer_later_than_the_request_timeout_is_answered_408() {
         // Arrange: an answer that never comes (tokio's paused clock, no real wait).

@@ -18,6 +18,7 @@ mod floods;
 mod healthcheck;
 mod helpers;
 mod library;
+mod layers;
 mod lifetimes;
 mod limits;
 mod mfa;
