@@ -1,6 +1,8 @@
 //! The accept loop: one hyper HTTP/1 connection per socket with the configured header
-//! limits and timeouts, the `--max-connections` cap, the per-request timeout and panic
-//! safety net, and connections dropped on purpose by an injected fault.
+//! limits and timeouts, the `--max-connections` cap, the per-request timeout, the tower
+//! layers of `http::layers` (trace, catch-panic) around the pipeline, and connections
+//! dropped on purpose by an injected fault. Hand-written (not `axum::serve`): header
+//! limits, connection caps and dropped-connection faults need the connection itself.
 
 #[allow(unused_imports)]
 use super::*;
@@ -83,7 +85,7 @@ pub(super) async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let pipeline = pipeline.clone();
-        let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+        let service = tower::service_fn(move |req: Request<Incoming>| {
             let pipeline = pipeline.clone();
             async move {
                 let answer = pipeline.answer(req.map(axum::body::Body::new), peer);
@@ -94,6 +96,8 @@ pub(super) async fn serve(
                 Ok::<_, DroppedOnPurpose>(response)
             }
         });
+        // The trace and catch-panic layers (`http::layers`) around the pipeline.
+        let service = TowerToHyperService::new(crate::http::layers::around(service));
         let connection = limits
             .http1()
             .serve_connection(TokioIo::new(stream), service);
@@ -109,17 +113,12 @@ pub(super) async fn serve(
     let _ = tokio::time::timeout(Duration::from_millis(500), graceful.shutdown()).await;
 }
 
-/// Awaits one request's answer within `timeout` (else `408`); a panic while answering
-/// becomes `503 server_error` JSON (logged without detail) instead of a dropped
-/// connection, and the server goes on serving.
+/// Awaits one request's answer within `timeout` (else `408` JSON: tower-http's
+/// `TimeoutLayer` answers with an empty body, so this stays hand-written). A panic while
+/// answering is caught by the catch-panic layer around it (`http::layers`).
 pub(super) async fn guarded(answer: impl Future<Output = Response>, timeout: Duration) -> Response {
-    use futures_util::FutureExt;
-    match tokio::time::timeout(timeout, std::panic::AssertUnwindSafe(answer).catch_unwind()).await {
-        Ok(Ok(response)) => response,
-        Ok(Err(_)) => {
-            tracing::error!("a request handler panicked; answered 503 server_error");
-            ApiError::Unavailable.into_response()
-        }
+    match tokio::time::timeout(timeout, answer).await {
+        Ok(response) => response,
         Err(_) => ApiError::RequestTimeout.into_response(),
     }
 }

@@ -1,16 +1,20 @@
 //! HTTP middleware that is not a route, run as ONE pipeline around the router: a plain
 //! async function per request, no tower layer (no boxed `Next`), which keeps the
-//! per-request cost close to a bare handler's:
+//! per-request cost close to a bare handler's. The per-request log line and the panic
+//! net are tower-http layers around it (`http::layers`, which also says why CORS and the
+//! body limit stay here):
 //!
 //! 1. CORS: `OPTIONS` preflight on any path; `Access-Control-Allow-Origin: *` on every
 //!    answer (§7).
 //! 2. World routing: `/t/<id>/rest` goes to tenant `<id>` as `/rest`; the rest to the
 //!    default world (`CurrentWorld` is inserted for the extractors).
-//! 3. For control routes (`/__mock/…`): `guard` (`--no-control`, `--control-secret`).
+//! 3. For control routes (`/__mock/…`): `guard` (`--no-control`, `--control-secret`),
+//!    then `body_limit`.
 //!    For every other route, in this order: `journal` (records the request and its
 //!    answer), `rate_limit` (the world's per-client limits, §6; in front of everything
 //!    else, like Particle's load balancer), `faults` (injected faults), `body_limit`
-//!    (413 for a declared body over `--max-body-bytes`, before it is read).
+//!    (THE body limit: 413 for a declared body over it, before it is read; the limit
+//!    recorded for the reader).
 //! 4. The request's row of the route table (`routes::RouteIndex`, looked up once, before
 //!    the limiter, which needs its rule). A `Direct` row (the two busiest routes,
 //!    `/oauth/token` and `GET /v1/access_tokens/current`) is answered by its function
@@ -57,19 +61,10 @@ impl Pipeline {
         if req.method() == Method::OPTIONS {
             return preflight(&req);
         }
-        // One debug line per request: the path only, tokens redacted (query strings may
-        // carry access_token, §2.1). Prepared only when debug logging is on.
-        let logged = tracing::enabled!(tracing::Level::DEBUG).then(|| {
-            let path = crate::http::redact::redact_path(req.uri().path()).into_owned();
-            (req.method().clone(), path)
-        });
         let mut response = match route_to_world(&self.state, req) {
             Ok((req, world)) => self.in_world(&world, req, peer).await,
             Err(refusal) => refusal,
         };
-        if let Some((method, path)) = logged {
-            tracing::debug!(%method, %path, status = response.status().as_u16(), "request");
-        }
         response.headers_mut().insert(
             header::ACCESS_CONTROL_ALLOW_ORIGIN,
             HeaderValue::from_static("*"),
@@ -111,11 +106,14 @@ impl Pipeline {
         }
     }
 
-    async fn in_world(&self, world: &Arc<World>, req: Request, peer: SocketAddr) -> Response {
+    async fn in_world(&self, world: &Arc<World>, mut req: Request, peer: SocketAddr) -> Response {
         let state = &self.state;
         if is_control(req.uri().path()) {
             if let Some(refusal) = guard::check(state, &req) {
                 return refusal;
+            }
+            if let Some(too_large) = body_limit::check(state, &mut req) {
+                return too_large;
             }
             return json_errors(self.route(world, req).await).await;
         }
@@ -135,7 +133,7 @@ impl Pipeline {
                 };
                 let mut response = match faulted {
                     Some(faulted) => faulted,
-                    None => match body_limit::check(state, &req) {
+                    None => match body_limit::check(state, &mut req) {
                         Some(too_large) => too_large,
                         None => self.answer_route(world, route, req).await,
                     },

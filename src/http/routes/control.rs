@@ -10,7 +10,6 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::middleware;
@@ -25,7 +24,7 @@ use crate::control::{
 };
 use crate::error::{no_store_headers, ApiError};
 use crate::faults::FaultSpec;
-use crate::http::extract::{CurrentWorld, JsonOrForm};
+use crate::http::extract::{CurrentWorld, JsonOrForm, RawBody};
 use crate::http::routes::{ok, Reply, OK_TRUE};
 use crate::http::state::AppState;
 use crate::journal::JournalFilter;
@@ -168,7 +167,7 @@ fn fixtures_body(body: &[u8]) -> Result<Option<Fixtures>, ApiError> {
 /// Back to the loaded fixtures, or to the fixtures document posted.
 async fn reset(
     CurrentWorld(world): CurrentWorld,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<impl IntoResponse, ApiError> {
     let fixtures = fixtures_body(&body)?;
     world.reset(fixtures);
@@ -407,7 +406,7 @@ async fn create_tenant(
     State(state): State<AppState>,
     CurrentWorld(world): CurrentWorld,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<impl IntoResponse, ApiError> {
     default_world_only(&state, &world)?;
     let fixtures = fixtures_body(&body)?;
