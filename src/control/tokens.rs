@@ -165,7 +165,7 @@ pub(crate) fn live_tokens(world: &World) -> Vec<LiveToken> {
     let mut tokens: Vec<LiveToken> = store
         .tokens
         .iter()
-        .filter(|e| e.expires_at.map_or(true, |at| at > now))
+        .filter(|e| e.expires_at.is_none_or(|at| at > now))
         .map(|e| {
             let (owner_type, owner, scopes) = match e.owner {
                 Owner::User(id) => (
