@@ -61,6 +61,7 @@ pub(super) async fn serve(
         usize::try_from(state.config.max_connections.max(1)).unwrap_or(usize::MAX),
     ));
     let refusals = Arc::new(Semaphore::new(MAX_REFUSALS_IN_FLIGHT));
+    let per_client = PerClient::new(state.config.max_connections_per_client);
     let sweeper = tokio::spawn(sweep_rate_limits(state.registry.clone()));
     let pipeline = Arc::new(app(state));
     let graceful = GracefulShutdown::new();
@@ -78,6 +79,13 @@ pub(super) async fn serve(
             },
             _ = stop.changed() => break,
             () = &mut signal => break,
+        };
+        let Some(per_client) = per_client.admit(peer.ip()) else {
+            // Over --max-connections-per-client: closed at once, unanswered (a flood from
+            // one address must not cost anything more).
+            tracing::debug!("connection refused: --max-connections-per-client reached");
+            drop(stream);
+            continue;
         };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
             refuse_connection(stream, &refusals);
@@ -105,6 +113,7 @@ pub(super) async fn serve(
         tokio::spawn(async move {
             let _ = connection.await;
             drop(slot);
+            drop(per_client);
         });
     }
     drop(listener);
@@ -157,3 +166,57 @@ impl std::fmt::Display for DroppedOnPurpose {
 }
 
 impl std::error::Error for DroppedOnPurpose {}
+
+/// `--max-connections-per-client`: how many connections each client address has open.
+/// A `parking_lot` mutex: held for one map update per connection opened or closed, never
+/// across an `.await`.
+#[derive(Clone)]
+pub(super) struct PerClient {
+    cap: Option<u32>,
+    open: Arc<parking_lot::Mutex<std::collections::HashMap<std::net::IpAddr, u32>>>,
+}
+
+/// One open connection counted against its address (uncounted when dropped).
+pub(super) struct ClientSlot {
+    owner: Option<(PerClient, std::net::IpAddr)>,
+}
+
+impl PerClient {
+    pub(super) fn new(cap: Option<u32>) -> Self {
+        Self {
+            cap,
+            open: Arc::default(),
+        }
+    }
+
+    /// A slot for one more connection from `ip`, or `None` at the cap. Without a cap,
+    /// nothing is counted.
+    pub(super) fn admit(&self, ip: std::net::IpAddr) -> Option<ClientSlot> {
+        let Some(cap) = self.cap else {
+            return Some(ClientSlot { owner: None });
+        };
+        let mut open = self.open.lock();
+        let count = open.entry(ip).or_insert(0);
+        if *count >= cap {
+            return None;
+        }
+        *count += 1;
+        Some(ClientSlot {
+            owner: Some((self.clone(), ip)),
+        })
+    }
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        if let Some((per_client, ip)) = self.owner.take() {
+            let mut open = per_client.open.lock();
+            if let Some(count) = open.get_mut(&ip) {
+                *count = count.saturating_sub(1);
+                if *count == 0 {
+                    open.remove(&ip);
+                }
+            }
+        }
+    }
+}

@@ -150,6 +150,7 @@ impl MockServerBuilder {
         self,
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> Result<MockServer, StartError> {
+        self.config.validate()?;
         let fixtures = match (self.fixtures, &self.config.fixtures) {
             (Some(f), _) => f,
             (None, Some(path)) => Fixtures::from_path(path)?,

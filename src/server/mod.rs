@@ -51,6 +51,9 @@ use crate::world::WorldSettings;
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    /// An option's value was refused (named in the message).
+    #[error(transparent)]
+    Config(#[from] crate::config::InvalidOption),
     /// The fixtures file was refused.
     #[error("invalid fixtures: {0}")]
     Fixtures(#[from] FixtureError),

@@ -337,3 +337,46 @@ async fn a_fixtures_document_over_the_body_limit_is_still_accepted_by_the_contro
     let login = mock.login("bulk-user-0799@example.com", "password").await;
     assert!(login["access_token"].is_string());
 }
+
+#[tokio::test]
+async fn connections_over_the_per_client_cap_are_closed_and_freed_slots_are_reused() {
+    // Arrange: two connections per address (the global cap stays high), both held.
+    let mock = spawn_with_config(config(|c| c.max_connections_per_client = Some(2))).await;
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut stream = connect(&mock).await;
+        stream
+            .write_all(b"GET /__mock/health HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        assert_eq!(status_of(&read_response(&mut stream).await), 200);
+        held.push(stream);
+    }
+    // Act: a third from the same address.
+    let mut third = connect(&mock).await;
+    let _ = third
+        .write_all(b"GET /__mock/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await;
+    let refused = read_to_close(&mut third).await;
+    // Assert: closed unanswered.
+    assert_eq!(refused, "", "{refused}");
+    // Act: free one; a new connection is served once the server saw the close.
+    drop(held.pop());
+    let served = tokio::time::timeout(HANG, async {
+        loop {
+            let sent = mock
+                .client
+                .get(mock.url("/__mock/health"))
+                .header("connection", "close")
+                .send()
+                .await;
+            if sent.is_ok_and(|r| r.status() == 200) {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    // Assert
+    assert!(served.is_ok(), "the freed slot was never reused");
+}

@@ -28,5 +28,6 @@ mod races;
 mod rate_limit;
 mod scopes;
 mod smoke;
+mod start_up;
 mod teams;
 mod token_endpoints;

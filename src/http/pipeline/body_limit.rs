@@ -18,8 +18,9 @@ use axum::response::{IntoResponse, Response};
 use crate::error::ApiError;
 use crate::http::state::AppState;
 
-/// The body limit of the control routes that take a fixtures document, in bytes.
-pub(crate) const FIXTURES_BODY_LIMIT: usize = 2 * 1024 * 1024;
+/// The body limit of the control routes that take a fixtures document, in bytes (the
+/// same cap as a fixtures file's).
+pub(crate) const FIXTURES_BODY_LIMIT: usize = crate::world::fixtures::MAX_FIXTURES_BYTES;
 
 /// The limit this request's body is read under (set by [`check`]).
 #[derive(Debug, Clone, Copy)]
