@@ -4,8 +4,9 @@
 //! net are tower-http layers around it (`http::layers`, which also says why CORS and the
 //! body limit stay here):
 //!
-//! 1. CORS: `OPTIONS` preflight on any path; `Access-Control-Allow-Origin: *` on every
-//!    answer (§7).
+//! 1. CORS: `OPTIONS` preflight on any Particle path; `Access-Control-Allow-Origin: *`
+//!    on every Particle answer (§7). Control paths (`/__mock/…`, tenants' included) get
+//!    no CORS header, and their preflight is refused `403` (see `guard`).
 //! 2. World routing: `/t/<id>/rest` goes to tenant `<id>` as `/rest`; the rest to the
 //!    default world (`CurrentWorld` is inserted for the extractors).
 //! 3. For control routes (`/__mock/…`): `guard` (`--no-control`, `--control-secret`),
@@ -58,13 +59,22 @@ impl Pipeline {
 
     /// Answers one request that arrived from `peer`.
     pub(crate) async fn answer(&self, req: Request, peer: SocketAddr) -> Response {
+        // Control answers carry no CORS header and control preflights are refused
+        // (issue 16: no web page may reach the control API; `guard` refuses the rest).
+        let control = is_control(without_tenant(req.uri().path()));
         if req.method() == Method::OPTIONS {
+            if control {
+                return guard::refusal("a preflight asks to let a web page in");
+            }
             return preflight(&req);
         }
         let mut response = match route_to_world(&self.state, req) {
             Ok((req, world)) => self.in_world(&world, req, peer).await,
             Err(refusal) => refusal,
         };
+        if control {
+            return response;
+        }
         response.headers_mut().insert(
             header::ACCESS_CONTROL_ALLOW_ORIGIN,
             HeaderValue::from_static("*"),
@@ -154,6 +164,14 @@ impl Pipeline {
 /// Whether a path belongs to the control API (never journaled, limited or faulted).
 fn is_control(path: &str) -> bool {
     path == "/__mock" || path.starts_with("/__mock/")
+}
+
+/// `path` without a `/t/<id>` tenant prefix.
+fn without_tenant(path: &str) -> &str {
+    match path.strip_prefix("/t/") {
+        Some(rest) => rest.find('/').map_or("/", |slash| &rest[slash..]),
+        None => path,
+    }
 }
 
 /// §7: the preflight answer, echoing the requested headers.
