@@ -204,7 +204,7 @@ async fn advance_clock(
     JsonOrForm(body): JsonOrForm<AdvanceClock>,
 ) -> Result<impl IntoResponse, ApiError> {
     let by = control::advance_amount(body.seconds, body.duration.as_deref())?;
-    world.clock.advance(by);
+    control::advance(&world.clock, by)?;
     Ok(ok(clock_state(&world.clock)))
 }
 
