@@ -393,12 +393,27 @@ fn default_world_only(state: &AppState, world: &Arc<World>) -> Result<(), ApiErr
 }
 
 /// `http://HOST/t/<id>`, HOST from the request's `Host` header (the listen address if absent).
+/// `addr` as a client can dial it: an unspecified IP (`0.0.0.0`, `::`) becomes loopback.
+fn dialable(addr: std::net::SocketAddr) -> std::net::SocketAddr {
+    match addr.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => {
+            (std::net::Ipv4Addr::LOCALHOST, addr.port()).into()
+        }
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => {
+            (std::net::Ipv6Addr::LOCALHOST, addr.port()).into()
+        }
+        _ => addr,
+    }
+}
+
+/// A tenant's base URL: the request's `Host`, else the bound address (issue 16 finding
+/// 10: never port 0).
 fn tenant_url(state: &AppState, headers: &HeaderMap, id: &str) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .filter(|h| !h.is_empty())
-        .map_or_else(|| state.config.listen.to_string(), str::to_string);
+        .map_or_else(|| dialable(state.bound).to_string(), str::to_string);
     format!("http://{host}/t/{id}")
 }
 
