@@ -100,7 +100,7 @@ pub(crate) fn issue_token(world: &World, order: TokenOrder) -> Result<IssuedToke
             })?;
             (Owner::User(id), client, user.email.clone())
         };
-        let response = issue(world, &store, owner, client, lifetime, None);
+        let response = issue(world, &store, owner, client, lifetime, None)?;
         let expires_at = (lifetime > 0).then(|| iso8601(now.saturating_add(lifetime * 1000)));
         return Ok(IssuedToken {
             access_token: response.access_token,

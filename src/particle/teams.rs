@@ -206,7 +206,7 @@ pub(crate) fn add_api_user(
         }
     };
     let id = ApiUserId::try_from(directory.api_users.len()).map_err(|_| ApiError::Unavailable)?;
-    let key = issue_token(world, store, id);
+    let key = issue_token(world, store, id)?;
     directory.api_users.push(Some(ApiUser {
         username: username.clone(),
         friendly_name,
@@ -217,10 +217,15 @@ pub(crate) fn add_api_user(
     Ok((username, key))
 }
 
-/// Inserts a fresh never-expiring token for an API user and returns its key.
-fn issue_token(world: &World, store: &Store, id: ApiUserId) -> crate::tokens::TokenKey {
+/// Inserts a fresh never-expiring token for an API user and returns its key (`503` when
+/// the token table is full of tokens that may not be evicted).
+fn issue_token(
+    world: &World,
+    store: &Store,
+    id: ApiUserId,
+) -> Result<crate::tokens::TokenKey, ApiError> {
     let now = world.now();
-    world.make_room_for_token(store, now);
+    world.make_room_for_token(store, now)?;
     let mut key = world.generator.token();
     while store.tokens.contains_key(&key) {
         key = world.generator.token();
@@ -233,7 +238,7 @@ fn issue_token(world: &World, store: &Store, id: ApiUserId) -> crate::tokens::To
             expires_at: None,
         },
     );
-    key
+    Ok(key)
 }
 
 /// §3.2: creates an API user with one never-expiring token.
@@ -358,10 +363,12 @@ pub(crate) fn update_api_user(
         new.iter().collect::<BTreeSet<_>>() != old_scopes.iter().collect::<BTreeSet<_>>()
     });
     let rotate = scopes_changed || !store.tokens.contains_key(&old_key);
-    let new_key = rotate.then(|| {
+    let new_key = if rotate {
         store.tokens.remove(&old_key);
-        issue_token(world, &store, id)
-    });
+        Some(issue_token(world, &store, id)?)
+    } else {
+        None
+    };
     let a = directory
         .api_users
         .get_mut(id as usize)

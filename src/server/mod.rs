@@ -362,7 +362,8 @@ mod tests {
             0,
             60,
             None,
-        );
+        )
+        .expect("room for one token");
         assert_eq!(store.tokens.len(), before + 1);
         // Act / Assert: nothing goes before it expires; it and its refresh token go after.
         assert_eq!(sweep_expired_tokens(&registry), 0);

@@ -67,7 +67,7 @@ pub(super) fn password_grant(
         };
         return Err(challenge(world, store, user, client, lifetime));
     }
-    Ok(issue(world, store, owner, client, lifetime, None))
+    issue(world, store, owner, client, lifetime, None)
 }
 
 /// Row 10: opens an MFA challenge and answers 403 `mfa_required`.
@@ -192,14 +192,14 @@ pub(super) fn mfa_grant(
                 Some(_) => requested_lifetime(world, request)?,
                 None => challenge.lifetime,
             };
-            Ok(issue(
+            issue(
                 world,
                 store,
                 Owner::User(challenge.user),
                 client,
                 lifetime,
                 None,
-            ))
+            )
         }
         Err(why) => {
             let failures = challenge.failures.saturating_add(1);
@@ -246,7 +246,7 @@ pub(super) fn refresh_grant(
         Some(_) => requested_lifetime(world, request)?,
         None => record.lifetime,
     };
-    Ok(issue(world, store, record.owner, client, lifetime, None))
+    issue(world, store, record.owner, client, lifetime, None)
 }
 
 pub(super) fn owner_exists(store: &Store, owner: Owner) -> bool {
@@ -274,14 +274,14 @@ pub(super) fn client_credentials_grant(
     };
     let lifetime = requested_lifetime(world, request)?;
     match request.present("scope") {
-        None => Ok(issue(
+        None => issue(
             world,
             store,
             Owner::Product(product),
             client,
             lifetime,
             None,
-        )),
+        ),
         Some(scope) => {
             let customer = scope.strip_prefix("customer=").and_then(|email| {
                 store
@@ -292,14 +292,14 @@ pub(super) fn client_credentials_grant(
                     .position(|c| c.product == product && c.email.eq_ignore_ascii_case(email))
             });
             match customer {
-                Some(index) => Ok(issue(
+                Some(index) => issue(
                     world,
                     store,
                     Owner::Customer(index as u32),
                     client,
                     lifetime,
                     Some(scope.to_string()),
-                )),
+                ),
                 None => Err(
                     ApiError::InvalidScope("Invalid scope".into()).because(format!(
                         "scope `{}` names no customer of product {product}",
