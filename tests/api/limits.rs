@@ -380,3 +380,34 @@ async fn connections_over_the_per_client_cap_are_closed_and_freed_slots_are_reus
     // Assert
     assert!(served.is_ok(), "the freed slot was never reused");
 }
+
+/// Issue 16 finding 14: a client that sends its whole (too large) body before reading
+/// gets the 413 JSON answer, not a broken pipe or a reset.
+#[tokio::test]
+async fn a_client_still_sending_a_too_large_body_reads_the_413_answer() {
+    // Arrange: a 1 KiB limit and a 4 MiB body, more than loopback socket buffers hold.
+    let mock = spawn_with_config(config(|c| c.max_body_bytes = 1024)).await;
+    let body = vec![b'x'; 4 * 1024 * 1024];
+    let mut stream = connect(&mock).await;
+    // Act: head and body, all of it, before reading anything.
+    stream
+        .write_all(
+            format!(
+                "POST /oauth/token HTTP/1.1\r\nHost: localhost\r\n\
+                 Content-Type: application/x-www-form-urlencoded\r\n\
+                 Content-Length: {}\r\n\r\n",
+                body.len()
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let sent = tokio::time::timeout(HANG, stream.write_all(&body))
+        .await
+        .expect("the body is taken");
+    // Assert
+    assert!(sent.is_ok(), "{sent:?}");
+    let response = read_response(&mut stream).await;
+    assert_eq!(status_of(&response), 413, "{response}");
+    assert_eq!(body_of(&response)["error"], "payload_too_large");
+}

@@ -8,12 +8,18 @@
 //! - records it in the request ([`BodyLimit`]), where `extract::read_body`, the only
 //!   reader of bodies, enforces it on the bytes as they arrive (chunked bodies).
 //!
-//! Routes that never read the body never buffer it. Why not tower-http's
+//! Routes that never read the body never buffer it. After an early `413` the rest of the
+//! body is read and discarded ([`linger`]: at most [`LINGER_MAX_BYTES`], for at most
+//! [`LINGER_TIMEOUT`]) before the answer goes out, so a client still sending its body
+//! reads the answer instead of a reset (issue 16 finding 14). Why not tower-http's
 //! `RequestBodyLimitLayer`: see `http::layers`.
+
+use std::time::Duration;
 
 use axum::extract::Request;
 use axum::http::{header, Method};
 use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
 
 use crate::error::ApiError;
 use crate::http::state::AppState;
@@ -54,4 +60,28 @@ pub(crate) fn check(state: &AppState, req: &mut Request) -> Option<Response> {
     }
     req.extensions_mut().insert(BodyLimit(limit));
     None
+}
+
+/// The most bytes of a refused body read and discarded before answering.
+pub(crate) const LINGER_MAX_BYTES: usize = 8 * 1024 * 1024;
+
+/// The longest a refused body is read before answering anyway.
+pub(crate) const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A lingering refusal: reads and discards what is left of `req`'s body (bounded in
+/// bytes and time), then gives `refusal`. Past either bound the answer goes out and the
+/// connection closes (hyper does not reuse a connection whose body is unread).
+pub(crate) async fn linger(req: Request, refusal: Response) -> Response {
+    let mut body = req.into_body();
+    let drain = async {
+        let mut read = 0usize;
+        while let Some(Ok(frame)) = body.frame().await {
+            read += frame.data_ref().map_or(0, |data| data.len());
+            if read > LINGER_MAX_BYTES {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(LINGER_TIMEOUT, drain).await;
+    refusal
 }

@@ -123,7 +123,7 @@ impl Pipeline {
                 return refusal;
             }
             if let Some(too_large) = body_limit::check(state, &mut req) {
-                return too_large;
+                return body_limit::linger(req, too_large).await;
             }
             return json_errors(self.route(world, req).await).await;
         }
@@ -144,7 +144,7 @@ impl Pipeline {
                 let mut response = match faulted {
                     Some(faulted) => faulted,
                     None => match body_limit::check(state, &mut req) {
-                        Some(too_large) => too_large,
+                        Some(too_large) => body_limit::linger(req, too_large).await,
                         None => self.answer_route(world, route, req).await,
                     },
                 };
