@@ -131,6 +131,22 @@ fn json_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
     }
 }
 
+/// The longest `friendly_name` accepted, in characters (issue 16 finding 7).
+pub(crate) const MAX_FRIENDLY_NAME_CHARS: usize = 256;
+
+/// The most API users one team (a product or an organization) may have.
+pub(crate) const MAX_API_USERS_PER_TEAM: usize = 1_000;
+
+/// `name`, or `400` when it is longer than [`MAX_FRIENDLY_NAME_CHARS`].
+fn checked_friendly_name(name: &str) -> Result<&str, ApiError> {
+    if name.chars().count() > MAX_FRIENDLY_NAME_CHARS {
+        return Err(bad(format!(
+            "friendly_name must be at most {MAX_FRIENDLY_NAME_CHARS} characters."
+        )));
+    }
+    Ok(name)
+}
+
 /// Validates `friendly_name` and `scopes` where present (missing ones stay `None`).
 fn parse_changes(body: &[u8]) -> Result<Changes, ApiError> {
     let map = json_object(body)?;
@@ -139,7 +155,7 @@ fn parse_changes(body: &[u8]) -> Result<Changes, ApiError> {
         Some(Value::String(s)) if s.trim().is_empty() => {
             return Err(bad("friendly_name must not be empty."))
         }
-        Some(Value::String(s)) => Some(s.trim().to_string()),
+        Some(Value::String(s)) => Some(checked_friendly_name(s.trim())?.to_string()),
         Some(_) => return Err(bad("friendly_name must be a string.")),
     };
     let scopes = match map.get("scopes") {
@@ -198,6 +214,18 @@ pub(crate) fn add_api_user(
     friendly_name: String,
     scopes: Vec<String>,
 ) -> Result<(String, crate::tokens::TokenKey), ApiError> {
+    checked_friendly_name(&friendly_name)?;
+    let in_team = directory
+        .api_users
+        .iter()
+        .flatten()
+        .filter(|a| a.team == team)
+        .count();
+    if in_team >= MAX_API_USERS_PER_TEAM {
+        return Err(bad(format!(
+            "A team may have at most {MAX_API_USERS_PER_TEAM} API users; delete some first."
+        )));
+    }
     let base = slug(&friendly_name);
     let username = loop {
         let candidate = format!("{base}+{}{API_DOMAIN}", world.generator.alphanumeric(10));
