@@ -149,9 +149,9 @@ impl Journal {
             .map(|(id, r)| r.to_entry(*id))
             .filter(|e| {
                 let path = e.path.split('?').next().unwrap_or("");
-                filter.path.as_deref().map_or(true, |p| glob_match(p, path))
-                    && filter.client.as_deref().map_or(true, |c| c == e.client)
-                    && status.map_or(true, |s| s.matches(e.status))
+                filter.path.as_deref().is_none_or(|p| glob_match(p, path))
+                    && filter.client.as_deref().is_none_or(|c| c == e.client)
+                    && status.is_none_or(|s| s.matches(e.status))
             })
             .collect();
         if let Some(limit) = filter.limit {

@@ -35,7 +35,7 @@ use crate::support::text::truncate;
 use crate::tokens::format_token;
 use crate::totp::{current_codes, TotpSecret};
 use crate::world::fixtures::{Fixtures, KNOWN_SCOPES, ROLES};
-use crate::world::store::{ApiUser, Directory, Membership, Mfa, Owner, Team, User};
+use crate::world::store::{Directory, Membership, Mfa, Owner, Team, User};
 use crate::world::Registry;
 use crate::world::World;
 use crate::world::WorldSettings;

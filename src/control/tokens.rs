@@ -2,6 +2,7 @@
 
 #[allow(unused_imports)]
 use super::*;
+use crate::particle::teams::add_api_user;
 
 /// A token to issue directly (`POST /__mock/tokens`): either for a human `user`, or a new
 /// API user holding `scopes` on a `product` or an `org`.
@@ -133,41 +134,18 @@ pub(crate) fn issue_token(world: &World, order: TokenOrder) -> Result<IssuedToke
         )));
     }
     let friendly_name = order.friendly_name.unwrap_or_else(|| "control-api".into());
-    let slug: String = friendly_name
-        .chars()
-        .map(|c| if c.is_whitespace() { '-' } else { c })
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-        .take(32)
-        .collect::<String>()
-        .to_ascii_lowercase();
-    let username = format!(
-        "{}+{}@api.particle.io",
-        if slug.is_empty() { "api-user" } else { &slug },
-        world.generator.alphanumeric(10)
-    );
-    let key = world.generator.token();
-    {
-        let mut directory = store.directory.write();
-        let team = resolve_team(&directory, order.product.as_deref(), order.org.as_deref())
-            .map_err(ApiError::BadRequest)?;
-        let id = u32::try_from(directory.api_users.len()).map_err(|_| ApiError::Unavailable)?;
-        directory.api_users.push(Some(ApiUser {
-            username: username.clone(),
-            friendly_name,
-            team,
-            scopes: scopes.clone(),
-            token: key,
-        }));
-        world.make_room_for_token(&store, now);
-        store.tokens.insert(
-            key,
-            crate::world::store::AccessToken {
-                owner: Owner::ApiUser(id),
-                client: 0,
-                expires_at: None,
-            },
-        );
-    }
+    let mut directory = store.directory.write();
+    let team = resolve_team(&directory, order.product.as_deref(), order.org.as_deref())
+        .map_err(ApiError::BadRequest)?;
+    let (username, key) = add_api_user(
+        world,
+        &store,
+        &mut directory,
+        team,
+        friendly_name,
+        scopes.clone(),
+    )?;
+    drop(directory);
     Ok(IssuedToken {
         access_token: format_token(&key),
         token_type: "bearer".into(),
@@ -187,7 +165,7 @@ pub(crate) fn live_tokens(world: &World) -> Vec<LiveToken> {
     let mut tokens: Vec<LiveToken> = store
         .tokens
         .iter()
-        .filter(|e| e.expires_at.map_or(true, |at| at > now))
+        .filter(|e| e.expires_at.is_none_or(|at| at > now))
         .map(|e| {
             let (owner_type, owner, scopes) = match e.owner {
                 Owner::User(id) => (

@@ -2,6 +2,7 @@
 
 #[allow(unused_imports)]
 use super::*;
+use crate::world::store::TeamRef;
 
 /// A membership to give a user: exactly one of `product` (id or slug) and `org` (id or
 /// slug), and a role (`Administrator`, `Developer`, `View-only`, `Support`).
@@ -141,19 +142,16 @@ pub(super) fn resolve_team(
     product: Option<&str>,
     org: Option<&str>,
 ) -> Result<Team, String> {
-    match (product, org) {
-        (Some(p), None) => directory
-            .product(p)
-            .map(|p| Team::Product(p.id))
-            .ok_or_else(|| format!("unknown product `{}`", truncate(p))),
-        (None, Some(o)) => directory
-            .org(o)
-            .map(|o| Team::Org(o.id.clone()))
-            .ok_or_else(|| format!("unknown org `{}`", truncate(o))),
-        _ => Err("name exactly one of `product` and `org`".into()),
-    }
+    let target = match (product, org) {
+        (Some(p), None) => TeamRef::Product(p),
+        (None, Some(o)) => TeamRef::Org(o),
+        _ => return Err("name exactly one of `product` and `org`".into()),
+    };
+    directory.team(target).ok_or_else(|| match target {
+        TeamRef::Product(p) => format!("unknown product `{}`", truncate(p)),
+        TeamRef::Org(o) => format!("unknown org `{}`", truncate(o)),
+    })
 }
-
 pub(super) fn new_mfa(secret: &str, codes: &[String]) -> Result<Mfa, ApiError> {
     let secret = TotpSecret::from_base32(secret)
         .map_err(|e| ApiError::BadRequest(format!("invalid `mfa_secret`: {e}")))?;

@@ -499,7 +499,7 @@ impl RateLimiter {
 
         let mut worst: Option<(Rule, Limit, Millis)> = None;
         let mut consider = |rule: Rule, limit: Limit, free_at: Millis| {
-            if worst.map_or(true, |(_, _, at)| free_at > at) {
+            if worst.is_none_or(|(_, _, at)| free_at > at) {
                 worst = Some((rule, limit, free_at));
             }
         };
