@@ -45,6 +45,8 @@ pub(crate) struct AppState {
     pub config: Arc<Config>,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// The open journal streams (capped, and ended on shutdown).
+    pub viewers: Arc<crate::journal::Viewers>,
 }
 
 /// The whole service: the router (Particle routes, control API, 404 fallback) inside the

@@ -711,6 +711,36 @@ pub(crate) fn live_tokens(world: &World) -> Vec<LiveToken> {
     tokens
 }
 
+/// Every user of a world, sorted by email.
+pub(crate) fn users(world: &World) -> Vec<UserView> {
+    let store = world.store();
+    let directory = store.directory.read();
+    let mut users: Vec<UserView> = directory
+        .users
+        .iter()
+        .enumerate()
+        .filter_map(|(id, user)| {
+            let user = user.as_ref()?;
+            Some(view_user(&directory, u32::try_from(id).ok()?, user))
+        })
+        .collect();
+    users.sort_by(|a, b| a.email.cmp(&b.email));
+    users
+}
+
+/// Revokes one live access token; 404 if there is no such token.
+pub(crate) fn revoke_token(world: &World, token: &str) -> Result<(), ApiError> {
+    let unknown =
+        || ApiError::NotFound("Token not found".into()).because("control: unknown access token");
+    let key = crate::tokens::parse_token(token).ok_or_else(unknown)?;
+    world
+        .store()
+        .tokens
+        .remove(&key)
+        .map(drop)
+        .ok_or_else(unknown)
+}
+
 /// A client as the control API names it: an IP address (an IPv6 address stands for its
 /// /64), or an IPv6 prefix as the rate-limit snapshots list it (`2001:db8:1:2::/64`).
 pub(crate) fn parse_client(text: &str) -> Result<IpAddr, ApiError> {

@@ -1,7 +1,8 @@
 //! Guards the control routes (`/__mock/…` except health and readiness): `--no-control`
 //! makes them answer 404 like any unknown route; `--control-secret` requires an
 //! `X-Mock-Control-Secret` header with that value (compared in constant time), else 401.
-//! It runs after the tenant routing, so `/t/<id>/__mock/…` is guarded the same way.
+//! It runs after the tenant routing, so `/t/<id>/__mock/…` is guarded the same way. The
+//! dashboard page and its assets (`/__mock/ui…`) need no secret, only control on.
 
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
@@ -27,6 +28,10 @@ pub(crate) fn check(state: &AppState, req: &Request) -> Option<Response> {
                 .because("control API disabled (--no-control)")
                 .into_response(),
         );
+    }
+    // The dashboard page holds no secret: it asks for it, and sends it on its own calls.
+    if crate::routes::dashboard::is_ui(path) {
+        return None;
     }
     let secret = state.config.control_secret.as_deref()?;
     let given = req

@@ -264,6 +264,7 @@ mod tests {
             registry: Arc::new(Registry::new(world)),
             body_limit: config.max_body_bytes,
             config: Arc::new(config),
+            viewers: Arc::default(),
         }
     }
 

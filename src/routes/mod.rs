@@ -11,6 +11,7 @@ use crate::error::{json_headers, no_store_headers};
 
 pub(crate) mod access_tokens;
 pub(crate) mod control;
+pub(crate) mod dashboard;
 pub(crate) mod oauth;
 pub(crate) mod products;
 pub(crate) mod teams;
