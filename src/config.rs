@@ -1,16 +1,19 @@
 //! [`Config`]: every option of the mock in one struct, shared by the binary (clap, with a
 //! `PARTICLE_MOCK_*` environment variable per flag) and the library builder.
+//!
+//! `Config::default()` is written from the constants in [`defaults`], never by running
+//! the clap parser: a library must not read the process environment or exit the process.
+//! The binary alone parses the command line and the environment.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use crate::rate_limit::{Algorithm, HeaderStyle, RuleOverride};
 
-use crate::rate_limit::{Algorithm, HeaderStyle, RateLimitOverrides, RuleOverride};
-
-/// All options. `Config::default()` is what the binary runs with when given no flags,
-/// except that the library binds `127.0.0.1:0` (see [`MockServer`](crate::MockServer)).
-#[derive(Debug, Clone, Parser)]
+/// All options. `Config::default()` is what the binary runs with when given no flags and
+/// no `PARTICLE_MOCK_*` variable, except that the library binds `127.0.0.1:0` (see
+/// [`MockServer`](crate::MockServer)).
+#[derive(Debug, Clone, clap::Parser)]
 #[command(
     name = "particle-auth-mock",
     version,
@@ -18,7 +21,7 @@ use crate::rate_limit::{Algorithm, HeaderStyle, RateLimitOverrides, RuleOverride
 )]
 pub struct Config {
     /// Address to listen on (port 0 picks a free port; the bound address is printed).
-    #[arg(long, env = "PARTICLE_MOCK_LISTEN", default_value = "127.0.0.1:8080")]
+    #[arg(long, env = "PARTICLE_MOCK_LISTEN", default_value_t = defaults::LISTEN)]
     pub listen: SocketAddr,
 
     /// Fixtures file to load instead of the embedded default set.
@@ -30,22 +33,22 @@ pub struct Config {
     pub seed: Option<u64>,
 
     /// Lifetime of an mfa_token, in seconds.
-    #[arg(long, env = "PARTICLE_MOCK_MFA_TOKEN_TTL", default_value_t = 300)]
+    #[arg(long, env = "PARTICLE_MOCK_MFA_TOKEN_TTL", default_value_t = defaults::MFA_TOKEN_TTL)]
     pub mfa_token_ttl: u64,
 
     /// TOTP steps of clock skew accepted either side of the current one.
-    #[arg(long, env = "PARTICLE_MOCK_OTP_SKEW", default_value_t = 1)]
+    #[arg(long, env = "PARTICLE_MOCK_OTP_SKEW", default_value_t = defaults::OTP_SKEW)]
     pub otp_skew: u8,
 
     /// Wrong codes after which an mfa_token dies with 429.
-    #[arg(long, env = "PARTICLE_MOCK_OTP_MAX_FAILURES", default_value_t = 5, value_parser = clap::value_parser!(u8).range(1..))]
+    #[arg(long, env = "PARTICLE_MOCK_OTP_MAX_FAILURES", default_value_t = defaults::OTP_MAX_FAILURES, value_parser = clap::value_parser!(u8).range(1..))]
     pub otp_max_failures: u8,
 
     /// Access-token lifetime, in seconds, when a request names none.
     #[arg(
         long,
         env = "PARTICLE_MOCK_TOKEN_LIFETIME",
-        default_value_t = 7_776_000
+        default_value_t = defaults::TOKEN_LIFETIME
     )]
     pub token_lifetime: i64,
 
@@ -53,28 +56,28 @@ pub struct Config {
     #[arg(
         long,
         env = "PARTICLE_MOCK_REFRESH_TOKEN_LIFETIME",
-        default_value_t = 1_209_600
+        default_value_t = defaults::REFRESH_TOKEN_LIFETIME
     )]
     pub refresh_token_lifetime: i64,
 
     /// Cap on live access tokens per world (and, separately, on refresh tokens and on
     /// outstanding MFA challenges); when full, expired entries are evicted first, then
     /// those closest to expiry.
-    #[arg(long, env = "PARTICLE_MOCK_MAX_TOKENS", default_value_t = 1_000_000)]
+    #[arg(long, env = "PARTICLE_MOCK_MAX_TOKENS", default_value_t = defaults::MAX_TOKENS)]
     pub max_tokens: usize,
 
     /// Largest request body accepted, in bytes; a larger one is answered `413` JSON
     /// (declared `Content-Length` is refused before any byte of the body is read).
-    #[arg(long, env = "PARTICLE_MOCK_MAX_BODY_BYTES", default_value_t = 64 * 1024)]
+    #[arg(long, env = "PARTICLE_MOCK_MAX_BODY_BYTES", default_value_t = defaults::MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
 
     /// Largest request head (request line and headers), in bytes; a larger one is
     /// answered `431` by the HTTP layer and the connection is closed.
-    #[arg(long, env = "PARTICLE_MOCK_MAX_HEADER_BYTES", default_value_t = 16 * 1024)]
+    #[arg(long, env = "PARTICLE_MOCK_MAX_HEADER_BYTES", default_value_t = defaults::MAX_HEADER_BYTES)]
     pub max_header_bytes: usize,
 
     /// Most header fields in one request; more are answered `431` by the HTTP layer.
-    #[arg(long, env = "PARTICLE_MOCK_MAX_HEADERS", default_value_t = 100)]
+    #[arg(long, env = "PARTICLE_MOCK_MAX_HEADERS", default_value_t = defaults::MAX_HEADERS)]
     pub max_headers: usize,
 
     /// Milliseconds a client has to send a whole request head, counted from its first
@@ -83,7 +86,7 @@ pub struct Config {
     #[arg(
         long,
         env = "PARTICLE_MOCK_HEADER_TIMEOUT_MS",
-        default_value_t = 10_000
+        default_value_t = defaults::HEADER_TIMEOUT_MS
     )]
     pub header_timeout_ms: u64,
 
@@ -92,13 +95,13 @@ pub struct Config {
     #[arg(
         long,
         env = "PARTICLE_MOCK_REQUEST_TIMEOUT_MS",
-        default_value_t = 30_000
+        default_value_t = defaults::REQUEST_TIMEOUT_MS
     )]
     pub request_timeout_ms: u64,
 
     /// Most connections served at once; a connection beyond it is answered `503` JSON
     /// (`Connection: close`, `Retry-After: 1`) and closed without reading its request.
-    #[arg(long, env = "PARTICLE_MOCK_MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, env = "PARTICLE_MOCK_MAX_CONNECTIONS", default_value_t = defaults::MAX_CONNECTIONS, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
     /// Switch every rate limit off (for functional test suites run from one address).
     #[arg(long, env = "PARTICLE_MOCK_NO_RATE_LIMITS")]
@@ -146,11 +149,11 @@ pub struct Config {
     pub trust_forwarded: bool,
 
     /// Requests kept in each world's request journal (`GET /__mock/journal`); 0 disables it.
-    #[arg(long, env = "PARTICLE_MOCK_JOURNAL_SIZE", default_value_t = 1_000)]
+    #[arg(long, env = "PARTICLE_MOCK_JOURNAL_SIZE", default_value_t = defaults::JOURNAL_SIZE)]
     pub journal_size: usize,
 
     /// Cap on live tenants (`POST /__mock/tenants` answers 429 beyond it).
-    #[arg(long, env = "PARTICLE_MOCK_MAX_TENANTS", default_value_t = 1_000)]
+    #[arg(long, env = "PARTICLE_MOCK_MAX_TENANTS", default_value_t = defaults::MAX_TENANTS)]
     pub max_tenants: usize,
 
     /// Switch the control API off: `/__mock/…` answers 404 like any unknown route, except
@@ -164,80 +167,72 @@ pub struct Config {
     pub control_secret: Option<String>,
 }
 
+/// The default of every option, one constant each: the clap attributes and
+/// `Config::default()` both read them, so the two cannot disagree.
+pub mod defaults {
+    use std::net::SocketAddr;
+
+    /// `--listen`.
+    pub const LISTEN: SocketAddr =
+        SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8080);
+    /// `--mfa-token-ttl`, seconds.
+    pub const MFA_TOKEN_TTL: u64 = 300;
+    /// `--otp-skew`, steps.
+    pub const OTP_SKEW: u8 = 1;
+    /// `--otp-max-failures`.
+    pub const OTP_MAX_FAILURES: u8 = 5;
+    /// `--token-lifetime`, seconds (90 days, particle-api.md §1.5).
+    pub const TOKEN_LIFETIME: i64 = 7_776_000;
+    /// `--refresh-token-lifetime`, seconds (14 days).
+    pub const REFRESH_TOKEN_LIFETIME: i64 = 1_209_600;
+    /// `--max-tokens`.
+    pub const MAX_TOKENS: usize = 1_000_000;
+    /// `--max-body-bytes`.
+    pub const MAX_BODY_BYTES: usize = 64 * 1024;
+    /// `--max-header-bytes`.
+    pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+    /// `--max-headers`.
+    pub const MAX_HEADERS: usize = 100;
+    /// `--header-timeout-ms`.
+    pub const HEADER_TIMEOUT_MS: u64 = 10_000;
+    /// `--request-timeout-ms`.
+    pub const REQUEST_TIMEOUT_MS: u64 = 30_000;
+    /// `--max-connections`.
+    pub const MAX_CONNECTIONS: u32 = 10_000;
+    /// `--journal-size`.
+    pub const JOURNAL_SIZE: usize = 1_000;
+    /// `--max-tenants`.
+    pub const MAX_TENANTS: usize = 1_000;
+}
+
 impl Default for Config {
     fn default() -> Self {
-        Self::parse_from(["particle-auth-mock"])
-    }
-}
-
-/// The command line: options, and an optional subcommand.
-#[derive(Debug, Parser)]
-#[command(
-    name = "particle-auth-mock",
-    version,
-    about = "Offline emulator of the Particle Cloud authentication API"
-)]
-pub struct Cli {
-    /// What to do (default: serve).
-    #[command(subcommand)]
-    pub command: Option<Command>,
-    /// Server options.
-    #[command(flatten)]
-    pub config: Config,
-}
-
-/// Subcommands of the binary.
-#[derive(Debug, Clone, Subcommand)]
-pub enum Command {
-    /// Serve the mock (the default).
-    Serve,
-    /// Probe a running mock's health endpoint: exit 0 on `200`, 1 otherwise (for a
-    /// container `HEALTHCHECK` that has no shell or curl).
-    Healthcheck(HealthcheckArgs),
-}
-
-/// Options of the `healthcheck` subcommand.
-#[derive(Debug, Clone, clap::Args)]
-pub struct HealthcheckArgs {
-    /// URL to probe [default: `/__mock/health` on the port of `--listen`, over loopback
-    /// when listening on every address, e.g. http://127.0.0.1:8080/__mock/health].
-    #[arg(long, env = "PARTICLE_MOCK_HEALTHCHECK_URL")]
-    pub url: Option<String>,
-}
-
-/// The per-world subset of [`Config`]: what a tenant carries with it.
-#[derive(Debug, Clone)]
-pub(crate) struct WorldSettings {
-    pub mfa_token_ttl_secs: u64,
-    pub otp_skew: u8,
-    pub otp_max_failures: u8,
-    pub default_token_lifetime: i64,
-    pub refresh_token_lifetime: i64,
-    pub max_tokens: usize,
-    /// The rate-limit options, resolved against the world's fixtures when it is built.
-    pub rate_limits: RateLimitOverrides,
-    /// Requests kept in the journal (0: none).
-    pub journal_size: usize,
-}
-
-impl From<&Config> for WorldSettings {
-    fn from(c: &Config) -> Self {
         Self {
-            mfa_token_ttl_secs: c.mfa_token_ttl,
-            otp_skew: c.otp_skew,
-            otp_max_failures: c.otp_max_failures.max(1),
-            default_token_lifetime: c.token_lifetime.max(0),
-            refresh_token_lifetime: c.refresh_token_lifetime.max(0),
-            max_tokens: c.max_tokens.max(1),
-            rate_limits: RateLimitOverrides {
-                base: None,
-                disabled: c.no_rate_limits,
-                algorithm: c.rate_limit_algorithm,
-                headers: c.rate_limit_headers,
-                max_tracked_clients: c.max_tracked_clients,
-                rules: c.rate_limits.clone(),
-            },
-            journal_size: c.journal_size,
+            listen: defaults::LISTEN,
+            fixtures: None,
+            seed: None,
+            mfa_token_ttl: defaults::MFA_TOKEN_TTL,
+            otp_skew: defaults::OTP_SKEW,
+            otp_max_failures: defaults::OTP_MAX_FAILURES,
+            token_lifetime: defaults::TOKEN_LIFETIME,
+            refresh_token_lifetime: defaults::REFRESH_TOKEN_LIFETIME,
+            max_tokens: defaults::MAX_TOKENS,
+            max_body_bytes: defaults::MAX_BODY_BYTES,
+            max_header_bytes: defaults::MAX_HEADER_BYTES,
+            max_headers: defaults::MAX_HEADERS,
+            header_timeout_ms: defaults::HEADER_TIMEOUT_MS,
+            request_timeout_ms: defaults::REQUEST_TIMEOUT_MS,
+            max_connections: defaults::MAX_CONNECTIONS,
+            no_rate_limits: false,
+            rate_limit_algorithm: None,
+            rate_limit_headers: None,
+            rate_limits: Vec::new(),
+            max_tracked_clients: None,
+            trust_forwarded: false,
+            journal_size: defaults::JOURNAL_SIZE,
+            max_tenants: defaults::MAX_TENANTS,
+            no_control: false,
+            control_secret: None,
         }
     }
 }

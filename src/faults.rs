@@ -13,7 +13,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::journal::glob_match;
+use crate::support::text::glob_match;
 
 /// The longest delay a fault may ask for (one minute).
 pub(crate) const MAX_DELAY_MS: u64 = 60_000;

@@ -9,10 +9,10 @@
 use axum::http::{header, HeaderMap, HeaderValue, Method, Request};
 
 use crate::clock::{iso8601, parse_iso8601};
-use crate::extract::{basic_credentials, decode_body, find_bearer, parse_form};
-use crate::fixtures::Fixtures;
+use crate::http::extract::{basic_credentials, decode_body, find_bearer, parse_form};
 use crate::rate_limit::forwarded_client;
-use crate::store::Store;
+use crate::world::fixtures::Fixtures;
+use crate::world::store::Store;
 
 /// A fuzz target: raw bytes in, a panic on a bug.
 pub type Target = fn(&[u8]);

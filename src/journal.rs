@@ -4,7 +4,8 @@
 //! An entry holds the time (on the world's clock), the client IP, the method, the path
 //! with its query string masked, the status and the refusal reason in words. Bodies are
 //! never recorded, and secrets that travel in the URL (an `access_token`, a `password`, an
-//! `otp`, a token in a path segment) are replaced by `[redacted]` before anything is stored.
+//! `otp`, a token in a path segment) are replaced by `[redacted]` before anything is stored
+//! (by `http::redact`, the one redactor of logs and journal alike).
 //! Control calls (`/__mock/…`) are not journaled.
 //!
 //! The journal also feeds live viewers ([`Journal::watch`], behind
@@ -24,23 +25,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, watch, OwnedSemaphorePermit, Semaphore};
 
 use crate::clock::Millis;
-
-/// What replaces a secret in anything the journal stores.
-pub(crate) const REDACTED: &str = "[redacted]";
-
-/// Query parameters whose values are secrets (compared case-insensitively).
-const SECRET_PARAMS: &[&str] = &[
-    "access_token",
-    "refresh_token",
-    "password",
-    "otp",
-    "mfa_token",
-    "client_secret",
-    "recovery_code",
-    "token",
-    "secret",
-    "code",
-];
+use crate::support::text::glob_match;
 
 /// One recorded request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -450,74 +435,6 @@ impl StatusFilter {
     }
 }
 
-/// Matches `text` against `pattern`, where `*` stands for any run of characters (`/`
-/// included) and everything else must be equal.
-pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
-    let (p, t) = (pattern.as_bytes(), text.as_bytes());
-    let (mut pi, mut ti) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && p[pi] == b'*' {
-            star = Some((pi, ti));
-            pi += 1;
-        } else if pi < p.len() && p[pi] == t[ti] {
-            pi += 1;
-            ti += 1;
-        } else if let Some((sp, st)) = star {
-            pi = sp + 1;
-            ti = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|b| *b == b'*')
-}
-
-/// The path and query to record: a 40-hex path segment (a token, as in
-/// `DELETE /v1/access_tokens/<token>`) and the values of secret query parameters become
-/// `[redacted]`.
-pub(crate) fn mask_path_and_query(path: &str, query: Option<&str>) -> String {
-    // One allocation: a masked segment is shorter than the 40 characters it replaces.
-    let mut out = String::with_capacity(path.len() + query.map_or(0, |q| q.len() + 1));
-    for (i, segment) in path.split('/').enumerate() {
-        if i > 0 {
-            out.push('/');
-        }
-        let secret = segment.len() == 40 && segment.bytes().all(|b| b.is_ascii_hexdigit());
-        out.push_str(if secret { REDACTED } else { segment });
-    }
-    if let Some(query) = query {
-        out.push('?');
-        out.push_str(&mask_query(query));
-    }
-    out
-}
-
-/// A query string with the values of secret parameters replaced by `[redacted]`.
-pub(crate) fn mask_query(query: &str) -> String {
-    query
-        .split('&')
-        .map(|pair| {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let decoded = percent_decode(name).to_ascii_lowercase();
-            if SECRET_PARAMS.contains(&decoded.as_str()) && !value.is_empty() {
-                format!("{name}={REDACTED}")
-            } else {
-                pair.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-fn percent_decode(text: &str) -> String {
-    serde_urlencoded::from_str::<Vec<(String, String)>>(&format!("{text}="))
-        .ok()
-        .and_then(|mut v| v.pop())
-        .map_or_else(|| text.to_string(), |(k, _)| k)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -588,22 +505,6 @@ mod tests {
             })
             .unwrap();
         assert_eq!(last[0].path, "/v1/devices");
-    }
-
-    #[test]
-    fn secrets_in_the_url_are_masked() {
-        let masked = mask_path_and_query(
-            "/v1/access_tokens/0123456789abcdef0123456789abcdef01234567",
-            Some("access_token=abc&otp=123456&Password=pw&keep=me&password="),
-        );
-        assert_eq!(
-            masked,
-            "/v1/access_tokens/[redacted]?access_token=[redacted]&otp=[redacted]&Password=[redacted]&keep=me&password="
-        );
-        assert_eq!(
-            mask_query("access%5Ftoken=abc"),
-            "access%5Ftoken=[redacted]"
-        );
     }
 
     fn watch(

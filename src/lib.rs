@@ -44,51 +44,41 @@
 #![deny(missing_docs)]
 #![warn(clippy::unwrap_used, clippy::self_named_module_files)]
 
-mod account;
-mod app;
 mod clock;
 mod config;
 mod control;
 mod error;
-mod extract;
 mod faults;
-mod fixtures;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 #[cfg(all(test, not(feature = "fuzzing")))]
 mod fuzzing;
-pub mod healthcheck;
+mod http;
 mod journal;
-mod middleware;
-mod oauth;
-mod products;
+mod particle;
 #[cfg(test)]
 mod proptests;
 mod rate_limit;
-mod routes;
-mod scopes;
 mod server;
-mod store;
-mod teams;
-mod tenant;
+mod support;
 mod tokens;
 mod totp;
 mod world;
 
 pub use clock::{Clock, Millis};
-pub use config::{Cli, Command, Config, HealthcheckArgs};
+pub use config::Config;
 pub use control::{
     parse_duration, ClockState, IssuedToken, LiveToken, MembershipSpec, NewUser, TenantInfo,
     TokenOrder, TotpCodes, UserPatch, UserView,
 };
 pub use error::ApiError;
 pub use faults::{FaultInfo, FaultSpec};
-pub use fixtures::{FixtureError, Fixtures};
 pub use journal::{JournalEntry, JournalFilter};
 pub use rate_limit::{
     Algorithm, ClientRateLimits, HeaderStyle, Limit, RateLimitSettings, RateLimitSnapshot,
     RateLimitSummary, Rule, RuleCounter, RuleOverride, RuleSetting,
 };
+pub use server::tenant::Tenant;
 pub use server::{shutdown_signal, MockServer, MockServerBuilder, StartError};
-pub use tenant::Tenant;
+pub use world::fixtures::{FixtureError, Fixtures};

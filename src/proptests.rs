@@ -16,8 +16,8 @@ use proptest::prelude::*;
 use serde_json::Value;
 
 use crate::clock::{iso8601, parse_iso8601};
-use crate::extract::{basic_credentials, parse_form};
 use crate::fuzzing::{self, TARGETS};
+use crate::http::extract::{basic_credentials, parse_form};
 use crate::rate_limit::forwarded_client;
 
 /// Every file of `tests/corpus/<target>/`.
@@ -154,7 +154,7 @@ proptest! {
             .body(())
             .unwrap();
         let (parts, ()) = request.into_parts();
-        prop_assert_eq!(crate::extract::find_bearer(&parts, b"", false).unwrap(), token);
+        prop_assert_eq!(crate::http::extract::find_bearer(&parts, b"", false).unwrap(), token);
     }
 
     #[test]
@@ -169,7 +169,7 @@ proptest! {
             1..4,
         )
     ) {
-        let mut doc: Value = serde_json::from_str(crate::fixtures::DEFAULT_FIXTURES).unwrap();
+        let mut doc: Value = serde_json::from_str(crate::world::fixtures::DEFAULT_FIXTURES).unwrap();
         for (path, replacement) in mutations {
             mutate(&mut doc, &path, replacement);
         }

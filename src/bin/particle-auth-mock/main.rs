@@ -1,0 +1,36 @@
+//! The `particle-auth-mock` binary: parse options, install tracing, serve until a signal.
+
+mod cli;
+mod healthcheck;
+
+use clap::Parser;
+use cli::{Cli, Command};
+use particle_auth_mock::MockServer;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::Healthcheck(args)) = &cli.command {
+        return healthcheck::run(args, cli.config.listen).await;
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "particle_auth_mock=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let server = match MockServer::builder().config(cli.config).start().await {
+        Ok(server) => server,
+        Err(error) => {
+            eprintln!("particle-auth-mock: {error}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    // Handlers first, then the line CI scripts wait for: a signal right after it is caught.
+    let stop = particle_auth_mock::shutdown_signal();
+    println!("listening on {}", server.uri());
+    stop.await;
+    server.shutdown().await;
+    std::process::ExitCode::SUCCESS
+}

@@ -1,0 +1,409 @@
+//! Extractors: the only place besides `routes/` that reads HTTP. Each rejects with an
+//! [`ApiError`], so malformed input gets a Particle-shaped answer.
+//!
+//! - [`CurrentWorld`]: the world (default or tenant) the request was routed to.
+//! - [`Caller`]: a bearer-authenticated caller, found exactly as particle-api.md §2.1 says
+//!   (header, `access_token` query parameter or form-body field; one method at a time).
+//! - [`TokenForm`]: the `/oauth/token` request (form only, §1.1) with Basic client credentials.
+//! - [`JsonOrForm`]: a JSON (or form) body for the JSON endpoints.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, Method};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+use crate::http::routes::CurrentRoute;
+use crate::http::state::AppState;
+pub(crate) use crate::particle::forms::parse_form;
+use crate::particle::oauth::{authenticate_bearer, TokenRequest};
+use crate::particle::scopes::{check_need, Need};
+use crate::tokens::TokenKey;
+use crate::world::store::{AccessToken, UserId};
+use crate::world::World;
+
+/// The world this request belongs to (inserted by the tenant router).
+#[derive(Clone)]
+pub(crate) struct CurrentWorld(pub Arc<World>);
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentWorld {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        parts
+            .extensions
+            .get::<CurrentWorld>()
+            .cloned()
+            .ok_or(ApiError::Unavailable)
+    }
+}
+
+fn content_type(headers: &HeaderMap) -> &str {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
+/// Whether a content type is `application/x-www-form-urlencoded` (parameters allowed).
+pub(crate) fn is_form(headers: &HeaderMap) -> bool {
+    media_type_is(content_type(headers), "application/x-www-form-urlencoded")
+}
+
+/// Whether a content type is JSON (`application/json` or `+json`).
+pub(crate) fn is_json(headers: &HeaderMap) -> bool {
+    let ct = content_type(headers);
+    media_type_is(ct, "application/json")
+        || ct
+            .split(';')
+            .next()
+            .is_some_and(|m| m.trim().to_ascii_lowercase().ends_with("+json"))
+}
+
+fn media_type_is(content_type: &str, expected: &str) -> bool {
+    content_type
+        .split(';')
+        .next()
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case(expected))
+}
+
+async fn read_body(req: Request, limit: usize) -> Result<(Parts, Bytes), ApiError> {
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge { limit })?;
+    Ok((parts, bytes))
+}
+
+/// Decodes `Authorization: Basic base64(user:pass)`; `None` if the header is not Basic or
+/// does not decode (the caller then falls back to other credentials).
+pub(crate) fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = STANDARD.decode(encoded.trim()).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, pass) = text.split_once(':')?;
+    Some((user.to_string(), pass.to_string()))
+}
+
+/// A `POST /oauth/token` request: form fields plus Basic client credentials.
+pub(crate) struct TokenForm(pub TokenRequest);
+
+impl FromRequest<AppState> for TokenForm {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        // §1.7 row 1: POST with a form body, nothing else.
+        if req.method() != Method::POST || !is_form(req.headers()) {
+            return Err(ApiError::InvalidRequest(
+                "Method must be POST with application/x-www-form-urlencoded encoding".into(),
+            ));
+        }
+        let basic = basic_credentials(req.headers());
+        let (_, bytes) = read_body(req, state.body_limit).await?;
+        Ok(Self(TokenRequest {
+            params: parse_form(&bytes),
+            basic,
+        }))
+    }
+}
+
+/// An authenticated caller (§2.1), with the request body left for the handler.
+pub(crate) struct Caller {
+    /// The world the call belongs to.
+    pub world: Arc<World>,
+    /// The token used.
+    pub key: TokenKey,
+    /// Its record.
+    pub token: AccessToken,
+    /// The request body (already read to find a body token).
+    pub body: Bytes,
+    /// Whether that body was JSON.
+    pub body_is_json: bool,
+}
+
+impl Caller {
+    /// The human user behind the token, or the documented refusal for API users and
+    /// product tokens (particle-api.md §3.6).
+    pub fn human(&self) -> Result<UserId, ApiError> {
+        crate::particle::scopes::human(self.token.owner)
+    }
+
+    /// Decodes the body as JSON (or as a form when that is what was sent).
+    pub fn body<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        decode_body(&self.body, self.body_is_json)
+    }
+}
+
+/// Decodes a JSON body, or a form body into the same type; clear 400 otherwise.
+pub(crate) fn decode_body<T: DeserializeOwned>(bytes: &[u8], is_json: bool) -> Result<T, ApiError> {
+    let bytes = if bytes.iter().all(u8::is_ascii_whitespace) {
+        b"{}".as_slice()
+    } else {
+        bytes
+    };
+    if is_json || bytes.first() == Some(&b'{') {
+        serde_json::from_slice(bytes)
+            .map_err(|e| ApiError::BadRequest(format!("Invalid JSON body: {e}")))
+    } else {
+        serde_urlencoded::from_bytes(bytes)
+            .map_err(|e| ApiError::BadRequest(format!("Invalid form body: {e}")))
+    }
+}
+
+/// The token of an `Authorization` header value, as the Particle library reads it:
+/// `/Bearer\s(\S+)/`, case-sensitive and unanchored. The ONE bearer parser: every
+/// route that looks for a bearer token goes through it.
+pub(crate) fn bearer_token(header: &str) -> Option<&str> {
+    let at = header.find("Bearer")?;
+    let rest = &header[at + "Bearer".len()..];
+    let mut chars = rest.char_indices();
+    chars.next().filter(|(_, c)| c.is_whitespace())?;
+    let start = chars.next().map(|(i, _)| i)?;
+    let token = &rest[start..];
+    let end = token.find(char::is_whitespace).unwrap_or(token.len());
+    let token = &token[..end];
+    (!token.is_empty()).then_some(token)
+}
+
+/// Finds the request's bearer token in the header, the query string or a form body,
+/// refusing two methods at once (particle-api.md §2.1).
+pub(crate) fn find_bearer(
+    parts: &Parts,
+    body: &[u8],
+    body_is_json: bool,
+) -> Result<String, ApiError> {
+    let header = parts.headers.get(header::AUTHORIZATION);
+    let query_token = parts.uri.query().and_then(|q| {
+        parse_form(q.as_bytes())
+            .get("access_token")
+            .map(str::to_owned)
+    });
+    let body_token = if is_form(&parts.headers) {
+        parse_form(body).get("access_token").map(str::to_owned)
+    } else if body_is_json {
+        serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .and_then(|v| v.get("access_token")?.as_str().map(str::to_string))
+    } else {
+        None
+    };
+    let methods = usize::from(header.is_some())
+        + usize::from(query_token.is_some())
+        + usize::from(body_token.is_some());
+    if methods > 1 {
+        return Err(ApiError::InvalidRequest(
+            "Only one method may be used to authenticate at a time (Auth header,  GET or POST)."
+                .into(),
+        ));
+    }
+    if let Some(value) = header {
+        return bearer_token(value.to_str().unwrap_or(""))
+            .map(str::to_owned)
+            .ok_or_else(|| ApiError::InvalidRequest("Malformed auth header".into()));
+    }
+    if let Some(token) = query_token {
+        return Ok(token);
+    }
+    if let Some(token) = body_token {
+        if parts.method == Method::GET {
+            return Err(ApiError::InvalidRequest(
+                "Method cannot be GET When putting the token in the body.".into(),
+            ));
+        }
+        if !is_form(&parts.headers) {
+            return Err(ApiError::InvalidRequest(
+                "When putting the token in the body, content type must be application/x-www-form-urlencoded."
+                    .into(),
+            ));
+        }
+        return Ok(token);
+    }
+    Err(ApiError::InvalidRequest(
+        "The access token was not found".into(),
+    ))
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentRoute {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        parts
+            .extensions
+            .get::<CurrentRoute>()
+            .copied()
+            .ok_or(ApiError::Unavailable)
+    }
+}
+
+impl FromRequest<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let world = req
+            .extensions()
+            .get::<CurrentWorld>()
+            .map(|w| w.0.clone())
+            .ok_or(ApiError::Unavailable)?;
+        // The pipeline found the row; without one (impossible for a routed row), fail
+        // closed: a person-only route refuses API users.
+        let need = req
+            .extensions()
+            .get::<CurrentRoute>()
+            .map_or(Need::Human, |route| route.0.need);
+        Self::authenticate(world, req, state, need).await
+    }
+}
+
+impl Caller {
+    /// Authenticates `req` to `world` as a call of a route that needs `need` (its row
+    /// in the route table, §3.6).
+    pub(crate) async fn authenticate(
+        world: Arc<World>,
+        req: Request,
+        state: &AppState,
+        need: Need,
+    ) -> Result<Self, ApiError> {
+        let (parts, body) = read_body(req, state.body_limit).await?;
+        let body_is_json = is_json(&parts.headers);
+        let token = find_bearer(&parts, &body, body_is_json)?;
+        let store = world.store();
+        let (key, record) = authenticate_bearer(&store, &token, world.now())?;
+        // §3.6: the route table decides whether this kind of token may call the route.
+        check_need(&store, record.owner, need)?;
+        drop(store);
+        Ok(Self {
+            world,
+            key,
+            token: record,
+            body,
+            body_is_json,
+        })
+    }
+}
+
+/// For a route that does not authenticate with a bearer token (the legacy Basic-auth token
+/// list): if the request nevertheless carries a valid `Authorization: Bearer` token, the
+/// route table decides whether that kind of token is refused (§3.6). Anything else passes
+/// through to the route's own checks.
+pub(crate) fn refuse_bearer_by_table(
+    world: &World,
+    headers: &HeaderMap,
+    need: Need,
+) -> Result<(), ApiError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(bearer_token);
+    let store = world.store();
+    match token.and_then(|t| authenticate_bearer(&store, t, world.now()).ok()) {
+        Some((_, record)) => check_need(&store, record.owner, need),
+        None => Ok(()),
+    }
+}
+
+/// A JSON (or form) body for endpoints without bearer auth.
+#[allow(dead_code)] // used by the control API feature (JSON bodies without bearer auth)
+pub(crate) struct JsonOrForm<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for JsonOrForm<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let json = is_json(req.headers());
+        let (_, bytes) = read_body(req, state.body_limit).await?;
+        decode_body(&bytes, json).map(Self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn parts(method: Method, uri: &str, headers: &[(&str, &str)]) -> Parts {
+        let mut builder = axum::http::Request::builder().method(method).uri(uri);
+        for (k, v) in headers {
+            builder = builder.header(*k, *v);
+        }
+        builder.body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn bearer_rules_follow_the_library() {
+        let p = parts(Method::GET, "/", &[("authorization", "Bearer abc")]);
+        assert_eq!(find_bearer(&p, b"", false).unwrap(), "abc");
+        let p = parts(Method::GET, "/", &[("authorization", "bearer abc")]);
+        assert_eq!(
+            find_bearer(&p, b"", false).unwrap_err(),
+            ApiError::InvalidRequest("Malformed auth header".into())
+        );
+        let p = parts(
+            Method::GET,
+            "/?access_token=q",
+            &[("authorization", "Bearer abc")],
+        );
+        assert!(find_bearer(&p, b"", false)
+            .unwrap_err()
+            .to_string()
+            .contains("Only one method"));
+        let p = parts(Method::GET, "/", &[]);
+        assert!(find_bearer(&p, b"", false)
+            .unwrap_err()
+            .to_string()
+            .contains("not found"));
+        let p = parts(
+            Method::GET,
+            "/",
+            &[("content-type", "application/x-www-form-urlencoded")],
+        );
+        assert!(find_bearer(&p, b"access_token=x", false)
+            .unwrap_err()
+            .to_string()
+            .contains("cannot be GET"));
+        let p = parts(Method::POST, "/", &[("content-type", "application/json")]);
+        assert!(find_bearer(&p, br#"{"access_token":"x"}"#, true)
+            .unwrap_err()
+            .to_string()
+            .contains("content type must be"));
+    }
+
+    #[test]
+    fn basic_credentials_decode_and_split_at_the_first_colon() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Basic cGFydGljbGU6cGE6cnQ="),
+        );
+        assert_eq!(
+            basic_credentials(&headers),
+            Some(("particle".into(), "pa:rt".into()))
+        );
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic !!!"));
+        assert_eq!(basic_credentials(&headers), None);
+    }
+
+    #[test]
+    fn form_content_type_accepts_a_charset() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded; charset=UTF-8"),
+        );
+        assert!(is_form(&headers));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        assert!(!is_form(&headers));
+        assert!(is_json(&headers));
+    }
+}

@@ -1,0 +1,21 @@
+//! The HTTP layer: everything that knows about requests and responses.
+//!
+//! - `state`: [`AppState`](state::AppState) and the whole service (`app`).
+//! - `pipeline`: what runs around the router for every request, in order: world
+//!   routing, the control guard, the journal, rate limits, injected faults, the body limit.
+//! - `extract`: extractors (bearer auth, token form, JSON bodies) rejecting with `ApiError`.
+//! - `redact`: what logs and the journal may show of a path.
+//! - `routes`: the handlers, and the one Particle route table.
+//!
+//! May import: `particle`, `control`, `world` and everything below them; never `server`.
+
+pub(crate) mod extract;
+pub(crate) mod pipeline;
+pub(crate) mod redact;
+pub(crate) mod routes;
+pub(crate) mod state;
+
+/// Marker a response may carry to make the server drop the connection unanswered (an
+/// injected fault); the accept loop in `server` honours it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DropConnection;

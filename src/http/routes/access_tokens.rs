@@ -1,0 +1,84 @@
+//! Token management endpoints (particle-api.md §2.2–2.6).
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Request};
+use axum::http::{HeaderMap, Uri};
+use axum::response::{IntoResponse, Response};
+
+use crate::error::ApiError;
+use crate::http::extract::{
+    basic_credentials, parse_form, refuse_bearer_by_table, Caller, CurrentWorld,
+};
+use crate::http::routes::{ok, CurrentRoute, NoStore, Route, OK_TRUE};
+use crate::http::state::AppState;
+use crate::particle::oauth::{list_tokens_with_password, token_info};
+use crate::tokens::parse_token;
+use crate::world::World;
+
+/// §2.6: what the calling token is.
+async fn current_token(caller: Caller) -> impl IntoResponse {
+    ok(token_info(&caller.world.store(), &caller.token))
+}
+
+/// `GET /v1/access_tokens/current`, answered by the pipeline without the router (the
+/// busiest bearer route; its row in the route table is `Direct`): the same
+/// authentication and route check as every `Caller`.
+pub(super) async fn answer_current(
+    state: &AppState,
+    world: Arc<World>,
+    req: Request,
+    route: &'static Route,
+) -> Response {
+    match Caller::authenticate(world, req, state, route.need).await {
+        Ok(caller) => current_token(caller).await.into_response(),
+        Err(refusal) => refusal.into_response(),
+    }
+}
+
+/// §2.4: revokes the calling token.
+pub(super) async fn delete_current_token(caller: Caller) -> impl IntoResponse {
+    caller.world.store().tokens.remove(&caller.key);
+    ok(OK_TRUE)
+}
+
+/// §2.5: revokes every token of the caller, the calling one included.
+pub(super) async fn delete_all_tokens(caller: Caller) -> impl IntoResponse {
+    caller.world.store().revoke_all_of(caller.token.owner);
+    ok(OK_TRUE)
+}
+
+/// §2.3: possession of the token is the only credential (today's clients send none).
+/// An unknown token gets 404 (fidelity choice, see the README).
+pub(super) async fn delete_token(
+    CurrentWorld(world): CurrentWorld,
+    Path(token): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let removed = parse_token(&token).and_then(|key| world.store().tokens.remove(&key));
+    match removed {
+        Some(_) => Ok(ok(OK_TRUE)),
+        None => Err(ApiError::NotFound("Access token not found".into())
+            .because("revocation of an unknown token")),
+    }
+}
+
+/// §2.2: the legacy list, authenticated with the account's username and password.
+pub(super) async fn list_tokens(
+    CurrentWorld(world): CurrentWorld,
+    CurrentRoute(route): CurrentRoute,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<impl IntoResponse, ApiError> {
+    let credentials = basic_credentials(&headers);
+    if credentials.is_none() {
+        // §3.6: a bearer API-user token gets the documented refusal, via the route table.
+        refuse_bearer_by_table(&world, &headers, route.need)?;
+    }
+    let query = parse_form(uri.query().unwrap_or("").as_bytes());
+    let otp = query.get("otp");
+    Ok(NoStore(ok(list_tokens_with_password(
+        &world,
+        credentials,
+        otp,
+    )?)))
+}

@@ -1,0 +1,528 @@
+//! The control API under `/__mock/`, a prefix the real Particle API never uses: health,
+//! reset, clock, users and tokens, the request journal, rate limits, faults and tenants. JSON in and
+//! out, `Cache-Control: no-store` on every answer. Each handler makes one call into
+//! `control`, `journal`, `faults` or `World` and maps the result; the same calls back the
+//! Rust API on [`MockServer`](crate::MockServer) and [`Tenant`](crate::Tenant).
+//!
+//! Every route is listed once, in [`routes`]: the router is built from that table, and a
+//! test checks it against the OpenAPI description (`openapi/control.json`) both ways.
+//! `--no-control` and `--control-secret` are enforced by `middleware::guard`.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, patch, post, put, MethodRouter};
+use axum::Router;
+use serde::{Deserialize, Serialize};
+
+use crate::control::{
+    self, clock_state, parse_client, parse_instant, NewUser, SettingsBase, TenantInfo, TokenOrder,
+    UserPatch,
+};
+use crate::error::{no_store_headers, ApiError};
+use crate::faults::FaultSpec;
+use crate::http::extract::{CurrentWorld, JsonOrForm};
+use crate::http::routes::{dashboard, ok, Reply, OK_TRUE};
+use crate::http::state::AppState;
+use crate::journal::JournalFilter;
+use crate::rate_limit::{ClientRateLimits, RateLimitSection};
+use crate::world::fixtures::Fixtures;
+use crate::world::World;
+
+/// The OpenAPI 3.0 description of this API, served at `/__mock/openapi.json`.
+pub(crate) const OPENAPI: &str = include_str!("../../../openapi/control.json");
+
+/// The OpenAPI 3.0 description of the emulated Particle routes, served at
+/// `/__mock/openapi/particle.json` annotated from the route table (a unit test checks
+/// it against the table both ways).
+pub(crate) const PARTICLE_OPENAPI: &str = include_str!("../../../openapi/particle.json");
+
+/// Health and readiness: never guarded (Docker health checks call them without a secret,
+/// even with `--no-control`).
+pub(crate) const UNGUARDED: [&str; 2] = ["/__mock/health", "/__mock/ready"];
+
+/// Every control route: method, path, handler. The one list both the router and the
+/// OpenAPI coverage test read.
+pub(crate) fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
+    vec![
+        ("GET", "/__mock/health", get(health)),
+        ("GET", "/__mock/ready", get(ready)),
+        ("GET", "/__mock/openapi.json", get(openapi)),
+        (
+            "GET",
+            "/__mock/openapi/particle.json",
+            get(particle_openapi),
+        ),
+        ("POST", "/__mock/reset", post(reset)),
+        ("GET", "/__mock/clock", get(read_clock)),
+        ("POST", "/__mock/clock/set", post(set_clock)),
+        ("POST", "/__mock/clock/advance", post(advance_clock)),
+        ("POST", "/__mock/clock/freeze", post(freeze_clock)),
+        ("POST", "/__mock/clock/resume", post(resume_clock)),
+        ("GET", "/__mock/users", get(list_users)),
+        ("POST", "/__mock/users", post(add_user)),
+        ("PATCH", "/__mock/users/{email}", patch(update_user)),
+        ("DELETE", "/__mock/users/{email}", delete(delete_user)),
+        ("GET", "/__mock/users/{email}/totp", get(user_totp)),
+        ("GET", "/__mock/tokens", get(list_tokens)),
+        ("POST", "/__mock/tokens", post(issue_token)),
+        ("DELETE", "/__mock/tokens/{token}", delete(revoke_token)),
+        ("GET", "/__mock/journal", get(read_journal)),
+        ("DELETE", "/__mock/journal", delete(clear_journal)),
+        ("GET", "/__mock/journal/stream", get(dashboard::stream)),
+        ("GET", dashboard::UI_PATH, get(dashboard::page)),
+        ("GET", "/__mock/ui/{file}", get(dashboard::asset)),
+        ("GET", "/__mock/rate-limits", get(read_rate_limits)),
+        ("PUT", "/__mock/rate-limits", put(replace_rate_limits)),
+        ("PATCH", "/__mock/rate-limits", patch(update_rate_limits)),
+        (
+            "GET",
+            "/__mock/rate-limits/clients",
+            get(list_rate_limit_clients),
+        ),
+        (
+            "DELETE",
+            "/__mock/rate-limits/clients",
+            delete(reset_rate_limits),
+        ),
+        (
+            "DELETE",
+            "/__mock/rate-limits/clients/{client}",
+            delete(reset_rate_limit_client),
+        ),
+        ("POST", "/__mock/rate-limits/evict", post(evict_rate_limits)),
+        ("GET", "/__mock/faults", get(list_faults)),
+        ("POST", "/__mock/faults", post(add_fault)),
+        ("DELETE", "/__mock/faults", delete(clear_faults)),
+        ("GET", "/__mock/tenants", get(list_tenants)),
+        ("POST", "/__mock/tenants", post(create_tenant)),
+        ("DELETE", "/__mock/tenants/{id}", delete(delete_tenant)),
+    ]
+}
+
+/// The control routes, every answer marked `Cache-Control: no-store`.
+pub(crate) fn router() -> Router<AppState> {
+    routes()
+        .into_iter()
+        .fold(Router::new(), |router, (_, path, handler)| {
+            router.route(path, handler)
+        })
+        .layer(middleware::map_response(no_store))
+}
+
+async fn no_store(mut response: Response) -> Response {
+    no_store_headers(response.headers_mut());
+    response
+}
+
+#[derive(Serialize)]
+struct Health {
+    ok: bool,
+    status: &'static str,
+}
+
+/// Liveness: the process answers HTTP.
+async fn health() -> impl IntoResponse {
+    ok(Health {
+        ok: true,
+        status: "live",
+    })
+}
+
+/// Readiness: fixtures are loaded and the socket is bound (always true once serving).
+async fn ready() -> impl IntoResponse {
+    ok(Health {
+        ok: true,
+        status: "ready",
+    })
+}
+
+/// This API's OpenAPI 3.0 description.
+async fn openapi() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        OPENAPI,
+    )
+}
+
+/// The OpenAPI 3.0 description of the emulated Particle routes (`openapi/particle.json`).
+/// The Particle routes' OpenAPI description, each operation annotated from its row of
+/// the route table.
+async fn particle_openapi() -> impl IntoResponse {
+    ok(crate::http::routes::particle_openapi(PARTICLE_OPENAPI))
+}
+
+/// An optional fixtures document as a request body (empty or `null`: none; `{}` is an
+/// empty document, i.e. a world without users).
+fn fixtures_body(body: &[u8]) -> Result<Option<Fixtures>, ApiError> {
+    let trimmed = body.trim_ascii();
+    if trimmed.is_empty() || trimmed == b"null" {
+        return Ok(None);
+    }
+    let text = std::str::from_utf8(body)
+        .map_err(|_| ApiError::BadRequest("invalid fixtures: the body is not UTF-8".into()))?;
+    Fixtures::from_json(text)
+        .map(Some)
+        .map_err(|e| ApiError::BadRequest(format!("invalid fixtures: {}", e.message)))
+}
+
+/// Back to the loaded fixtures, or to the fixtures document posted.
+async fn reset(
+    CurrentWorld(world): CurrentWorld,
+    body: Bytes,
+) -> Result<impl IntoResponse, ApiError> {
+    let fixtures = fixtures_body(&body)?;
+    world.reset(fixtures);
+    Ok(ok(OK_TRUE))
+}
+
+async fn read_clock(CurrentWorld(world): CurrentWorld) -> impl IntoResponse {
+    ok(clock_state(&world.clock))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetClock {
+    at: serde_json::Value,
+}
+
+async fn set_clock(
+    CurrentWorld(world): CurrentWorld,
+    JsonOrForm(body): JsonOrForm<SetClock>,
+) -> Result<impl IntoResponse, ApiError> {
+    world.clock.set(parse_instant(&body.at)?);
+    Ok(ok(clock_state(&world.clock)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AdvanceClock {
+    seconds: Option<f64>,
+    duration: Option<String>,
+}
+
+async fn advance_clock(
+    CurrentWorld(world): CurrentWorld,
+    JsonOrForm(body): JsonOrForm<AdvanceClock>,
+) -> Result<impl IntoResponse, ApiError> {
+    let by = control::advance_amount(body.seconds, body.duration.as_deref())?;
+    world.clock.advance(by);
+    Ok(ok(clock_state(&world.clock)))
+}
+
+async fn freeze_clock(CurrentWorld(world): CurrentWorld) -> impl IntoResponse {
+    world.clock.freeze();
+    ok(clock_state(&world.clock))
+}
+
+async fn resume_clock(CurrentWorld(world): CurrentWorld) -> impl IntoResponse {
+    world.clock.resume();
+    ok(clock_state(&world.clock))
+}
+
+async fn add_user(
+    CurrentWorld(world): CurrentWorld,
+    JsonOrForm(user): JsonOrForm<NewUser>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(Reply(StatusCode::CREATED, control::add_user(&world, user)?))
+}
+
+async fn update_user(
+    CurrentWorld(world): CurrentWorld,
+    Path(email): Path<String>,
+    JsonOrForm(patch): JsonOrForm<UserPatch>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(ok(control::update_user(&world, &email, patch)?))
+}
+
+async fn delete_user(
+    CurrentWorld(world): CurrentWorld,
+    Path(email): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    control::remove_user(&world, &email)?;
+    Ok(ok(OK_TRUE))
+}
+
+async fn user_totp(
+    CurrentWorld(world): CurrentWorld,
+    Path(email): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(ok(control::totp_codes(&world, &email)?))
+}
+
+/// Every user, sorted by email (never a password or secret).
+async fn list_users(CurrentWorld(world): CurrentWorld) -> impl IntoResponse {
+    ok(serde_json::json!({ "users": control::users(&world) }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenPage {
+    page: Option<usize>,
+    per_page: Option<usize>,
+}
+
+/// Live tokens sorted by owner, all of them or (`?page=1&per_page=25`) one page;
+/// `total` counts them all.
+async fn list_tokens(
+    CurrentWorld(world): CurrentWorld,
+    uri: Uri,
+) -> Result<impl IntoResponse, ApiError> {
+    let query: TokenPage = serde_urlencoded::from_str(uri.query().unwrap_or(""))
+        .map_err(|e| ApiError::BadRequest(format!("invalid query: {e}")))?;
+    let mut tokens = control::live_tokens(&world);
+    let total = tokens.len();
+    if query.page.is_some() || query.per_page.is_some() {
+        let per_page = query.per_page.unwrap_or(25).clamp(1, 1000);
+        let skip = query
+            .page
+            .unwrap_or(1)
+            .max(1)
+            .saturating_sub(1)
+            .saturating_mul(per_page);
+        tokens = tokens.into_iter().skip(skip).take(per_page).collect();
+    }
+    Ok(ok(serde_json::json!({ "tokens": tokens, "total": total })))
+}
+
+/// Revokes one access token (as `DELETE /v1/access_tokens/current` with it would).
+async fn revoke_token(
+    CurrentWorld(world): CurrentWorld,
+    Path(token): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    control::revoke_token(&world, &token)?;
+    Ok(ok(OK_TRUE))
+}
+
+async fn issue_token(
+    CurrentWorld(world): CurrentWorld,
+    JsonOrForm(order): JsonOrForm<TokenOrder>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(Reply(
+        StatusCode::CREATED,
+        control::issue_token(&world, order)?,
+    ))
+}
+
+async fn read_journal(
+    CurrentWorld(world): CurrentWorld,
+    uri: Uri,
+) -> Result<impl IntoResponse, ApiError> {
+    let filter: JournalFilter = serde_urlencoded::from_str(uri.query().unwrap_or(""))
+        .map_err(|e| ApiError::BadRequest(format!("invalid journal filter: {e}")))?;
+    let entries = world.journal.list(&filter).map_err(ApiError::BadRequest)?;
+    Ok(ok(serde_json::json!({
+        "capacity": world.settings.journal_size,
+        "entries": entries,
+    })))
+}
+
+async fn clear_journal(CurrentWorld(world): CurrentWorld) -> impl IntoResponse {
+    world.journal.clear();
+    ok(OK_TRUE)
+}
+
+/// Settings in force, tracked clients and untracked admissions (particle-api.md §6).
+async fn read_rate_limits(CurrentWorld(world): CurrentWorld) -> impl IntoResponse {
+    ok(world.rate_limit_summary())
+}
+
+/// New settings: §6's defaults with the body (a fixtures `rate_limits` section) on top.
+async fn replace_rate_limits(
+    CurrentWorld(world): CurrentWorld,
+    JsonOrForm(section): JsonOrForm<RateLimitSection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let settings = control::change_rate_limits(&world, &section, SettingsBase::Defaults)?;
+    Ok(ok(settings))
+}
+
+/// The settings in force with the body's fields changed.
+async fn update_rate_limits(
+    CurrentWorld(world): CurrentWorld,
+    JsonOrForm(section): JsonOrForm<RateLimitSection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let settings = control::change_rate_limits(&world, &section, SettingsBase::Current)?;
+    Ok(ok(settings))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClientQuery {
+    client: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Clients {
+    clients: Vec<ClientRateLimits>,
+}
+
+/// Every tracked client's counters and block, or (`?client=IP`) that one client's, if
+/// tracked.
+async fn list_rate_limit_clients(
+    CurrentWorld(world): CurrentWorld,
+    uri: Uri,
+) -> Result<impl IntoResponse, ApiError> {
+    let query: ClientQuery = serde_urlencoded::from_str(uri.query().unwrap_or(""))
+        .map_err(|e| ApiError::BadRequest(format!("invalid query: {e}")))?;
+    let clients = match query.client {
+        Some(client) => world
+            .rate_limit_client(parse_client(&client)?)
+            .into_iter()
+            .collect(),
+        None => world.rate_limit_snapshot().clients,
+    };
+    Ok(ok(Clients { clients }))
+}
+
+async fn reset_rate_limits(CurrentWorld(world): CurrentWorld) -> impl IntoResponse {
+    world.reset_rate_limits();
+    ok(OK_TRUE)
+}
+
+#[derive(Serialize)]
+struct ClientReset {
+    ok: bool,
+    was_tracked: bool,
+}
+
+/// Forgets one client; succeeds whether or not it was tracked (`was_tracked` tells).
+async fn reset_rate_limit_client(
+    CurrentWorld(world): CurrentWorld,
+    Path(client): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let was_tracked = world.reset_rate_limit_client(parse_client(&client)?);
+    Ok(ok(ClientReset {
+        ok: true,
+        was_tracked,
+    }))
+}
+
+#[derive(Serialize)]
+struct Evicted {
+    evicted: usize,
+}
+
+async fn evict_rate_limits(CurrentWorld(world): CurrentWorld) -> impl IntoResponse {
+    ok(Evicted {
+        evicted: world.evict_rate_limits(),
+    })
+}
+
+async fn list_faults(CurrentWorld(world): CurrentWorld) -> impl IntoResponse {
+    ok(serde_json::json!({ "faults": world.faults.list() }))
+}
+
+async fn add_fault(
+    CurrentWorld(world): CurrentWorld,
+    JsonOrForm(spec): JsonOrForm<FaultSpec>,
+) -> Result<impl IntoResponse, ApiError> {
+    let fault = world.faults.add(spec).map_err(ApiError::BadRequest)?;
+    Ok(Reply(StatusCode::CREATED, fault))
+}
+
+async fn clear_faults(CurrentWorld(world): CurrentWorld) -> impl IntoResponse {
+    world.faults.clear();
+    ok(OK_TRUE)
+}
+
+/// Tenants are managed from the default world only (`/t/<id>/__mock/tenants` is 404).
+fn default_world_only(state: &AppState, world: &Arc<World>) -> Result<(), ApiError> {
+    if Arc::ptr_eq(world, &state.registry.default) {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound("Not found".into()).because("tenants are managed from the root"))
+    }
+}
+
+/// `http://HOST/t/<id>`, HOST from the request's `Host` header (the listen address if absent).
+fn tenant_url(state: &AppState, headers: &HeaderMap, id: &str) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty())
+        .map_or_else(|| state.config.listen.to_string(), str::to_string);
+    format!("http://{host}/t/{id}")
+}
+
+async fn create_tenant(
+    State(state): State<AppState>,
+    CurrentWorld(world): CurrentWorld,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<impl IntoResponse, ApiError> {
+    default_world_only(&state, &world)?;
+    let fixtures = fixtures_body(&body)?;
+    let (id, _) = control::create_tenant(&state.registry, &state.config, fixtures)?;
+    let base_url = tenant_url(&state, &headers, &id);
+    Ok(Reply(StatusCode::CREATED, TenantInfo { id, base_url }))
+}
+
+async fn list_tenants(
+    State(state): State<AppState>,
+    CurrentWorld(world): CurrentWorld,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, ApiError> {
+    default_world_only(&state, &world)?;
+    let tenants: Vec<TenantInfo> = control::tenant_ids(&state.registry)
+        .into_iter()
+        .map(|id| TenantInfo {
+            base_url: tenant_url(&state, &headers, &id),
+            id,
+        })
+        .collect();
+    Ok(ok(serde_json::json!({ "tenants": tenants })))
+}
+
+async fn delete_tenant(
+    State(state): State<AppState>,
+    CurrentWorld(world): CurrentWorld,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    default_world_only(&state, &world)?;
+    if control::delete_tenant(&state.registry, &id) {
+        Ok(ok(OK_TRUE))
+    } else {
+        Err(ApiError::NotFound("Tenant not found".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    fn described() -> BTreeSet<(String, String)> {
+        let doc: serde_json::Value = serde_json::from_str(OPENAPI).expect("valid JSON");
+        assert_eq!(doc["openapi"].as_str().map(|v| &v[..2]), Some("3."));
+        let mut found = BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for method in item.as_object().expect("path item").keys() {
+                if ["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+                    found.insert((method.to_ascii_uppercase(), path.clone()));
+                }
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn every_control_route_is_described_in_the_openapi_document_and_vice_versa() {
+        let routed: BTreeSet<(String, String)> = routes()
+            .into_iter()
+            .map(|(method, path, _)| (method.to_string(), path.to_string()))
+            .collect();
+        let described = described();
+        let undocumented: Vec<_> = routed.difference(&described).collect();
+        let phantom: Vec<_> = described.difference(&routed).collect();
+        assert!(
+            undocumented.is_empty(),
+            "routed but not described: {undocumented:?}"
+        );
+        assert!(phantom.is_empty(), "described but not routed: {phantom:?}");
+    }
+}

@@ -1,0 +1,685 @@
+//! HTTP routes: each child module owns the handlers of one part of the spec and only
+//! translates HTTP to domain calls.
+//!
+//! [`PARTICLE_ROUTES`] is THE table of the emulated Particle API: one row per method and
+//! path, naming its handler, what a token needs there (§3.6) and its rate-limit rule
+//! (§6). Everything that must agree about routes reads it: the router ([`router`]), the
+//! pipeline's route lookup ([`RouteIndex`], which gives the rate-limit rule and the
+//! direct answers), the `Caller` extractor's scope check, and the OpenAPI document served
+//! at `/__mock/openapi/particle.json` (each operation annotated from its row; a unit test
+//! checks `openapi/particle.json` against the table both ways). Adding a route is adding
+//! a row. The control API has its own table, [`control::routes`].
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use axum::extract::Request;
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{on, MethodFilter, MethodRouter};
+use axum::Router;
+use serde::Serialize;
+
+use crate::error::{json_headers, no_store_headers};
+use crate::http::state::AppState;
+use crate::particle::scopes::Need;
+use crate::rate_limit::Rule;
+use crate::world::World;
+
+pub(crate) mod access_tokens;
+pub(crate) mod control;
+pub(crate) mod dashboard;
+pub(crate) mod oauth;
+pub(crate) mod products;
+pub(crate) mod teams;
+pub(crate) mod user;
+
+/// A future answering one request directly (no route matching, no extractor plumbing).
+pub(crate) type DirectAnswer<'a> = Pin<Box<dyn Future<Output = Response> + Send + 'a>>;
+
+/// How a row is answered.
+#[derive(Clone, Copy)]
+pub(crate) enum Answer {
+    /// By the axum router: the function builds the row's method router from its method.
+    Routed(fn(MethodFilter) -> MethodRouter<AppState>),
+    /// By the pipeline itself, without route matching: the busiest routes (measured with
+    /// the benchmark, see the README's Performance section). Not registered with the
+    /// router, so the router has no entry that only a test reaches.
+    Direct(for<'a> fn(&'a AppState, Arc<World>, Request, &'static Route) -> DirectAnswer<'a>),
+    /// Not emulated (answered by the 404 fallback), but rate-limited as Particle's load
+    /// balancer limits it, before any routing.
+    Unemulated,
+}
+
+impl std::fmt::Debug for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Answer::Routed(_) => "Routed",
+            Answer::Direct(_) => "Direct",
+            Answer::Unemulated => "Unemulated",
+        })
+    }
+}
+
+/// One row of the route table.
+#[derive(Debug)]
+pub(crate) struct Route {
+    /// HTTP method, upper case; `*` for every method not named by another row of the
+    /// same path (only for direct rows).
+    pub method: &'static str,
+    /// The path pattern (axum 0.8 / matchit syntax).
+    pub path: &'static str,
+    /// What the calling token needs (§3.6).
+    pub need: Need,
+    /// The rate-limit rule that counts this route besides the global one (§6).
+    pub limit: Option<Rule>,
+    /// How it is answered.
+    pub answer: Answer,
+}
+
+const fn row(
+    method: &'static str,
+    path: &'static str,
+    need: Need,
+    limit: Option<Rule>,
+    answer: Answer,
+) -> Route {
+    Route {
+        method,
+        path,
+        need,
+        limit,
+        answer,
+    }
+}
+
+/// A routed row's answer: `routed!(handler)`.
+macro_rules! routed {
+    ($handler:path) => {
+        Answer::Routed(|method| on(method, $handler))
+    };
+}
+
+use Need::{AnyToken, Human, Person, Public, Scope};
+
+/// Every Particle route the mock emulates or rate-limits.
+pub(crate) static PARTICLE_ROUTES: &[Route] = &[
+    // §1: the token endpoint; any other method than POST gets §1.7 row 1, unlimited.
+    row(
+        "POST",
+        "/oauth/token",
+        Public,
+        Some(Rule::Oauth),
+        Answer::Direct(|s, w, r, _| Box::pin(oauth::answer(s, w, r))),
+    ),
+    row(
+        "*",
+        "/oauth/token",
+        Public,
+        None,
+        Answer::Direct(|s, w, r, _| Box::pin(oauth::answer(s, w, r))),
+    ),
+    // §2.2: the legacy token list (Basic auth; a bearer API-user token is refused).
+    row(
+        "GET",
+        "/v1/access_tokens",
+        Human,
+        Some(Rule::AccessTokensList),
+        routed!(access_tokens::list_tokens),
+    ),
+    // §2.5: revokes every token of the caller.
+    row(
+        "DELETE",
+        "/v1/access_tokens",
+        AnyToken,
+        None,
+        routed!(access_tokens::delete_all_tokens),
+    ),
+    // §2.6, §2.4: introspection and revocation of the calling token.
+    row(
+        "GET",
+        "/v1/access_tokens/current",
+        AnyToken,
+        None,
+        Answer::Direct(|s, w, r, route| Box::pin(access_tokens::answer_current(s, w, r, route))),
+    ),
+    row(
+        "DELETE",
+        "/v1/access_tokens/current",
+        AnyToken,
+        None,
+        routed!(access_tokens::delete_current_token),
+    ),
+    // §2.3: possession of the token is the credential.
+    row(
+        "DELETE",
+        "/v1/access_tokens/{token}",
+        Public,
+        Some(Rule::AccessTokenDelete),
+        routed!(access_tokens::delete_token),
+    ),
+    // §5.1, §5.2: a person's own account and devices.
+    row("GET", "/v1/user", Person, None, routed!(user::get_user)),
+    row(
+        "GET",
+        "/v1/devices",
+        Person,
+        None,
+        routed!(user::list_devices),
+    ),
+    // §4.1: MFA enrolment.
+    row(
+        "GET",
+        "/v1/user/mfa-enable",
+        Human,
+        None,
+        routed!(user::start_mfa),
+    ),
+    row(
+        "POST",
+        "/v1/user/mfa-enable",
+        Human,
+        None,
+        routed!(user::confirm_mfa),
+    ),
+    row(
+        "PUT",
+        "/v1/user/mfa-disable",
+        Human,
+        None,
+        routed!(user::stop_mfa),
+    ),
+    // §3.6: product and org resources.
+    row(
+        "GET",
+        "/v1/products/{productIdOrSlug}",
+        Scope("products:get"),
+        None,
+        routed!(products::show_product),
+    ),
+    row(
+        "GET",
+        "/v1/products/{productIdOrSlug}/devices",
+        Scope("devices:list"),
+        None,
+        routed!(products::product_devices),
+    ),
+    row(
+        "GET",
+        "/v1/products/{productIdOrSlug}/devices/{deviceId}",
+        Scope("devices:get"),
+        None,
+        routed!(products::product_device),
+    ),
+    row(
+        "GET",
+        "/v1/products/{productIdOrSlug}/customers",
+        Scope("customers:list"),
+        None,
+        routed!(products::product_customers),
+    ),
+    row(
+        "GET",
+        "/v1/orgs/{orgIdOrSlug}/products",
+        Scope("products:list"),
+        None,
+        routed!(products::org_products),
+    ),
+    // §3.2–3.5: teams. Listing takes a scope; changing a team is for human admins.
+    row(
+        "GET",
+        "/v1/products/{productIdOrSlug}/team",
+        Scope("teams.users:list"),
+        None,
+        routed!(teams::list_product_team),
+    ),
+    row(
+        "POST",
+        "/v1/products/{productIdOrSlug}/team",
+        Human,
+        None,
+        routed!(teams::create_product_api_user),
+    ),
+    row(
+        "PUT",
+        "/v1/products/{productIdOrSlug}/team/{username}",
+        Human,
+        None,
+        routed!(teams::update_product_api_user),
+    ),
+    row(
+        "DELETE",
+        "/v1/products/{productIdOrSlug}/team/{username}",
+        Human,
+        None,
+        routed!(teams::delete_product_member),
+    ),
+    row(
+        "GET",
+        "/v1/orgs/{orgIdOrSlug}/team",
+        Scope("teams.users:list"),
+        None,
+        routed!(teams::list_org_team),
+    ),
+    row(
+        "POST",
+        "/v1/orgs/{orgIdOrSlug}/team",
+        Human,
+        None,
+        routed!(teams::create_org_api_user),
+    ),
+    row(
+        "PUT",
+        "/v1/orgs/{orgIdOrSlug}/team/{username}",
+        Human,
+        None,
+        routed!(teams::update_org_api_user),
+    ),
+    row(
+        "DELETE",
+        "/v1/orgs/{orgIdOrSlug}/team/{username}",
+        Human,
+        None,
+        routed!(teams::delete_org_member),
+    ),
+    // §6: limited routes the mock does not emulate (yet): the limits still bite.
+    row(
+        "POST",
+        "/v1/users",
+        Public,
+        Some(Rule::UsersCreate),
+        Answer::Unemulated,
+    ),
+    row(
+        "DELETE",
+        "/v1/user",
+        Public,
+        Some(Rule::UserDelete),
+        Answer::Unemulated,
+    ),
+    row(
+        "POST",
+        "/v1/user/password-reset",
+        Public,
+        Some(Rule::PasswordResetPost),
+        Answer::Unemulated,
+    ),
+    row(
+        "PUT",
+        "/v1/user/password-reset",
+        Public,
+        Some(Rule::PasswordResetPut),
+        Answer::Unemulated,
+    ),
+    row(
+        "GET",
+        "/v1/events",
+        Public,
+        Some(Rule::Events),
+        Answer::Unemulated,
+    ),
+    row(
+        "GET",
+        "/v1/events/{*rest}",
+        Public,
+        Some(Rule::Events),
+        Answer::Unemulated,
+    ),
+    row(
+        "GET",
+        "/v1/devices/events",
+        Public,
+        Some(Rule::Events),
+        Answer::Unemulated,
+    ),
+    row(
+        "GET",
+        "/v1/devices/events/{*rest}",
+        Public,
+        Some(Rule::Events),
+        Answer::Unemulated,
+    ),
+    row(
+        "GET",
+        "/v1/devices/{deviceId}/events",
+        Public,
+        Some(Rule::Events),
+        Answer::Unemulated,
+    ),
+    row(
+        "GET",
+        "/v1/devices/{deviceId}/events/{*rest}",
+        Public,
+        Some(Rule::Events),
+        Answer::Unemulated,
+    ),
+    row(
+        "GET",
+        "/v1/products/{productIdOrSlug}/events",
+        Public,
+        Some(Rule::Events),
+        Answer::Unemulated,
+    ),
+    row(
+        "GET",
+        "/v1/products/{productIdOrSlug}/events/{*rest}",
+        Public,
+        Some(Rule::Events),
+        Answer::Unemulated,
+    ),
+    row(
+        "GET",
+        "/v1/orgs/{orgIdOrSlug}/events",
+        Public,
+        Some(Rule::Events),
+        Answer::Unemulated,
+    ),
+    row(
+        "GET",
+        "/v1/orgs/{orgIdOrSlug}/events/{*rest}",
+        Public,
+        Some(Rule::Events),
+        Answer::Unemulated,
+    ),
+];
+
+/// The router of every routed row, and the control API.
+pub(crate) fn router() -> Router<AppState> {
+    let particle = PARTICLE_ROUTES
+        .iter()
+        .fold(Router::new(), |router, route| match route.answer {
+            Answer::Routed(build) => router.route(route.path, build(method_filter(route.method))),
+            Answer::Direct(_) | Answer::Unemulated => router,
+        });
+    particle.merge(control::router())
+}
+
+/// The router's filter for a row's method (a unit test checks every row has one).
+fn method_filter(method: &str) -> MethodFilter {
+    match method {
+        "GET" => MethodFilter::GET,
+        "POST" => MethodFilter::POST,
+        "PUT" => MethodFilter::PUT,
+        "PATCH" => MethodFilter::PATCH,
+        "DELETE" => MethodFilter::DELETE,
+        // Fail closed: a row with another method answers nothing through the router.
+        _ => MethodFilter::OPTIONS,
+    }
+}
+
+/// The rows of one path pattern.
+type Rows = smallvec::SmallVec<[&'static Route; 2]>;
+
+/// The pipeline's lookup of [`PARTICLE_ROUTES`] by request method and path (the same
+/// matcher axum's router uses), before any routing: rate limits apply in front of
+/// everything, as Particle's load balancer does.
+#[derive(Debug, Clone)]
+pub(crate) struct RouteIndex {
+    tree: matchit::Router<Rows>,
+}
+
+impl RouteIndex {
+    /// The index of `routes`.
+    ///
+    /// # Errors
+    /// A pattern matchit refuses or two that conflict (a unit test builds the real table).
+    pub(crate) fn new(routes: &'static [Route]) -> Result<Self, matchit::InsertError> {
+        let mut by_path: BTreeMap<&'static str, Rows> = BTreeMap::new();
+        for route in routes {
+            by_path.entry(route.path).or_default().push(route);
+        }
+        let mut tree = matchit::Router::new();
+        for (path, rows) in by_path {
+            tree.insert(path, rows)?;
+        }
+        Ok(Self { tree })
+    }
+
+    /// The row answering `method` on `path`: the row of that method, else the path's `*`
+    /// row; `None` if no row matches (the router's 404 fallback answers).
+    pub(crate) fn find(&self, method: &Method, path: &str) -> Option<&'static Route> {
+        let rows = self.tree.at(path).ok()?.value;
+        rows.iter()
+            .find(|r| r.method == method.as_str())
+            .or_else(|| rows.iter().find(|r| r.method == "*"))
+            .copied()
+    }
+}
+
+/// The table row the pipeline found for a request, inserted before the router runs: the
+/// `Caller` extractor reads what the token needs from it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CurrentRoute(pub &'static Route);
+
+/// [`PARTICLE_ROUTES`] annotated into the OpenAPI document: each operation gets
+/// `x-particle-token` (what a token needs there) and `x-particle-rate-limit` (its rule,
+/// if any) from its row, and a routed row the document lacks gets a minimal operation,
+/// so the served document always covers the table (a unit test refuses such gaps).
+pub(crate) fn particle_openapi(document: &str) -> serde_json::Value {
+    let mut doc: serde_json::Value =
+        serde_json::from_str(document).unwrap_or_else(|_| serde_json::json!({ "paths": {} }));
+    let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else {
+        return doc;
+    };
+    for route in PARTICLE_ROUTES {
+        if !matches!(route.answer, Answer::Routed(_) | Answer::Direct(_)) || route.method == "*" {
+            continue;
+        }
+        let item = paths
+            .entry(route.path)
+            .or_insert_with(|| serde_json::json!({}));
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        let operation = item
+            .entry(route.method.to_ascii_lowercase())
+            .or_insert_with(|| serde_json::json!({ "summary": "Not described yet", "responses": { "default": { "description": "See particle-api.md" } } }));
+        if let Some(operation) = operation.as_object_mut() {
+            operation.insert("x-particle-token".into(), route.need.describe().into());
+            if let Some(rule) = route.limit {
+                operation.insert("x-particle-rate-limit".into(), rule.to_string().into());
+            }
+        }
+    }
+    doc
+}
+
+/// A JSON success answer with `Content-Type: application/json; charset=utf-8`.
+pub(crate) struct Reply<T>(pub StatusCode, pub T);
+
+/// 200 with a JSON body.
+pub(crate) fn ok<T: Serialize>(body: T) -> Reply<T> {
+    Reply(StatusCode::OK, body)
+}
+
+impl<T: Serialize> IntoResponse for Reply<T> {
+    fn into_response(self) -> Response {
+        // Room for a token answer (about 160 bytes) without growing.
+        let mut bytes = Vec::with_capacity(256);
+        match serde_json::to_writer(&mut bytes, &self.1) {
+            Ok(()) => {
+                let mut response = Response::new(axum::body::Body::from(bytes));
+                *response.status_mut() = self.0;
+                // Content type, the no-store pair and CORS: one allocation for all.
+                response.headers_mut().reserve(6);
+                json_headers(response.headers_mut());
+                response
+            }
+            Err(_) => crate::error::ApiError::Unavailable.into_response(),
+        }
+    }
+}
+
+/// A JSON answer that must not be cached (token responses, control answers).
+pub(crate) struct NoStore<T>(pub T);
+
+impl<T: IntoResponse> IntoResponse for NoStore<T> {
+    fn into_response(self) -> Response {
+        let mut response = self.0.into_response();
+        no_store_headers(response.headers_mut());
+        response
+    }
+}
+
+/// `{"ok":true}`.
+#[derive(Serialize)]
+pub(crate) struct OkTrue {
+    ok: bool,
+}
+
+/// The `{"ok":true}` body.
+pub(crate) const OK_TRUE: OkTrue = OkTrue { ok: true };
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    fn index() -> RouteIndex {
+        RouteIndex::new(PARTICLE_ROUTES).expect("the table is a valid matchit router")
+    }
+
+    fn rule_of(method: &str, path: &str) -> Option<Rule> {
+        let method = Method::from_bytes(method.as_bytes()).expect("a method");
+        index().find(&method, path).and_then(|r| r.limit)
+    }
+
+    #[test]
+    fn every_row_appears_once_with_a_method_the_router_knows() {
+        let mut seen = BTreeSet::new();
+        for r in PARTICLE_ROUTES {
+            assert!(
+                seen.insert((r.method, r.path)),
+                "{} {} twice",
+                r.method,
+                r.path
+            );
+            let known = ["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&r.method);
+            match r.answer {
+                Answer::Routed(_) => assert!(known, "{} {}", r.method, r.path),
+                Answer::Direct(_) => assert!(known || r.method == "*", "{}", r.path),
+                Answer::Unemulated => assert!(known, "{} {}", r.method, r.path),
+            }
+        }
+    }
+
+    #[test]
+    fn every_scope_in_the_table_is_a_known_scope() {
+        for r in PARTICLE_ROUTES {
+            if let Need::Scope(s) = r.need {
+                assert!(crate::world::fixtures::KNOWN_SCOPES.contains(&s), "{s}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_router_and_the_index_build_from_the_table() {
+        let _router: Router<AppState> = router();
+        let index = index();
+        for r in PARTICLE_ROUTES {
+            let method =
+                Method::from_bytes(r.method.replace('*', "OPTIONS").as_bytes()).expect("a method");
+            let path = r.path.replace("{*rest}", "x/y").replace(['{', '}'], "");
+            let found = index.find(&method, &path).expect("found");
+            assert!(std::ptr::eq(found, r), "{} {}", r.method, r.path);
+        }
+    }
+
+    #[test]
+    fn the_row_of_a_path_is_found_with_its_rule() {
+        assert_eq!(
+            index()
+                .find(&Method::GET, "/v1/products/demo-product/devices")
+                .map(|r| r.need),
+            Some(Need::Scope("devices:list"))
+        );
+        assert!(index().find(&Method::GET, "/v1/nowhere").is_none());
+        // Any method but POST on the token endpoint: its `*` row, unlimited.
+        assert_eq!(
+            index()
+                .find(&Method::PATCH, "/oauth/token")
+                .map(|r| r.method),
+            Some("*")
+        );
+    }
+
+    #[test]
+    fn routes_map_to_their_rules() {
+        assert_eq!(rule_of("POST", "/oauth/token"), Some(Rule::Oauth));
+        assert_eq!(rule_of("GET", "/oauth/token"), None);
+        assert_eq!(
+            rule_of("GET", "/v1/access_tokens"),
+            Some(Rule::AccessTokensList)
+        );
+        assert_eq!(rule_of("DELETE", "/v1/access_tokens"), None);
+        assert_eq!(
+            rule_of("DELETE", "/v1/access_tokens/abc"),
+            Some(Rule::AccessTokenDelete)
+        );
+        assert_eq!(rule_of("DELETE", "/v1/access_tokens/current"), None);
+        assert_eq!(rule_of("POST", "/v1/users"), Some(Rule::UsersCreate));
+        assert_eq!(rule_of("DELETE", "/v1/user"), Some(Rule::UserDelete));
+        assert_eq!(
+            rule_of("POST", "/v1/user/password-reset"),
+            Some(Rule::PasswordResetPost)
+        );
+        assert_eq!(
+            rule_of("PUT", "/v1/user/password-reset"),
+            Some(Rule::PasswordResetPut)
+        );
+        assert_eq!(rule_of("GET", "/v1/events"), Some(Rule::Events));
+        assert_eq!(rule_of("GET", "/v1/events/temp"), Some(Rule::Events));
+        assert_eq!(
+            rule_of("GET", "/v1/devices/0123/events/x"),
+            Some(Rule::Events)
+        );
+        assert_eq!(rule_of("GET", "/v1/user"), None);
+    }
+
+    /// `(METHOD, path)` of the operations a document describes.
+    fn described(doc: &serde_json::Value) -> BTreeSet<(String, String)> {
+        let mut found = BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for method in item.as_object().expect("an item").keys() {
+                if ["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+                    found.insert((method.to_ascii_uppercase(), path.clone()));
+                }
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn the_openapi_document_describes_exactly_the_answered_rows() {
+        // Arrange
+        let file: serde_json::Value =
+            serde_json::from_str(control::PARTICLE_OPENAPI).expect("valid JSON");
+        let answered: BTreeSet<(String, String)> = PARTICLE_ROUTES
+            .iter()
+            .filter(|r| !matches!(r.answer, Answer::Unemulated) && r.method != "*")
+            .map(|r| (r.method.to_string(), r.path.to_string()))
+            .collect();
+        // Act
+        let described = described(&file);
+        // Assert: both ways, and every served operation carries its row's facts.
+        let undescribed: Vec<_> = answered.difference(&described).collect();
+        let phantom: Vec<_> = described.difference(&answered).collect();
+        assert!(
+            undescribed.is_empty(),
+            "routed, not described: {undescribed:?}"
+        );
+        assert!(phantom.is_empty(), "described, not routed: {phantom:?}");
+        let served = particle_openapi(control::PARTICLE_OPENAPI);
+        for (method, path) in &answered {
+            let operation = &served["paths"][path][method.to_ascii_lowercase()];
+            assert!(operation["x-particle-token"].is_string(), "{method} {path}");
+        }
+        assert_eq!(
+            served["paths"]["/oauth/token"]["post"]["x-particle-rate-limit"],
+            "oauth"
+        );
+    }
+}

@@ -1,0 +1,88 @@
+//! Product and org resource routes that API-user tokens call (particle-api.md §3.6,
+//! §5.2); each route's scope is in `scopes::ROUTES`.
+
+use axum::extract::{Path, RawQuery};
+use axum::response::IntoResponse;
+
+use crate::error::ApiError;
+use crate::http::extract::{parse_form, Caller};
+use crate::http::routes::ok;
+use crate::particle::products::{
+    get_device, get_product, list_customers, list_devices, list_org_products, Paging,
+};
+use crate::particle::scopes::TeamRef;
+
+/// `?page=&per_page=` (api-js also spells it `perPage`).
+fn paging(query: Option<String>) -> Result<Paging, ApiError> {
+    let fields = parse_form(query.unwrap_or_default().as_bytes());
+    let per_page = fields.get("per_page").or_else(|| fields.get("perPage"));
+    Paging::parse(fields.get("page"), per_page)
+}
+
+/// `GET /v1/products/{p}` (`products:get`).
+pub(super) async fn show_product(
+    Path(product): Path<String>,
+    caller: Caller,
+) -> Result<impl IntoResponse, ApiError> {
+    let body = get_product(
+        &caller.world,
+        caller.token.owner,
+        TeamRef::Product(&product),
+    )?;
+    Ok(ok(body))
+}
+
+/// `GET /v1/products/{p}/devices` (`devices:list`), §5.2 product variant.
+pub(super) async fn product_devices(
+    Path(product): Path<String>,
+    RawQuery(query): RawQuery,
+    caller: Caller,
+) -> Result<impl IntoResponse, ApiError> {
+    let page = paging(query)?;
+    let target = TeamRef::Product(&product);
+    Ok(ok(list_devices(
+        &caller.world,
+        caller.token.owner,
+        target,
+        page,
+    )?))
+}
+
+/// `GET /v1/products/{p}/devices/{id}` (`devices:get`).
+pub(super) async fn product_device(
+    Path((product, device)): Path<(String, String)>,
+    caller: Caller,
+) -> Result<impl IntoResponse, ApiError> {
+    let target = TeamRef::Product(&product);
+    Ok(ok(get_device(
+        &caller.world,
+        caller.token.owner,
+        target,
+        &device,
+    )?))
+}
+
+/// `GET /v1/products/{p}/customers` (`customers:list`).
+pub(super) async fn product_customers(
+    Path(product): Path<String>,
+    RawQuery(query): RawQuery,
+    caller: Caller,
+) -> Result<impl IntoResponse, ApiError> {
+    let page = paging(query)?;
+    let target = TeamRef::Product(&product);
+    Ok(ok(list_customers(
+        &caller.world,
+        caller.token.owner,
+        target,
+        page,
+    )?))
+}
+
+/// `GET /v1/orgs/{o}/products` (`products:list`).
+pub(super) async fn org_products(
+    Path(org): Path<String>,
+    caller: Caller,
+) -> Result<impl IntoResponse, ApiError> {
+    let body = list_org_products(&caller.world, caller.token.owner, TeamRef::Org(&org))?;
+    Ok(ok(body))
+}

@@ -1,0 +1,444 @@
+//! Product and org teams (particle-api.md §3.2–3.5): list members, and create, update
+//! (with token rotation on a change of scopes) and delete API users. Free of HTTP.
+//!
+//! Who may call what is decided by [`crate::particle::scopes`]: listing needs team membership (or an
+//! API user of the team holding `teams.users:list`); changes need a human Administrator.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+use crate::particle::scopes::{authorize, authorize_admin, TeamRef};
+use crate::support::text::truncate;
+use crate::tokens::format_token;
+use crate::world::fixtures::{KNOWN_SCOPES, ROLES};
+use crate::world::store::{AccessToken, ApiUser, ApiUserId, Directory, Owner, Store, Team};
+use crate::world::World;
+
+/// The domain every API-user username ends with (§3.2).
+const API_DOMAIN: &str = "@api.particle.io";
+/// Longest slug kept from a friendly name (the real limit is unknown).
+const MAX_SLUG: usize = 40;
+
+/// `{"token":..}` in `tokens`.
+#[derive(Debug, Serialize)]
+pub(crate) struct TokenEntry {
+    pub token: String,
+}
+
+/// `POST …/team` answer (§3.2).
+#[derive(Debug, Serialize)]
+pub(crate) struct Created {
+    pub ok: bool,
+    pub created: CreatedUser,
+}
+
+/// The `created` object.
+#[derive(Debug, Serialize)]
+pub(crate) struct CreatedUser {
+    pub username: String,
+    pub is_programmatic: bool,
+    pub tokens: Vec<TokenEntry>,
+}
+
+/// `PUT …/team/{username}` answer (§3.4; shape mirrors create, key `updated`).
+#[derive(Debug, Serialize)]
+pub(crate) struct Updated {
+    pub ok: bool,
+    pub updated: UpdatedUser,
+}
+
+/// The `updated` object; `tokens` only when the token was replaced.
+#[derive(Debug, Serialize)]
+pub(crate) struct UpdatedUser {
+    pub username: String,
+    pub friendly_name: String,
+    pub scopes: Vec<String>,
+    pub is_programmatic: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<Vec<TokenEntry>>,
+}
+
+/// `GET …/team` answer (§3.3).
+#[derive(Debug, Serialize)]
+pub(crate) struct TeamList {
+    pub ok: bool,
+    pub team: Vec<Member>,
+}
+
+/// One team member: a human with a role, or an API user.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub(crate) enum Member {
+    /// A person.
+    Human { username: String, role: Role },
+    /// An API user.
+    Programmatic {
+        username: String,
+        is_programmatic: bool,
+        friendly_name: String,
+        scopes: Vec<String>,
+    },
+}
+
+/// `role` of a human member.
+#[derive(Debug, Serialize)]
+pub(crate) struct Role {
+    pub id: String,
+    pub name: String,
+}
+
+/// The slug of a friendly name: lowercase ASCII alphanumerics, every other run of
+/// characters one `-`, no leading or trailing `-`, at most 40 characters; `api-user` if
+/// nothing is left (§3.2 leaves the derivation unknown).
+pub(crate) fn slug(friendly_name: &str) -> String {
+    let mut out = String::new();
+    for c in friendly_name.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.truncate(MAX_SLUG);
+    let trimmed = out.trim_end_matches('-');
+    if trimmed.is_empty() {
+        "api-user".into()
+    } else {
+        trimmed.to_string()
+    }
+}
+
+/// What a create or update body says, validated.
+#[derive(Debug, Default)]
+struct Changes {
+    friendly_name: Option<String>,
+    scopes: Option<Vec<String>>,
+}
+
+fn bad(message: impl Into<String>) -> ApiError {
+    ApiError::BadRequest(message.into())
+}
+
+/// Parses a JSON object body: anything else is a clear 400.
+fn json_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(bad("The request body must be a JSON object.")),
+        Err(e) => Err(bad(format!("The request body must be JSON: {e}"))),
+    }
+}
+
+/// Validates `friendly_name` and `scopes` where present (missing ones stay `None`).
+fn parse_changes(body: &[u8]) -> Result<Changes, ApiError> {
+    let map = json_object(body)?;
+    let friendly_name = match map.get("friendly_name") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.trim().is_empty() => {
+            return Err(bad("friendly_name must not be empty."))
+        }
+        Some(Value::String(s)) => Some(s.trim().to_string()),
+        Some(_) => return Err(bad("friendly_name must be a string.")),
+    };
+    let scopes = match map.get("scopes") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(items)) => {
+            let mut scopes: Vec<String> = Vec::with_capacity(items.len());
+            for item in items {
+                let Value::String(s) = item else {
+                    return Err(bad("scopes must be an array of scope names."));
+                };
+                if !scopes.contains(s) {
+                    scopes.push(s.clone());
+                }
+            }
+            if scopes.is_empty() {
+                return Err(bad("scopes must name at least one scope."));
+            }
+            let unknown: Vec<&str> = scopes
+                .iter()
+                .map(String::as_str)
+                .filter(|s| !KNOWN_SCOPES.contains(s))
+                .collect();
+            match unknown.as_slice() {
+                [] => {}
+                [one] => return Err(bad(format!("Unknown scope: {one}"))),
+                many => return Err(bad(format!("Unknown scopes: {}", many.join(", ")))),
+            }
+            Some(scopes)
+        }
+        Some(_) => return Err(bad("scopes must be an array of scope names.")),
+    };
+    Ok(Changes {
+        friendly_name,
+        scopes,
+    })
+}
+
+fn username_taken(directory: &Directory, username: &str) -> bool {
+    directory.user_by_email(username).is_some()
+        || directory
+            .api_users
+            .iter()
+            .flatten()
+            .any(|a| a.username.eq_ignore_ascii_case(username))
+}
+
+/// Inserts a fresh never-expiring token for an API user and returns its key.
+fn issue_token(world: &World, store: &Store, id: ApiUserId) -> crate::tokens::TokenKey {
+    let now = world.now();
+    world.make_room_for_token(store, now);
+    let mut key = world.generator.token();
+    while store.tokens.contains_key(&key) {
+        key = world.generator.token();
+    }
+    store.tokens.insert(
+        key,
+        AccessToken {
+            owner: Owner::ApiUser(id),
+            client: 0,
+            expires_at: None,
+        },
+    );
+    key
+}
+
+/// §3.2: creates an API user with one never-expiring token.
+pub(crate) fn create_api_user(
+    world: &World,
+    caller: Owner,
+    target: TeamRef<'_>,
+    body: &[u8],
+) -> Result<Created, ApiError> {
+    let store = world.store();
+    let mut directory = store.directory.write();
+    let team = authorize_admin(&directory, caller, target)?;
+    let changes = parse_changes(body)?;
+    let friendly_name = changes
+        .friendly_name
+        .ok_or_else(|| bad("friendly_name is required."))?;
+    let scopes = changes
+        .scopes
+        .ok_or_else(|| bad("scopes is required: name at least one scope."))?;
+    let base = slug(&friendly_name);
+    let username = loop {
+        let candidate = format!("{base}+{}{API_DOMAIN}", world.generator.alphanumeric(10));
+        if !username_taken(&directory, &candidate) {
+            break candidate;
+        }
+    };
+    let id = ApiUserId::try_from(directory.api_users.len()).map_err(|_| ApiError::Unavailable)?;
+    let key = issue_token(world, &store, id);
+    directory.api_users.push(Some(ApiUser {
+        username: username.clone(),
+        friendly_name,
+        team,
+        scopes,
+        token: key,
+    }));
+    tracing::info!(api_user = %username, "API user created");
+    Ok(Created {
+        ok: true,
+        created: CreatedUser {
+            username,
+            is_programmatic: true,
+            tokens: vec![TokenEntry {
+                token: format_token(&key),
+            }],
+        },
+    })
+}
+
+/// §3.3: the team's humans (with their role) and API users.
+pub(crate) fn list_team(
+    world: &World,
+    caller: Owner,
+    target: TeamRef<'_>,
+) -> Result<TeamList, ApiError> {
+    let store = world.store();
+    let directory = store.directory.read();
+    let team = authorize(&directory, caller, target)?;
+    let humans = directory
+        .memberships
+        .iter()
+        .filter(|m| m.team == team)
+        .filter_map(|m| {
+            let user = directory.user(m.user)?;
+            let id = ROLES
+                .iter()
+                .find(|(name, _)| *name == m.role)
+                .map_or("", |(_, id)| *id);
+            Some(Member::Human {
+                username: user.email.clone(),
+                role: Role {
+                    id: id.to_string(),
+                    name: m.role.clone(),
+                },
+            })
+        });
+    let programmatic = directory
+        .api_users
+        .iter()
+        .flatten()
+        .filter(|a| a.team == team)
+        .map(|a| Member::Programmatic {
+            username: a.username.clone(),
+            is_programmatic: true,
+            friendly_name: a.friendly_name.clone(),
+            scopes: a.scopes.clone(),
+        });
+    Ok(TeamList {
+        ok: true,
+        team: humans.chain(programmatic).collect(),
+    })
+}
+
+fn api_user_in(directory: &Directory, team: &Team, username: &str) -> Option<ApiUserId> {
+    directory
+        .api_users
+        .iter()
+        .position(|a| {
+            a.as_ref()
+                .is_some_and(|a| &a.team == team && a.username.eq_ignore_ascii_case(username))
+        })
+        .and_then(|i| ApiUserId::try_from(i).ok())
+}
+
+fn user_not_found(username: &str) -> ApiError {
+    ApiError::NotFound("User not found.".into())
+        .because(format!("no member `{}` in this team", truncate(username)))
+}
+
+/// §3.4: renames and/or re-scopes an API user. A change of the scope set (or a token that
+/// was revoked meanwhile) replaces the token: the old one is 401 at once.
+pub(crate) fn update_api_user(
+    world: &World,
+    caller: Owner,
+    target: TeamRef<'_>,
+    username: &str,
+    body: &[u8],
+) -> Result<Updated, ApiError> {
+    let store = world.store();
+    let mut directory = store.directory.write();
+    let team = authorize_admin(&directory, caller, target)?;
+    let Some(id) = api_user_in(&directory, &team, username) else {
+        return Err(if directory.user_by_email(username).is_some() {
+            bad("Only API users can be updated with this endpoint.")
+        } else {
+            user_not_found(username)
+        });
+    };
+    let changes = parse_changes(body)?;
+    if changes.friendly_name.is_none() && changes.scopes.is_none() {
+        return Err(bad("Nothing to update: give friendly_name and/or scopes."));
+    }
+    let (old_key, old_scopes) = match directory.api_user(id) {
+        Some(a) => (a.token, a.scopes.clone()),
+        None => return Err(user_not_found(username)),
+    };
+    let scopes_changed = changes.scopes.as_ref().is_some_and(|new| {
+        new.iter().collect::<BTreeSet<_>>() != old_scopes.iter().collect::<BTreeSet<_>>()
+    });
+    let rotate = scopes_changed || !store.tokens.contains_key(&old_key);
+    let new_key = rotate.then(|| {
+        store.tokens.remove(&old_key);
+        issue_token(world, &store, id)
+    });
+    let a = directory
+        .api_users
+        .get_mut(id as usize)
+        .and_then(Option::as_mut)
+        .ok_or_else(|| user_not_found(username))?;
+    if let Some(name) = changes.friendly_name {
+        a.friendly_name = name;
+    }
+    if let Some(scopes) = changes.scopes {
+        a.scopes = scopes;
+    }
+    if let Some(key) = new_key {
+        a.token = key;
+    }
+    tracing::info!(api_user = %a.username, rotated = rotate, "API user updated");
+    Ok(Updated {
+        ok: true,
+        updated: UpdatedUser {
+            username: a.username.clone(),
+            friendly_name: a.friendly_name.clone(),
+            scopes: a.scopes.clone(),
+            is_programmatic: true,
+            tokens: new_key.map(|k| {
+                vec![TokenEntry {
+                    token: format_token(&k),
+                }]
+            }),
+        },
+    })
+}
+
+/// §3.5: deletes an API user (its token is 401 at once), or removes a human member from
+/// the team (their account and tokens stay).
+pub(crate) fn delete_member(
+    world: &World,
+    caller: Owner,
+    target: TeamRef<'_>,
+    username: &str,
+) -> Result<(), ApiError> {
+    let store = world.store();
+    let mut directory = store.directory.write();
+    let team = authorize_admin(&directory, caller, target)?;
+    if let Some(id) = api_user_in(&directory, &team, username) {
+        if let Some(a) = directory
+            .api_users
+            .get_mut(id as usize)
+            .and_then(Option::take)
+        {
+            store.tokens.remove(&a.token);
+            store.revoke_all_of(Owner::ApiUser(id));
+            tracing::info!(api_user = %a.username, "API user deleted");
+        }
+        return Ok(());
+    }
+    let user = directory.user_by_email(username).map(|(id, _)| id);
+    let before = directory.memberships.len();
+    directory
+        .memberships
+        .retain(|m| !(Some(m.user) == user && m.team == team));
+    if directory.memberships.len() == before {
+        return Err(user_not_found(username));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_lowercase_dashed_and_trimmed() {
+        assert_eq!(slug("Product API user"), "product-api-user");
+        assert_eq!(slug("  --Hello,   World!!  "), "hello-world");
+        assert_eq!(slug("a_b.c"), "a-b-c");
+        assert_eq!(slug("日本"), "api-user");
+        assert_eq!(slug(""), "api-user");
+        assert_eq!(slug(&"x".repeat(100)).len(), 40);
+    }
+
+    #[test]
+    fn validation_names_the_problem() {
+        let err = |body: &str| parse_changes(body.as_bytes()).unwrap_err().to_string();
+        assert!(err("not json").contains("must be JSON"));
+        assert!(err("[1]").contains("JSON object"));
+        assert!(err(r#"{"friendly_name":""}"#).contains("must not be empty"));
+        assert!(err(r#"{"friendly_name":3}"#).contains("must be a string"));
+        assert!(err(r#"{"scopes":[]}"#).contains("at least one"));
+        assert!(err(r#"{"scopes":["devices:fly"]}"#).contains("Unknown scope: devices:fly"));
+        assert!(
+            err(r#"{"scopes":["a:b","devices:list","c:d"]}"#).contains("Unknown scopes: a:b, c:d")
+        );
+        let ok = parse_changes(br#"{"scopes":["devices:list","devices:list"]}"#).unwrap();
+        assert_eq!(ok.scopes.unwrap(), vec!["devices:list"]);
+    }
+}

@@ -1,0 +1,730 @@
+//! Fixtures: the users, products, orgs, clients, customers, devices, API users and
+//! pre-issued tokens a world starts from.
+//!
+//! The default set is embedded in the binary (`fixtures/default.json`); `--fixtures PATH`
+//! or [`Fixtures::from_json`] loads another. A document is checked completely before use:
+//! malformed JSON is reported with its line and column, a wrong type or unknown field with
+//! its field path, and cross-references (a membership naming an unknown product, duplicate
+//! emails, an invalid base32 secret, …) with the path of the offending entry.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::tokens::parse_token;
+use crate::totp::TotpSecret;
+
+/// The embedded default fixtures document.
+pub(crate) const DEFAULT_FIXTURES: &str = include_str!("../../fixtures/default.json");
+
+/// Scope names an API user may hold (particle-api.md §3.7).
+pub(crate) const KNOWN_SCOPES: &[&str] = &[
+    "clients:create",
+    "clients:list",
+    "clients:remove",
+    "clients:update",
+    "configuration:get",
+    "configuration:update",
+    "customers:list",
+    "customers:remove",
+    "customers:update",
+    "devices.diagnostics.metadata:get",
+    "devices.diagnostics.summary:get",
+    "devices.diagnostics:get",
+    "devices.diagnostics:update",
+    "devices.function:call",
+    "devices.variable:get",
+    "devices:get",
+    "devices:import",
+    "devices:list",
+    "devices:ping",
+    "devices:release",
+    "devices:remove",
+    "devices:update",
+    "events:get",
+    "events:send",
+    "firmware.binary:get",
+    "firmware:create",
+    "firmware:get",
+    "firmware:list",
+    "firmware:release",
+    "firmware:remove",
+    "firmware:update",
+    "groups.impact:get",
+    "groups:create",
+    "groups:get",
+    "groups:list",
+    "groups:remove",
+    "groups:update",
+    "integrations:create",
+    "integrations:get",
+    "integrations:list",
+    "integrations:remove",
+    "integrations:test",
+    "integrations:update",
+    "locations:get",
+    "organization:get",
+    "products:get",
+    "products:list",
+    "service_agreements.notifications:list",
+    "service_agreements.usage_reports:create",
+    "service_agreements.usage_reports:get",
+    "service_agreements:list",
+    "sims.status:get",
+    "sims.usage:get",
+    "sims:get",
+    "sims:import",
+    "sims:list",
+    "sims:remove",
+    "sims:update",
+    "teams.users:invite",
+    "teams.users:list",
+    "teams.users:remove",
+    "teams.users:update",
+];
+
+/// Team roles a membership may name, with the 24-hex role ids the team list shows.
+pub(crate) const ROLES: &[(&str, &str)] = &[
+    ("Administrator", "000000000000000000000002"),
+    ("Developer", "000000000000000000000003"),
+    ("View-only", "000000000000000000000004"),
+    ("Support", "000000000000000000000005"),
+];
+
+/// A validated fixtures document.
+///
+/// ```
+/// use particle_auth_mock::Fixtures;
+///
+/// // Arrange: a minimal document with one user.
+/// let json = r#"{"users":[{"email":"a@example.com","password":"pw"}]}"#;
+/// // Act
+/// let fixtures = Fixtures::from_json(json).unwrap();
+/// // Assert
+/// assert_eq!(fixtures.user_emails(), vec!["a@example.com"]);
+/// ```
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fixtures {
+    #[serde(default)]
+    pub(crate) users: Vec<UserFixture>,
+    #[serde(default)]
+    pub(crate) orgs: Vec<OrgFixture>,
+    #[serde(default)]
+    pub(crate) products: Vec<ProductFixture>,
+    #[serde(default)]
+    pub(crate) memberships: Vec<MembershipFixture>,
+    #[serde(default)]
+    pub(crate) clients: Vec<ClientFixture>,
+    #[serde(default)]
+    pub(crate) customers: Vec<CustomerFixture>,
+    #[serde(default)]
+    pub(crate) devices: Vec<DeviceFixture>,
+    #[serde(default)]
+    pub(crate) api_users: Vec<ApiUserFixture>,
+    #[serde(default)]
+    pub(crate) tokens: Vec<TokenFixture>,
+    /// Optional rate-limit settings (see `docs/rate-limits.md`); flags apply on top.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) rate_limits: Option<crate::rate_limit::RateLimitSection>,
+}
+
+/// A human account.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UserFixture {
+    pub email: String,
+    pub password: String,
+    #[serde(default)]
+    pub first_name: String,
+    #[serde(default)]
+    pub last_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa: Option<MfaFixture>,
+}
+
+/// MFA enrolment of a user.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MfaFixture {
+    /// Base32 TOTP secret.
+    pub secret: String,
+    /// Single-use recovery codes.
+    #[serde(default)]
+    pub recovery_codes: Vec<String>,
+}
+
+/// An organization.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct OrgFixture {
+    pub id: String,
+    pub slug: String,
+    #[serde(default)]
+    pub name: String,
+}
+
+/// A product.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ProductFixture {
+    pub id: u32,
+    pub slug: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub platform_id: u32,
+    /// Owning org, by id or slug.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
+}
+
+/// A user's role in a product or an org (exactly one of the two).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MembershipFixture {
+    pub user: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
+    pub role: String,
+}
+
+/// A product OAuth client.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ClientFixture {
+    pub id: String,
+    pub secret: String,
+    #[serde(default)]
+    pub name: String,
+    /// Owning product, by id or slug.
+    pub product: String,
+}
+
+/// A product's customer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CustomerFixture {
+    pub email: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    pub product: String,
+}
+
+/// A device.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DeviceFixture {
+    /// 24 hex characters.
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    /// Owning user (email), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// Product, by id or slug.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
+    /// Customer (email) that owns it within its product.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer: Option<String>,
+    #[serde(default)]
+    pub platform_id: u32,
+    #[serde(default)]
+    pub online: bool,
+    #[serde(default)]
+    pub cellular: bool,
+    #[serde(default)]
+    pub functions: Vec<String>,
+    #[serde(default)]
+    pub variables: serde_json::Map<String, serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+}
+
+/// An API user with a known token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ApiUserFixture {
+    pub friendly_name: String,
+    pub username: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
+    pub scopes: Vec<String>,
+    pub token: String,
+}
+
+/// A pre-issued access token with a known value.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TokenFixture {
+    pub token: String,
+    pub user: String,
+    #[serde(default = "default_client")]
+    pub client: String,
+    /// ISO 8601, or `null` for a token that never expires.
+    #[serde(default)]
+    pub expires_at: Option<String>,
+}
+
+fn default_client() -> String {
+    "particle".into()
+}
+
+/// Why a fixtures document was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{origin}: {message}")]
+pub struct FixtureError {
+    /// The file path, or `<inline>` / `<embedded default>`.
+    pub origin: String,
+    /// What is wrong and where (line and column, or field path).
+    pub message: String,
+}
+
+fn is_24_hex(s: &str) -> bool {
+    s.len() == 24 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+impl Fixtures {
+    /// The embedded default fixtures (see `fixtures/default.json` and the README).
+    ///
+    /// ```
+    /// use particle_auth_mock::Fixtures;
+    ///
+    /// // Arrange + Act
+    /// let fixtures = Fixtures::default_set();
+    /// // Assert: the documented accounts are there.
+    /// let emails = fixtures.user_emails();
+    /// assert!(emails.contains(&"user@example.com") && emails.contains(&"mfa@example.com"));
+    /// ```
+    pub fn default_set() -> Self {
+        Self::parse(DEFAULT_FIXTURES, "<embedded default>")
+            .expect("the embedded default fixtures are valid (a unit test checks them)")
+    }
+
+    /// Parses and validates a fixtures document.
+    pub fn from_json(json: &str) -> Result<Self, FixtureError> {
+        Self::parse(json, "<inline>")
+    }
+
+    /// Reads, parses and validates a fixtures file. A refusal names the file and the line
+    /// and column (malformed JSON) or the field path (everything else).
+    ///
+    /// ```
+    /// use particle_auth_mock::Fixtures;
+    ///
+    /// // Arrange: a file whose membership names an unknown product.
+    /// let path = std::env::temp_dir().join(format!("fixtures-doc-{}.json", std::process::id()));
+    /// std::fs::write(&path, r#"{"users":[{"email":"a@x.io","password":"p"}],
+    ///     "memberships":[{"user":"a@x.io","product":"nope","role":"Administrator"}]}"#).unwrap();
+    /// // Act
+    /// let error = Fixtures::from_path(&path).unwrap_err();
+    /// // Assert
+    /// assert_eq!(error.origin, path.display().to_string());
+    /// assert_eq!(error.message, "at `memberships[0].product`: unknown product `nope`");
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
+    pub fn from_path(path: impl AsRef<Path>) -> Result<Self, FixtureError> {
+        let path = path.as_ref();
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| FixtureError {
+            origin: origin.clone(),
+            message: format!("cannot read the file: {e}"),
+        })?;
+        Self::parse(&text, &origin)
+    }
+
+    /// Parses `json` (reported as coming from `origin`) and validates it.
+    pub(crate) fn parse(json: &str, origin: &str) -> Result<Self, FixtureError> {
+        let fail = |message: String| FixtureError {
+            origin: origin.to_string(),
+            message,
+        };
+        let mut de = serde_json::Deserializer::from_str(json);
+        let fixtures: Fixtures = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            if inner.is_syntax() || inner.is_eof() {
+                fail(format!("malformed JSON: {inner}"))
+            } else {
+                fail(format!("at `{path}`: {inner}"))
+            }
+        })?;
+        de.end().map_err(|e| fail(format!("malformed JSON: {e}")))?;
+        fixtures.validate().map_err(fail)?;
+        Ok(fixtures)
+    }
+
+    /// The emails of the fixture users, in order.
+    pub fn user_emails(&self) -> Vec<&str> {
+        self.users.iter().map(|u| u.email.as_str()).collect()
+    }
+
+    /// The document as JSON (what `reset` and tenants start from).
+    ///
+    /// ```
+    /// use particle_auth_mock::Fixtures;
+    ///
+    /// // Arrange
+    /// let fixtures = Fixtures::from_json(r#"{"users":[{"email":"a@x.io","password":"p"}]}"#).unwrap();
+    /// // Act
+    /// let json = fixtures.to_json();
+    /// // Assert: it reads back to the same document.
+    /// assert_eq!(Fixtures::from_json(&json).unwrap().user_emails(), vec!["a@x.io"]);
+    /// ```
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    fn find_product(&self, key: &str) -> Option<&ProductFixture> {
+        self.products
+            .iter()
+            .find(|p| p.slug == key || p.id.to_string() == key)
+    }
+
+    fn find_org(&self, key: &str) -> Option<&OrgFixture> {
+        self.orgs.iter().find(|o| o.slug == key || o.id == key)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if let Some(section) = &self.rate_limits {
+            section.validate("rate_limits.")?;
+        }
+        let mut emails = HashSet::new();
+        for (i, user) in self.users.iter().enumerate() {
+            let at = format!("users[{i}]");
+            if !user.email.contains('@') || user.email.len() > 254 {
+                return Err(format!(
+                    "at `{at}.email`: `{}` is not an email address",
+                    user.email
+                ));
+            }
+            if !emails.insert(user.email.to_ascii_lowercase()) {
+                return Err(format!("at `{at}.email`: duplicate email `{}`", user.email));
+            }
+            if let Some(mfa) = &user.mfa {
+                TotpSecret::from_base32(&mfa.secret)
+                    .map_err(|e| format!("at `{at}.mfa.secret`: invalid TOTP secret: {e}"))?;
+                let mut codes = HashSet::new();
+                for (j, code) in mfa.recovery_codes.iter().enumerate() {
+                    if code.is_empty() || !codes.insert(code) {
+                        return Err(format!(
+                            "at `{at}.mfa.recovery_codes[{j}]`: empty or duplicate recovery code"
+                        ));
+                    }
+                }
+            }
+        }
+        let mut org_keys = HashSet::new();
+        for (i, org) in self.orgs.iter().enumerate() {
+            if !is_24_hex(&org.id) {
+                return Err(format!("at `orgs[{i}].id`: an org id is 24 hex characters"));
+            }
+            if !org_keys.insert(org.id.clone()) || !org_keys.insert(org.slug.clone()) {
+                return Err(format!("at `orgs[{i}]`: duplicate org id or slug"));
+            }
+        }
+        let mut product_keys = HashSet::new();
+        for (i, product) in self.products.iter().enumerate() {
+            if product.slug.is_empty() || product.slug.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(format!(
+                    "at `products[{i}].slug`: a slug must be non-empty and not all digits"
+                ));
+            }
+            if !product_keys.insert(product.id.to_string())
+                || !product_keys.insert(product.slug.clone())
+            {
+                return Err(format!("at `products[{i}]`: duplicate product id or slug"));
+            }
+            if let Some(org) = &product.org {
+                self.find_org(org)
+                    .ok_or_else(|| format!("at `products[{i}].org`: unknown org `{org}`"))?;
+            }
+        }
+        for (i, m) in self.memberships.iter().enumerate() {
+            let at = format!("memberships[{i}]");
+            self.check_user(&m.user, &format!("{at}.user"))?;
+            match (&m.product, &m.org) {
+                (Some(p), None) => {
+                    self.find_product(p)
+                        .ok_or_else(|| format!("at `{at}.product`: unknown product `{p}`"))?;
+                }
+                (None, Some(o)) => {
+                    self.find_org(o)
+                        .ok_or_else(|| format!("at `{at}.org`: unknown org `{o}`"))?;
+                }
+                _ => {
+                    return Err(format!(
+                        "at `{at}`: name exactly one of `product` and `org`"
+                    ))
+                }
+            }
+            if !ROLES.iter().any(|(name, _)| *name == m.role) {
+                let names: Vec<_> = ROLES.iter().map(|(n, _)| *n).collect();
+                return Err(format!(
+                    "at `{at}.role`: unknown role `{}` (one of {})",
+                    m.role,
+                    names.join(", ")
+                ));
+            }
+        }
+        let mut client_ids: HashSet<&str> = ["particle", "particle-api", "particle-cli"].into();
+        for (i, c) in self.clients.iter().enumerate() {
+            let at = format!("clients[{i}]");
+            if !crate::particle::oauth::valid_client_id(&c.id) {
+                return Err(format!(
+                    "at `{at}.id`: a client id is 3 to 40 of [A-Za-z0-9-_]"
+                ));
+            }
+            if !client_ids.insert(&c.id) {
+                return Err(format!("at `{at}.id`: duplicate client id `{}`", c.id));
+            }
+            if c.secret.is_empty() {
+                return Err(format!("at `{at}.secret`: empty secret"));
+            }
+            self.find_product(&c.product)
+                .ok_or_else(|| format!("at `{at}.product`: unknown product `{}`", c.product))?;
+        }
+        let mut customers = HashSet::new();
+        for (i, c) in self.customers.iter().enumerate() {
+            let at = format!("customers[{i}]");
+            let product = self
+                .find_product(&c.product)
+                .ok_or_else(|| format!("at `{at}.product`: unknown product `{}`", c.product))?;
+            if !customers.insert((product.id, c.email.to_ascii_lowercase())) {
+                return Err(format!("at `{at}.email`: duplicate customer `{}`", c.email));
+            }
+        }
+        let mut device_ids = HashSet::new();
+        for (i, d) in self.devices.iter().enumerate() {
+            let at = format!("devices[{i}]");
+            if !is_24_hex(&d.id) {
+                return Err(format!("at `{at}.id`: a device id is 24 hex characters"));
+            }
+            if !device_ids.insert(d.id.to_ascii_lowercase()) {
+                return Err(format!("at `{at}.id`: duplicate device id `{}`", d.id));
+            }
+            if let Some(owner) = &d.owner {
+                self.check_user(owner, &format!("{at}.owner"))?;
+            }
+            let product = match &d.product {
+                Some(p) => Some(
+                    self.find_product(p)
+                        .ok_or_else(|| format!("at `{at}.product`: unknown product `{p}`"))?,
+                ),
+                None => None,
+            };
+            if let Some(customer) = &d.customer {
+                let known = product.is_some_and(|p| {
+                    self.customers.iter().any(|c| {
+                        c.email.eq_ignore_ascii_case(customer)
+                            && self.find_product(&c.product).map(|x| x.id) == Some(p.id)
+                    })
+                });
+                if !known {
+                    return Err(format!(
+                        "at `{at}.customer`: `{customer}` is not a customer of the device's product"
+                    ));
+                }
+            }
+        }
+        let mut tokens = HashSet::new();
+        let mut usernames = HashSet::new();
+        for (i, a) in self.api_users.iter().enumerate() {
+            let at = format!("api_users[{i}]");
+            match (&a.product, &a.org) {
+                (Some(p), None) => {
+                    self.find_product(p)
+                        .ok_or_else(|| format!("at `{at}.product`: unknown product `{p}`"))?;
+                }
+                (None, Some(o)) => {
+                    self.find_org(o)
+                        .ok_or_else(|| format!("at `{at}.org`: unknown org `{o}`"))?;
+                }
+                _ => {
+                    return Err(format!(
+                        "at `{at}`: name exactly one of `product` and `org`"
+                    ))
+                }
+            }
+            if a.friendly_name.trim().is_empty() {
+                return Err(format!("at `{at}.friendly_name`: empty"));
+            }
+            if !a.username.ends_with("@api.particle.io") || !usernames.insert(&a.username) {
+                return Err(format!(
+                    "at `{at}.username`: must end in @api.particle.io and be unique"
+                ));
+            }
+            if a.scopes.is_empty() {
+                return Err(format!(
+                    "at `{at}.scopes`: an API user needs at least one scope"
+                ));
+            }
+            for (j, s) in a.scopes.iter().enumerate() {
+                if !KNOWN_SCOPES.contains(&s.as_str()) {
+                    return Err(format!("at `{at}.scopes[{j}]`: unknown scope `{s}`"));
+                }
+            }
+            let key = parse_token(&a.token)
+                .ok_or_else(|| format!("at `{at}.token`: a token is 40 hex characters"))?;
+            if !tokens.insert(key) {
+                return Err(format!("at `{at}.token`: duplicate token"));
+            }
+        }
+        for (i, t) in self.tokens.iter().enumerate() {
+            let at = format!("tokens[{i}]");
+            let key = parse_token(&t.token)
+                .ok_or_else(|| format!("at `{at}.token`: a token is 40 hex characters"))?;
+            if !tokens.insert(key) {
+                return Err(format!("at `{at}.token`: duplicate token"));
+            }
+            self.check_user(&t.user, &format!("{at}.user"))?;
+            if !client_ids.contains(t.client.as_str()) {
+                return Err(format!("at `{at}.client`: unknown client `{}`", t.client));
+            }
+            if let Some(when) = &t.expires_at {
+                crate::clock::parse_iso8601(when).ok_or_else(|| {
+                    format!("at `{at}.expires_at`: `{when}` is not an ISO 8601 date or date-time")
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    fn check_user(&self, email: &str, at: &str) -> Result<(), String> {
+        if self
+            .users
+            .iter()
+            .any(|u| u.email.eq_ignore_ascii_case(email))
+        {
+            Ok(())
+        } else {
+            Err(format!("at `{at}`: unknown user `{email}`"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error_of(json: &str) -> String {
+        Fixtures::from_json(json).unwrap_err().message
+    }
+
+    #[test]
+    fn the_embedded_default_is_valid_and_has_the_documented_accounts() {
+        let f = Fixtures::parse(DEFAULT_FIXTURES, "default").unwrap();
+        assert!(f.user_emails().contains(&"user@example.com"));
+        let mfa = f
+            .users
+            .iter()
+            .find(|u| u.email == "mfa@example.com")
+            .unwrap();
+        assert_eq!(mfa.mfa.as_ref().unwrap().secret, "JBSWY3DPEHPK3PXP");
+        assert_eq!(mfa.mfa.as_ref().unwrap().recovery_codes.len(), 10);
+        assert!(f
+            .products
+            .iter()
+            .any(|p| p.id == 1001 && p.slug == "demo-product"));
+        assert!(f.orgs.iter().any(|o| o.slug == "demo-org"));
+    }
+
+    #[test]
+    fn malformed_json_names_line_and_column() {
+        let message = error_of("{\n  \"users\": [\n    {\"email\": }\n  ]\n}");
+        assert!(message.contains("malformed JSON"), "{message}");
+        assert!(message.contains("line 3 column"), "{message}");
+    }
+
+    #[test]
+    fn a_wrong_type_names_the_field_path() {
+        let message = error_of(r#"{"products":[{"id":"x","slug":"s"}]}"#);
+        assert!(message.contains("products[0].id"), "{message}");
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        let message = error_of(r#"{"userz":[]}"#);
+        assert!(message.contains("unknown field `userz`"), "{message}");
+    }
+
+    #[test]
+    fn duplicate_emails_are_refused() {
+        let message = error_of(
+            r#"{"users":[{"email":"a@x.io","password":"p"},{"email":"A@x.io","password":"p"}]}"#,
+        );
+        assert!(
+            message.contains("users[1].email") && message.contains("duplicate"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_membership_in_an_unknown_product_is_refused() {
+        let message = error_of(
+            r#"{"users":[{"email":"a@x.io","password":"p"}],
+                "memberships":[{"user":"a@x.io","product":"nope","role":"Administrator"}]}"#,
+        );
+        assert_eq!(
+            message,
+            "at `memberships[0].product`: unknown product `nope`"
+        );
+    }
+
+    #[test]
+    fn an_invalid_base32_secret_is_refused() {
+        let message =
+            error_of(r#"{"users":[{"email":"a@x.io","password":"p","mfa":{"secret":"1111!"}}]}"#);
+        assert!(message.contains("users[0].mfa.secret"), "{message}");
+    }
+
+    #[test]
+    fn an_unknown_scope_is_refused() {
+        let message = error_of(
+            r#"{"products":[{"id":1,"slug":"p"}],
+                "api_users":[{"friendly_name":"a","username":"a+1@api.particle.io","product":"p",
+                "scopes":["devices:fly"],"token":"2222222222222222222222222222222222222222"}]}"#,
+        );
+        assert_eq!(
+            message,
+            "at `api_users[0].scopes[0]`: unknown scope `devices:fly`"
+        );
+    }
+
+    #[test]
+    fn a_bad_token_value_is_refused() {
+        let message = error_of(
+            r#"{"users":[{"email":"a@x.io","password":"p"}],"tokens":[{"token":"xyz","user":"a@x.io"}]}"#,
+        );
+        assert!(message.contains("tokens[0].token"), "{message}");
+    }
+
+    #[test]
+    fn a_rate_limits_section_is_typed_and_checked() {
+        let ok = Fixtures::from_json(
+            r#"{"rate_limits":{"algorithm":"fixed","rules":{"oauth":"5/60s"}}}"#,
+        );
+        assert!(ok.is_ok());
+        let message = error_of(r#"{"rate_limits":{"rules":{"oauth":"5 per minute"}}}"#);
+        assert!(message.contains("rate_limits.rules"), "{message}");
+        let message = error_of(r#"{"rate_limits":{"rules":{"logins":"off"}}}"#);
+        assert!(message.contains("unknown variant `logins`"), "{message}");
+        let message = error_of(r#"{"rate_limits":{"max_tracked_clients":0}}"#);
+        assert!(message.contains("max_tracked_clients"), "{message}");
+    }
+
+    #[test]
+    fn from_path_reports_the_file() {
+        let error = Fixtures::from_path("/nonexistent/fixtures.json").unwrap_err();
+        assert_eq!(error.origin, "/nonexistent/fixtures.json");
+        assert!(error.message.contains("cannot read"));
+    }
+}

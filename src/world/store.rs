@@ -1,0 +1,673 @@
+//! One world's data: the directory (users, products, orgs, teams, clients, customers,
+//! devices, API users) and the live credentials (access tokens, refresh tokens,
+//! `mfa_token`s).
+//!
+//! The directory changes rarely (control calls, team and MFA endpoints) and is read on
+//! every login, so it sits behind one `RwLock`. Credentials are written on every login and
+//! read on every authenticated call, so they live in sharded `DashMap`s; an atomic
+//! `remove` is what makes a refresh token or an `mfa_token` single-use under concurrency.
+//! No guard is ever held across an `.await` (nothing here is async).
+
+use std::hash::Hash;
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+
+pub(crate) use crate::support::maps::{big_map, shrink_if_sparse, FastMap};
+
+/// A [`FastMap`] that keeps its length in an atomic counter: the `--max-tokens` cap is
+/// checked before every insert, and `DashMap::len` would lock every shard to count.
+/// Only the operations the token tables need, each keeping the count exact.
+pub(crate) struct CountedMap<K, V> {
+    map: FastMap<K, V>,
+    len: AtomicUsize,
+    /// No entry expires before this (a lower bound): the periodic sweep skips the scan
+    /// of a table in which nothing can have expired yet.
+    earliest_expiry: AtomicI64,
+}
+
+/// A record that may expire, for [`CountedMap`]'s sweep.
+pub(crate) trait Expiring {
+    /// When it expires; `None`: never.
+    fn expires_at(&self) -> Option<Millis>;
+}
+
+impl Expiring for AccessToken {
+    fn expires_at(&self) -> Option<Millis> {
+        self.expires_at
+    }
+}
+
+impl Expiring for RefreshToken {
+    fn expires_at(&self) -> Option<Millis> {
+        Some(self.expires_at)
+    }
+}
+
+impl<K: Eq + Hash + std::fmt::Debug, V: std::fmt::Debug> std::fmt::Debug for CountedMap<K, V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CountedMap")
+            .field("len", &self.len.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl<K: Eq + Hash, V: Expiring> Default for CountedMap<K, V> {
+    fn default() -> Self {
+        Self {
+            map: big_map(),
+            len: AtomicUsize::new(0),
+            earliest_expiry: AtomicI64::new(Millis::MAX),
+        }
+    }
+}
+
+impl<K: Eq + Hash, V: Expiring> CountedMap<K, V> {
+    /// How many entries (one atomic load).
+    pub(crate) fn len(&self) -> usize {
+        self.len.load(Ordering::Relaxed)
+    }
+
+    /// Whether the map is empty.
+    #[allow(dead_code)] // used by tests
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Inserts or replaces; returns the replaced value.
+    pub(crate) fn insert(&self, key: K, value: V) -> Option<V> {
+        if let Some(at) = value.expires_at() {
+            self.earliest_expiry.fetch_min(at, Ordering::AcqRel);
+        }
+        let old = self.map.insert(key, value);
+        if old.is_none() {
+            self.len.fetch_add(1, Ordering::Relaxed);
+        }
+        old
+    }
+
+    /// Removes `key`; returns its entry.
+    pub(crate) fn remove(&self, key: &K) -> Option<(K, V)> {
+        let removed = self.map.remove(key);
+        if removed.is_some() {
+            self.len.fetch_sub(1, Ordering::Relaxed);
+        }
+        removed
+    }
+
+    /// Removes `key` if `keep_out` says so, atomically; returns its entry.
+    pub(crate) fn remove_if(
+        &self,
+        key: &K,
+        keep_out: impl FnOnce(&K, &V) -> bool,
+    ) -> Option<(K, V)> {
+        let removed = self.map.remove_if(key, keep_out);
+        if removed.is_some() {
+            self.len.fetch_sub(1, Ordering::Relaxed);
+        }
+        removed
+    }
+
+    /// Keeps the entries for which `keep` is true.
+    pub(crate) fn retain(&self, mut keep: impl FnMut(&K, &mut V) -> bool) {
+        self.map.retain(|k, v| {
+            let kept = keep(k, v);
+            if !kept {
+                self.len.fetch_sub(1, Ordering::Relaxed);
+            }
+            kept
+        });
+    }
+
+    /// The entry for `key`, read-locked.
+    pub(crate) fn get(&self, key: &K) -> Option<dashmap::mapref::one::Ref<'_, K, V>> {
+        self.map.get(key)
+    }
+
+    /// Whether `key` is present.
+    pub(crate) fn contains_key(&self, key: &K) -> bool {
+        self.map.contains_key(key)
+    }
+
+    /// Every entry (each shard read-locked in turn).
+    pub(crate) fn iter(&self) -> dashmap::iter::Iter<'_, K, V, foldhash::fast::RandomState> {
+        self.map.iter()
+    }
+
+    /// Removes the entries expired at `now`; returns how many. O(1) while nothing can
+    /// have expired yet (a table of 90-day tokens is not scanned every sweep).
+    pub(crate) fn evict_expired(&self, now: Millis) -> usize {
+        if now < self.earliest_expiry.load(Ordering::Acquire) {
+            return 0;
+        }
+        // Inserts racing with the scan lower the bound again after this reset, so none
+        // is forgotten; the scan then lowers it to the earliest expiry it kept.
+        self.earliest_expiry.store(Millis::MAX, Ordering::Release);
+        let mut evicted = 0;
+        let mut earliest = Millis::MAX;
+        self.retain(|_, v| match v.expires_at() {
+            Some(at) if at <= now => {
+                evicted += 1;
+                false
+            }
+            Some(at) => {
+                earliest = earliest.min(at);
+                true
+            }
+            None => true,
+        });
+        self.earliest_expiry.fetch_min(earliest, Ordering::AcqRel);
+        if evicted > 0 {
+            // After a flood has expired, give the memory of its oversized table back.
+            self.shrink_if_sparse();
+        }
+        evicted
+    }
+
+    /// Gives back the memory of a table more than four times larger than its contents.
+    fn shrink_if_sparse(&self) {
+        shrink_if_sparse(&self.map, self.len());
+    }
+}
+use parking_lot::RwLock;
+
+use crate::clock::{parse_iso8601, Millis};
+use crate::tokens::{parse_token, TokenKey};
+use crate::totp::TotpSecret;
+use crate::world::fixtures::{DeviceFixture, Fixtures};
+
+/// Index of a user in the directory.
+pub(crate) type UserId = u32;
+/// Index of an API user in the directory.
+pub(crate) type ApiUserId = u32;
+/// Index of an OAuth client in the directory.
+pub(crate) type ClientIdx = u16;
+
+/// The OAuth clients every world has (particle-api.md §1.2): secret = id.
+pub(crate) const BUILT_IN_CLIENTS: [&str; 3] = ["particle", "particle-api", "particle-cli"];
+
+/// A product or an org: what a team, membership or API user belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum Team {
+    /// A product, by numeric id.
+    Product(u32),
+    /// An org, by its 24-hex id.
+    Org(String),
+}
+
+/// A user's MFA enrolment.
+#[derive(Debug, Clone)]
+pub(crate) struct Mfa {
+    pub secret: TotpSecret,
+    /// Recovery codes with their used flag.
+    pub recovery_codes: Vec<(String, bool)>,
+    /// The last TOTP step accepted for this user (replay protection).
+    pub last_step: Option<i64>,
+}
+
+/// An MFA enrolment begun by `GET /v1/user/mfa-enable` and not yet confirmed.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingEnrolment {
+    pub mfa_token: String,
+    pub secret: TotpSecret,
+    pub expires_at: Millis,
+}
+
+/// A human account.
+#[derive(Debug, Clone)]
+pub(crate) struct User {
+    pub email: String,
+    pub password: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub mfa: Option<Mfa>,
+    pub pending_enrolment: Option<PendingEnrolment>,
+}
+
+/// A product.
+#[derive(Debug, Clone)]
+pub(crate) struct Product {
+    pub id: u32,
+    pub slug: String,
+    #[allow(dead_code)] // used by the teams feature (team lists)
+    pub name: String,
+    #[allow(dead_code)] // used by the teams feature (team lists)
+    pub platform_id: u32,
+    #[allow(dead_code)] // used by the teams feature (team lists)
+    pub org: Option<String>,
+}
+
+/// An org.
+#[derive(Debug, Clone)]
+pub(crate) struct Org {
+    pub id: String,
+    pub slug: String,
+    #[allow(dead_code)] // used by the teams feature (team lists)
+    pub name: String,
+}
+
+/// A human's role in a team.
+#[derive(Debug, Clone)]
+pub(crate) struct Membership {
+    pub user: UserId,
+    pub team: Team,
+    #[allow(dead_code)] // used by the teams feature (roles in team lists and admin checks)
+    pub role: String,
+}
+
+/// Who owns an OAuth client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ClientKind {
+    /// `particle`, `particle-api`, `particle-cli`: people log in through these.
+    Developer,
+    /// A product's OAuth client: product bearer tokens, customer tokens.
+    Product(u32),
+}
+
+/// An OAuth client.
+#[derive(Debug, Clone)]
+pub(crate) struct Client {
+    pub id: String,
+    pub secret: String,
+    pub kind: ClientKind,
+}
+
+/// A product's customer.
+#[derive(Debug, Clone)]
+pub(crate) struct Customer {
+    pub email: String,
+    pub password: Option<String>,
+    pub product: u32,
+}
+
+/// An API user (particle-api.md §3).
+#[derive(Debug, Clone)]
+pub(crate) struct ApiUser {
+    #[allow(dead_code)] // used by the API users feature
+    pub username: String,
+    #[allow(dead_code)] // used by the API users feature
+    pub friendly_name: String,
+    pub team: Team,
+    pub scopes: Vec<String>,
+    /// Its one valid token.
+    pub token: TokenKey,
+}
+
+/// Whom an access token acts for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Owner {
+    /// A human user.
+    User(UserId),
+    /// An API user.
+    ApiUser(ApiUserId),
+    /// A product bearer token (client_credentials without a customer).
+    Product(u32),
+    /// A customer of a product (index into the directory's customers).
+    Customer(u32),
+}
+
+/// A live access token, compact: the key is the map's key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct AccessToken {
+    pub owner: Owner,
+    pub client: ClientIdx,
+    /// `None`: never expires.
+    pub expires_at: Option<Millis>,
+}
+
+/// A live refresh token.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RefreshToken {
+    pub owner: Owner,
+    pub client: ClientIdx,
+    pub expires_at: Millis,
+    /// The access-token lifetime to grant again, in seconds.
+    pub lifetime: i64,
+}
+
+/// An outstanding MFA challenge.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MfaChallenge {
+    pub user: UserId,
+    pub client: ClientIdx,
+    pub expires_at: Millis,
+    /// Wrong OTPs so far.
+    pub failures: u8,
+    /// Lifetime requested by the password grant that raised the challenge (seconds; 0 = never).
+    pub lifetime: i64,
+}
+
+/// The slow-changing part of a world.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Directory {
+    pub users: Vec<Option<User>>,
+    pub products: Vec<Product>,
+    pub orgs: Vec<Org>,
+    pub memberships: Vec<Membership>,
+    pub clients: Vec<Client>,
+    pub customers: Vec<Customer>,
+    pub devices: Vec<DeviceFixture>,
+    pub api_users: Vec<Option<ApiUser>>,
+}
+
+impl Directory {
+    /// Finds a live user by email, case-insensitively.
+    pub fn user_by_email(&self, email: &str) -> Option<(UserId, &User)> {
+        self.users.iter().enumerate().find_map(|(i, u)| {
+            u.as_ref()
+                .filter(|u| u.email.eq_ignore_ascii_case(email))
+                .map(|u| (i as UserId, u))
+        })
+    }
+
+    /// A live user by id.
+    pub fn user(&self, id: UserId) -> Option<&User> {
+        self.users.get(id as usize).and_then(Option::as_ref)
+    }
+
+    /// A live user by id, mutably.
+    pub fn user_mut(&mut self, id: UserId) -> Option<&mut User> {
+        self.users.get_mut(id as usize).and_then(Option::as_mut)
+    }
+
+    /// A product by numeric id or slug.
+    pub fn product(&self, key: &str) -> Option<&Product> {
+        self.products
+            .iter()
+            .find(|p| p.slug == key || p.id.to_string() == key)
+    }
+
+    /// An org by id or slug.
+    pub fn org(&self, key: &str) -> Option<&Org> {
+        self.orgs.iter().find(|o| o.slug == key || o.id == key)
+    }
+
+    /// A client by its id.
+    pub fn client_by_id(&self, id: &str) -> Option<(ClientIdx, &Client)> {
+        self.clients
+            .iter()
+            .enumerate()
+            .find(|(_, c)| c.id == id)
+            .map(|(i, c)| (i as ClientIdx, c))
+    }
+
+    /// The client id of an index (empty if unknown).
+    pub fn client_name(&self, idx: ClientIdx) -> &str {
+        self.clients.get(idx as usize).map_or("", |c| c.id.as_str())
+    }
+
+    /// A live API user by id.
+    pub fn api_user(&self, id: ApiUserId) -> Option<&ApiUser> {
+        self.api_users.get(id as usize).and_then(Option::as_ref)
+    }
+
+    /// The orgs a user belongs to.
+    pub fn orgs_of(&self, user: UserId) -> Vec<&Org> {
+        self.memberships
+            .iter()
+            .filter(|m| m.user == user)
+            .filter_map(|m| match &m.team {
+                Team::Org(id) => self.orgs.iter().find(|o| &o.id == id),
+                Team::Product(_) => None,
+            })
+            .collect()
+    }
+
+    fn resolve_team(&self, product: Option<&str>, org: Option<&str>) -> Option<Team> {
+        match (product, org) {
+            (Some(p), _) => self.product(p).map(|p| Team::Product(p.id)),
+            (None, Some(o)) => self.org(o).map(|o| Team::Org(o.id.clone())),
+            (None, None) => None,
+        }
+    }
+
+    /// Builds the directory of a validated fixtures document.
+    fn from_fixtures(fixtures: &Fixtures) -> Self {
+        let mut dir = Directory::default();
+        for u in &fixtures.users {
+            let mfa = u.mfa.as_ref().and_then(|m| {
+                Some(Mfa {
+                    secret: TotpSecret::from_base32(&m.secret).ok()?,
+                    recovery_codes: m
+                        .recovery_codes
+                        .iter()
+                        .map(|c| (c.clone(), false))
+                        .collect(),
+                    last_step: None,
+                })
+            });
+            dir.users.push(Some(User {
+                email: u.email.clone(),
+                password: u.password.clone(),
+                first_name: u.first_name.clone(),
+                last_name: u.last_name.clone(),
+                mfa,
+                pending_enrolment: None,
+            }));
+        }
+        for o in &fixtures.orgs {
+            dir.orgs.push(Org {
+                id: o.id.clone(),
+                slug: o.slug.clone(),
+                name: o.name.clone(),
+            });
+        }
+        for p in &fixtures.products {
+            let org = p
+                .org
+                .as_deref()
+                .and_then(|o| dir.org(o))
+                .map(|o| o.id.clone());
+            dir.products.push(Product {
+                id: p.id,
+                slug: p.slug.clone(),
+                name: p.name.clone(),
+                platform_id: p.platform_id,
+                org,
+            });
+        }
+        for m in &fixtures.memberships {
+            let user = dir.user_by_email(&m.user).map(|(id, _)| id);
+            let team = dir.resolve_team(m.product.as_deref(), m.org.as_deref());
+            if let (Some(user), Some(team)) = (user, team) {
+                dir.memberships.push(Membership {
+                    user,
+                    team,
+                    role: m.role.clone(),
+                });
+            }
+        }
+        for id in BUILT_IN_CLIENTS {
+            dir.clients.push(Client {
+                id: id.into(),
+                secret: id.into(),
+                kind: ClientKind::Developer,
+            });
+        }
+        for c in &fixtures.clients {
+            if let Some(product) = dir.product(&c.product).map(|p| p.id) {
+                dir.clients.push(Client {
+                    id: c.id.clone(),
+                    secret: c.secret.clone(),
+                    kind: ClientKind::Product(product),
+                });
+            }
+        }
+        for c in &fixtures.customers {
+            if let Some(product) = dir.product(&c.product).map(|p| p.id) {
+                dir.customers.push(Customer {
+                    email: c.email.clone(),
+                    password: c.password.clone(),
+                    product,
+                });
+            }
+        }
+        dir.devices = fixtures.devices.clone();
+        for d in &mut dir.devices {
+            // Store the product by numeric id whatever the fixture named it by.
+            if let Some(p) = d.product.as_deref() {
+                d.product = fixtures
+                    .products
+                    .iter()
+                    .find(|x| x.slug == p || x.id.to_string() == p)
+                    .map(|x| x.id.to_string());
+            }
+        }
+        for a in &fixtures.api_users {
+            let team = dir.resolve_team(a.product.as_deref(), a.org.as_deref());
+            if let (Some(team), Some(token)) = (team, parse_token(&a.token)) {
+                dir.api_users.push(Some(ApiUser {
+                    username: a.username.clone(),
+                    friendly_name: a.friendly_name.clone(),
+                    team,
+                    scopes: a.scopes.clone(),
+                    token,
+                }));
+            }
+        }
+        dir
+    }
+}
+
+/// Everything one world holds that `reset` puts back.
+#[derive(Debug, Default)]
+pub(crate) struct Store {
+    /// Users, products, teams…: read on every login, written by rare control calls.
+    pub directory: RwLock<Directory>,
+    /// Live access tokens by key.
+    pub tokens: CountedMap<TokenKey, AccessToken>,
+    /// Live refresh tokens by key.
+    pub refresh_tokens: CountedMap<TokenKey, RefreshToken>,
+    /// Outstanding MFA challenges by `mfa_token`.
+    pub mfa_challenges: FastMap<String, MfaChallenge>,
+}
+
+impl Store {
+    /// A store holding the fixtures' directory and pre-issued tokens.
+    pub fn from_fixtures(fixtures: &Fixtures) -> Self {
+        let directory = Directory::from_fixtures(fixtures);
+        let store = Store::default();
+        for (i, api_user) in directory.api_users.iter().enumerate() {
+            if let Some(a) = api_user {
+                store.tokens.insert(
+                    a.token,
+                    AccessToken {
+                        owner: Owner::ApiUser(i as ApiUserId),
+                        client: 0,
+                        expires_at: None,
+                    },
+                );
+            }
+        }
+        for t in &fixtures.tokens {
+            let user = directory.user_by_email(&t.user).map(|(id, _)| id);
+            let client = directory.client_by_id(&t.client).map(|(idx, _)| idx);
+            if let (Some(key), Some(user), Some(client)) = (parse_token(&t.token), user, client) {
+                let expires_at = t.expires_at.as_deref().and_then(parse_iso8601);
+                store.tokens.insert(
+                    key,
+                    AccessToken {
+                        owner: Owner::User(user),
+                        client,
+                        expires_at,
+                    },
+                );
+            }
+        }
+        *store.directory.write() = directory;
+        store
+    }
+
+    /// Removes expired access tokens, refresh tokens and MFA challenges; returns how many.
+    ///
+    /// Counted inside `retain`, not as a difference of lengths: other requests insert
+    /// concurrently, so the maps may hold more afterwards than before.
+    pub fn evict_expired(&self, now: Millis) -> usize {
+        let mut challenges = 0usize;
+        self.mfa_challenges.retain(|_, c| {
+            challenges += usize::from(c.expires_at <= now);
+            c.expires_at > now
+        });
+        if challenges > 0 {
+            shrink_if_sparse(&self.mfa_challenges, self.mfa_challenges.len());
+        }
+        self.tokens.evict_expired(now) + self.refresh_tokens.evict_expired(now) + challenges
+    }
+
+    /// Revokes every access and refresh token of `owner`; returns how many access tokens.
+    /// (Counted inside `retain`: concurrent inserts make a difference of lengths wrong.)
+    pub fn revoke_all_of(&self, owner: Owner) -> usize {
+        let mut revoked = 0usize;
+        self.tokens.retain(|_, t| {
+            let keep = t.owner != owner;
+            revoked += usize::from(!keep);
+            keep
+        });
+        self.refresh_tokens.retain(|_, t| t.owner != owner);
+        revoked
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_fixtures_load_users_clients_and_tokens() {
+        let store = Store::from_fixtures(&Fixtures::default_set());
+        let dir = store.directory.read();
+        assert!(dir.user_by_email("USER@example.com").is_some());
+        assert_eq!(
+            dir.client_by_id("particle-cli").unwrap().1.kind,
+            ClientKind::Developer
+        );
+        assert!(matches!(
+            dir.client_by_id("demo-product-2146").unwrap().1.kind,
+            ClientKind::Product(1001)
+        ));
+        let key = parse_token("1111111111111111111111111111111111111111").unwrap();
+        assert_eq!(store.tokens.get(&key).unwrap().expires_at, None);
+        assert_eq!(dir.product("1001").unwrap().slug, "demo-product");
+        assert_eq!(dir.product("demo-product").unwrap().id, 1001);
+    }
+
+    #[test]
+    fn eviction_drops_only_expired_entries() {
+        let store = Store::default();
+        let token = |expires_at| AccessToken {
+            owner: Owner::User(0),
+            client: 0,
+            expires_at,
+        };
+        store.tokens.insert([1; 20], token(Some(100)));
+        store.tokens.insert([2; 20], token(Some(200)));
+        store.tokens.insert([3; 20], token(None));
+        assert_eq!(store.evict_expired(100), 1);
+        assert_eq!(store.tokens.len(), 2);
+        assert!(store.tokens.contains_key(&[3; 20]));
+    }
+
+    #[test]
+    fn a_sweep_skipped_while_nothing_expired_still_finds_every_expiry_later() {
+        let tokens: CountedMap<TokenKey, AccessToken> = CountedMap::default();
+        let token = |expires_at| AccessToken {
+            owner: Owner::User(0),
+            client: 0,
+            expires_at,
+        };
+        tokens.insert([1; 20], token(Some(100)));
+        tokens.insert([2; 20], token(Some(300)));
+        tokens.insert([3; 20], token(None));
+        // Nothing expired yet: skipped.
+        assert_eq!(tokens.evict_expired(99), 0);
+        assert_eq!(tokens.evict_expired(150), 1);
+        // After a scan, an insert that expires before the earliest kept one still counts.
+        tokens.insert([4; 20], token(Some(200)));
+        assert_eq!(tokens.evict_expired(250), 1);
+        assert!(!tokens.contains_key(&[4; 20]));
+        assert_eq!(tokens.evict_expired(300), 1);
+        assert_eq!(tokens.len(), 1);
+        // Removals keep the count exact.
+        assert!(tokens.remove(&[3; 20]).is_some());
+        assert!(tokens.remove(&[3; 20]).is_none());
+        assert!(tokens.is_empty());
+    }
+}
