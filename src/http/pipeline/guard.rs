@@ -15,8 +15,9 @@ use crate::tokens::secrets_equal;
 /// The header carrying the control secret.
 pub(crate) const SECRET_HEADER: &str = "x-mock-control-secret";
 
-/// Checks a control request (`/__mock/…`, health and readiness excepted): `Some` refusal
-/// with `--no-control` or without the right secret, `None` to let it through.
+/// Checks a control request (`/__mock/…`, health and readiness excepted; the dashboard
+/// page needs no secret): `Some` refusal with `--no-control` or without the right secret,
+/// `None` to let it through.
 pub(crate) fn check(state: &AppState, req: &Request) -> Option<Response> {
     let path = req.uri().path();
     if UNGUARDED.contains(&path) {
