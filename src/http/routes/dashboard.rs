@@ -104,6 +104,22 @@ struct StreamQuery {
     backlog: Option<usize>,
 }
 
+impl StreamQuery {
+    /// The query of `uri`: its filters, checked, and the backlog asked for.
+    fn parse(uri: &Uri) -> Result<(Matcher, usize), ApiError> {
+        let query: StreamQuery = serde_urlencoded::from_str(uri.query().unwrap_or(""))
+            .map_err(|e| ApiError::BadRequest(format!("invalid journal stream query: {e}")))?;
+        let matcher = Matcher::new(&JournalFilter {
+            path: query.path,
+            status: query.status,
+            client: query.client,
+            limit: None,
+        })
+        .map_err(ApiError::BadRequest)?;
+        Ok((matcher, query.backlog.unwrap_or(0)))
+    }
+}
+
 /// `GET /__mock/journal/stream`: one `data:` event per answered request of this world
 /// (the journal entry's JSON, with `id:` its journal id), `event: dropped` with
 /// `{"dropped":N}` when this viewer fell behind, a comment every 15 s when idle. Ends when
@@ -113,28 +129,21 @@ pub(crate) async fn stream(
     CurrentWorld(world): CurrentWorld,
     uri: Uri,
 ) -> Result<impl IntoResponse, ApiError> {
-    let query: StreamQuery = serde_urlencoded::from_str(uri.query().unwrap_or(""))
-        .map_err(|e| ApiError::BadRequest(format!("invalid journal stream query: {e}")))?;
-    let matcher = Matcher::new(&JournalFilter {
-        path: query.path,
-        status: query.status,
-        client: query.client,
-        limit: None,
-    })
-    .map_err(ApiError::BadRequest)?;
+    let (matcher, backlog) = StreamQuery::parse(&uri)?;
     let viewer = state
         .viewers
         .admit()
         .ok_or(ApiError::TooManyViewers { max: MAX_VIEWERS })?;
-    let watch = world
-        .journal
-        .watch(matcher, query.backlog.unwrap_or(0), viewer);
+    let watch = world.journal.watch(matcher, backlog, viewer);
     let opened = Event::default().comment("particle-auth-mock journal stream");
     let events = futures_util::stream::once(async { Ok(opened) })
         .chain(futures_util::stream::unfold(watch, next_event));
-    let sse = Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive"));
-    // Tells nginx-style proxies not to buffer the stream.
-    Ok(([(HeaderName::from_static("x-accel-buffering"), "no")], sse))
+    let keep_alive = KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive");
+    // `X-Accel-Buffering: no` tells nginx-style proxies not to buffer the stream.
+    Ok((
+        [(HeaderName::from_static("x-accel-buffering"), "no")],
+        Sse::new(events).keep_alive(keep_alive),
+    ))
 }
 
 /// The body of an `event: dropped`.
@@ -153,4 +162,23 @@ async fn next_event(mut watch: Watch) -> Option<(Result<Event, Infallible>, Watc
     // Plain strings and numbers always serialise; never end the stream over it.
     .unwrap_or_else(|_| Event::default().comment("unserialisable event"));
     Some((Ok(event), watch))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_page_and_what_is_under_it_are_the_dashboard() {
+        assert!(is_ui("/__mock/ui") && is_ui("/__mock/ui/app.js"));
+        assert!(!is_ui("/__mock/uix") && !is_ui("/__mock/clock") && !is_ui("/ui"));
+    }
+
+    #[test]
+    fn every_asset_the_page_links_is_embedded() {
+        for (name, _, body) in ASSETS {
+            assert!(PAGE.contains(&format!("{UI_PATH}/{name}")), "{name}");
+            assert!(!body.is_empty(), "{name}");
+        }
+    }
 }
