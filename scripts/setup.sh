@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs what the test suites need beyond the Rust toolchain; idempotent, quick when all
-# is there. Debian packages (podman, runc, chromium, wrk), the npm projects (npm ci from their
-# lockfiles), and a Python virtualenv target/ci-venv (hadolint, requests, pyotp, pyyaml).
+# is there. Debian packages (podman, runc, chromium, wrk, shellcheck, jq, curl), the npm
+# projects (npm ci from their lockfiles), and a Python virtualenv target/ci-venv
+# (scripts/requirements-ci.txt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 fail() { echo "setup: FAIL: $*" >&2; exit 1; }
 
 missing=()
-for pkg in podman runc chromium wrk; do
+for pkg in podman runc chromium wrk shellcheck jq curl; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then

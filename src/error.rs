@@ -14,10 +14,7 @@ use serde::Serialize;
 /// The reason a request was refused, in words, attached to the response's extensions so the
 /// request journal can record it. Never sent to the client.
 #[derive(Debug, Clone)]
-pub(crate) struct RefusalReason(
-    #[allow(dead_code)] // used by the control API feature (request journal)
-    pub  String,
-);
+pub(crate) struct RefusalReason(pub String);
 
 /// Everything the mock answers with an error status.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

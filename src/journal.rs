@@ -285,9 +285,9 @@ impl Matcher {
     /// Whether `entry` meets every condition.
     pub(crate) fn matches(&self, entry: &JournalEntry) -> bool {
         let path = entry.path.split('?').next().unwrap_or("");
-        self.path.as_deref().map_or(true, |p| glob_match(p, path))
-            && self.client.as_deref().map_or(true, |c| c == entry.client)
-            && self.status.map_or(true, |s| s.matches(entry.status))
+        self.path.as_deref().is_none_or(|p| glob_match(p, path))
+            && self.client.as_deref().is_none_or(|c| c == entry.client)
+            && self.status.is_none_or(|s| s.matches(entry.status))
     }
 
     /// The last `limit` (all if `None`) entries of `ring` that match, oldest first.

@@ -15,38 +15,43 @@
 //! # }
 //! ```
 //!
+//! # The public API
+//!
+//! At the root: [`MockServer`] and [`MockServerBuilder`] (start, stop on drop), [`Tenant`]
+//! (an isolated world on the same server), [`Controls`] (the control methods both hand
+//! out), [`Clock`], [`Config`], [`Fixtures`], and the errors [`ApiError`],
+//! [`StartError`] and [`FixtureError`]. The types the control methods take and return
+//! are in [`control`]; rate-limit settings and reports in [`rate_limit`].
+//!
 //! # Layout
 //!
-//! - `server`: [`MockServer`] and [`MockServerBuilder`]: bind, serve, stop on drop.
-//! - `app`: the router and its layers (CORS, tenant routing, JSON error safety net).
-//! - `routes/*`: HTTP handlers, one module per part of the spec; they only translate.
-//! - `extract`: extractors (bearer auth, token form, JSON bodies) rejecting with [`ApiError`].
-//! - `error`: [`ApiError`], rendered as Particle-shaped JSON.
-//! - `oauth`, `account`: the domain logic of `/oauth/token`, tokens, user and MFA endpoints.
-//! - `scopes`: the one table of what each route needs (scope, human only, any token) and
-//!   its enforcement; `teams`: API users of product and org teams; `products`: the
-//!   product and org resources API users call.
-//! - `world`: one isolated world (store, clock, generator, settings, journal, faults).
-//! - `control`: the control plane's logic (clock readings, users, tokens, tenants), shared
-//!   by `routes/control.rs` and the [`MockServer`] / [`Tenant`] methods.
-//! - `journal`, `faults`: the request journal and injected faults of a world.
-//! - `middleware/*`: the journal, fault and control-guard layers.
-//! - `tenant`: [`Tenant`], and the control methods it shares with [`MockServer`].
-//! - `store`: users, products, teams and live credentials.
-//! - `clock`: [`Clock`], the only reader of the OS time.
-//! - `rate_limit`: per-client limits of §6 (windows, lockout, bounded memory);
-//!   `middleware::rate_limit` applies them to requests.
-//! - `tokens`: token generation and constant-time comparison.
-//! - `totp`: RFC 6238 verification with skew and replay protection.
-//! - `fixtures`: [`Fixtures`], the embedded default set and validation.
-//! - `config`: [`Config`], every option (clap + `PARTICLE_MOCK_*`).
-//! - [`healthcheck`]: the binary's `healthcheck` subcommand (a container `HEALTHCHECK`).
+//! One folder per layer; a module may import only from the layers below it (a test,
+//! `tests/layering.rs`, fails on an import that runs back up):
+//!
+//! | layer | owns |
+//! | --- | --- |
+//! | `bin/particle-auth-mock/` | the binary: command line, tracing, signals, the `healthcheck` subcommand |
+//! | `server/` | [`MockServer`], its builder, [`Tenant`], [`Controls`], the accept loop and connection limits, housekeeping sweeps, signals |
+//! | `http/` | app state, the pipeline (world routing, control guard, journal, limits, faults, body limit), extractors (one bearer parser), redaction (one redactor), `routes/` (handlers and THE Particle route table) |
+//! | `control/` | control-plane operations: clock, users, tokens, rate limits, tenants |
+//! | `particle/` | the emulated API's domain: oauth, account, scopes, teams, products, forms |
+//! | `world/` | `World` (one isolated mock), the tenant registry, store, fixtures, per-world settings |
+//! | `config.rs` | [`Config`]: every option, with code defaults |
+//! | `rate_limit/`, `journal.rs`, `faults.rs`, `totp.rs` | the engines: limits of §6, the request journal, injected faults, RFC 6238 |
+//! | `clock.rs`, `tokens.rs` | time (the only reader of the OS clock) and token generation |
+//! | `error.rs`, `support/` | [`ApiError`] rendered as Particle-shaped JSON; shared map types and text helpers |
+//!
+//! Imports run one way: binary → server → http → control → particle → world → config →
+//! engines → clock/tokens → error/support. `control` sits above `particle` because the
+//! control API issues tokens and creates API users through the same code as the
+//! Particle routes. Only `server` and `http` know about connections and requests (`error`
+//! renders its own JSON answer).
 #![deny(missing_docs)]
 #![warn(clippy::unwrap_used, clippy::self_named_module_files)]
 
 mod clock;
 mod config;
-mod control;
+pub mod control;
 mod error;
 mod faults;
 #[cfg(feature = "fuzzing")]
@@ -59,7 +64,7 @@ mod journal;
 mod particle;
 #[cfg(test)]
 mod proptests;
-mod rate_limit;
+pub mod rate_limit;
 mod server;
 mod support;
 mod tokens;
@@ -68,17 +73,7 @@ mod world;
 
 pub use clock::{Clock, Millis};
 pub use config::Config;
-pub use control::{
-    parse_duration, ClockState, IssuedToken, LiveToken, MembershipSpec, NewUser, TenantInfo,
-    TokenOrder, TotpCodes, UserPatch, UserView,
-};
 pub use error::ApiError;
-pub use faults::{FaultInfo, FaultSpec};
-pub use journal::{JournalEntry, JournalFilter};
-pub use rate_limit::{
-    Algorithm, ClientRateLimits, HeaderStyle, Limit, RateLimitSettings, RateLimitSnapshot,
-    RateLimitSummary, Rule, RuleCounter, RuleOverride, RuleSetting,
-};
 pub use server::tenant::Tenant;
-pub use server::{shutdown_signal, MockServer, MockServerBuilder, StartError};
+pub use server::{shutdown_signal, Controls, MockServer, MockServerBuilder, StartError};
 pub use world::fixtures::{FixtureError, Fixtures};

@@ -2,9 +2,15 @@
 # Example: the mock from the shell with curl. Start the mock first
 # (`docker run -p 8080:8080 particle-auth-mock`, or the binary) and set PARTICLE_MOCK_URL if
 # it is not on http://127.0.0.1:8080. Exits non-zero if any step does not behave as shown.
+# It works in a tenant of its own, deleted at the end, so it can run again at once.
 set -euo pipefail
-BASE=${PARTICLE_MOCK_URL:-http://127.0.0.1:8080}
+MOCK=${PARTICLE_MOCK_URL:-http://127.0.0.1:8080}
 json_field() { sed -n "s/.*\"$1\":\"\\([^\"]*\\)\".*/\\1/p"; }
+
+echo "0. a tenant: an isolated world with the server's fixtures"
+TENANT=$(curl -fsS -X POST "$MOCK/__mock/tenants")
+BASE=$(json_field base_url <<<"$TENANT")
+trap 'curl -fsS -X DELETE "$MOCK/__mock/tenants/$(json_field id <<<"$TENANT")" >/dev/null' EXIT
 
 echo "1. password login (client particle/particle, form-encoded)"
 TOKEN=$(curl -fsS -u particle:particle "$BASE/oauth/token" \
@@ -23,10 +29,8 @@ BODY=$(curl -sS -o - -w '\n%{http_code}' -u particle:particle "$BASE/oauth/token
   -d grant_type=password -d username=mfa@example.com -d password=password)
 [ "$(tail -n1 <<<"$BODY")" = 403 ]
 MFA_TOKEN=$(head -n1 <<<"$BODY" | json_field mfa_token)
-# The login code for the fixture secret JBSWY3DPEHPK3PXP (any TOTP app or oathtool gives the same).
-OTP=${OTP:-$(python3 -c 'import base64,hmac,struct,time
-k=base64.b32decode("JBSWY3DPEHPK3PXP"); h=hmac.digest(k,struct.pack(">Q",int(time.time())//30),"sha1")
-o=h[-1]&15; print("%06d"%((struct.unpack(">I",h[o:o+4])[0]&0x7fffffff)%1000000))')}
+# The current login code, from the mock (on its clock; any TOTP app gives the same).
+OTP=$(curl -fsS "$BASE/__mock/users/mfa@example.com/totp" | json_field code)
 MFA_ACCESS=$(curl -fsS -u particle:particle "$BASE/oauth/token" \
   -d grant_type=urn:custom:mfa-otp -d "mfa_token=$MFA_TOKEN" -d "otp=$OTP" | json_field access_token)
 curl -fsS -H "Authorization: Bearer $MFA_ACCESS" "$BASE/v1/user" | grep -q mfa@example.com

@@ -311,7 +311,6 @@ pub(crate) fn refuse_bearer_by_table(
 }
 
 /// A JSON (or form) body for endpoints without bearer auth.
-#[allow(dead_code)] // used by the control API feature (JSON bodies without bearer auth)
 pub(crate) struct JsonOrForm<T>(pub T);
 
 impl<T: DeserializeOwned> FromRequest<AppState> for JsonOrForm<T> {

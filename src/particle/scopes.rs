@@ -17,6 +17,7 @@
 
 use crate::error::ApiError;
 use crate::support::text::truncate;
+pub(crate) use crate::world::store::TeamRef;
 use crate::world::store::{Directory, Owner, Store, Team, UserId};
 
 /// What a route needs from the calling token.
@@ -109,35 +110,15 @@ pub(crate) fn insufficient_scope(scope: &str) -> ApiError {
     .because(format!("missing scope {scope}"))
 }
 
-/// A product or org as a path names it (numeric id, 24-hex id, or slug).
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum TeamRef<'a> {
-    /// `/v1/products/{productIdOrSlug}`.
-    Product(&'a str),
-    /// `/v1/orgs/{orgIdOrSlug}`.
-    Org(&'a str),
-}
-
 /// The team a path names, or 404 `Product not found.` / `Organization not found.`.
 pub(crate) fn resolve(directory: &Directory, target: TeamRef<'_>) -> Result<Team, ApiError> {
-    match target {
-        TeamRef::Product(key) => directory
-            .product(key)
-            .map(|p| Team::Product(p.id))
-            .ok_or_else(|| {
-                ApiError::NotFound("Product not found.".into())
-                    .because(format!("unknown product `{}`", truncate(key)))
-            }),
-        TeamRef::Org(key) => directory
-            .org(key)
-            .map(|o| Team::Org(o.id.clone()))
-            .ok_or_else(|| {
-                ApiError::NotFound("Organization not found.".into())
-                    .because(format!("unknown org `{}`", truncate(key)))
-            }),
-    }
+    directory.team(target).ok_or_else(|| match target {
+        TeamRef::Product(key) => ApiError::NotFound("Product not found.".into())
+            .because(format!("unknown product `{}`", truncate(key))),
+        TeamRef::Org(key) => ApiError::NotFound("Organization not found.".into())
+            .because(format!("unknown org `{}`", truncate(key))),
+    })
 }
-
 /// The org that owns a team: the org itself, or a product's org.
 fn org_of(directory: &Directory, team: &Team) -> Option<String> {
     match team {

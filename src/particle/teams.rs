@@ -186,6 +186,37 @@ fn username_taken(directory: &Directory, username: &str) -> bool {
             .any(|a| a.username.eq_ignore_ascii_case(username))
 }
 
+/// Adds an API user of `team` with a fresh never-expiring token: the ONE creation path,
+/// for `POST …/team` (§3.2) and the control API's `POST /__mock/tokens`. The username is
+/// the slug of `friendly_name`, `+`, 10 random characters and `@api.particle.io`, never
+/// one already taken. Returns the username and the token's key.
+pub(crate) fn add_api_user(
+    world: &World,
+    store: &Store,
+    directory: &mut Directory,
+    team: Team,
+    friendly_name: String,
+    scopes: Vec<String>,
+) -> Result<(String, crate::tokens::TokenKey), ApiError> {
+    let base = slug(&friendly_name);
+    let username = loop {
+        let candidate = format!("{base}+{}{API_DOMAIN}", world.generator.alphanumeric(10));
+        if !username_taken(directory, &candidate) {
+            break candidate;
+        }
+    };
+    let id = ApiUserId::try_from(directory.api_users.len()).map_err(|_| ApiError::Unavailable)?;
+    let key = issue_token(world, store, id);
+    directory.api_users.push(Some(ApiUser {
+        username: username.clone(),
+        friendly_name,
+        team,
+        scopes,
+        token: key,
+    }));
+    Ok((username, key))
+}
+
 /// Inserts a fresh never-expiring token for an API user and returns its key.
 fn issue_token(world: &World, store: &Store, id: ApiUserId) -> crate::tokens::TokenKey {
     let now = world.now();
@@ -222,22 +253,7 @@ pub(crate) fn create_api_user(
     let scopes = changes
         .scopes
         .ok_or_else(|| bad("scopes is required: name at least one scope."))?;
-    let base = slug(&friendly_name);
-    let username = loop {
-        let candidate = format!("{base}+{}{API_DOMAIN}", world.generator.alphanumeric(10));
-        if !username_taken(&directory, &candidate) {
-            break candidate;
-        }
-    };
-    let id = ApiUserId::try_from(directory.api_users.len()).map_err(|_| ApiError::Unavailable)?;
-    let key = issue_token(world, &store, id);
-    directory.api_users.push(Some(ApiUser {
-        username: username.clone(),
-        friendly_name,
-        team,
-        scopes,
-        token: key,
-    }));
+    let (username, key) = add_api_user(world, &store, &mut directory, team, friendly_name, scopes)?;
     tracing::info!(api_user = %username, "API user created");
     Ok(Created {
         ok: true,

@@ -478,7 +478,7 @@ impl Fixtures {
         let mut client_ids: HashSet<&str> = ["particle", "particle-api", "particle-cli"].into();
         for (i, c) in self.clients.iter().enumerate() {
             let at = format!("clients[{i}]");
-            if !crate::particle::oauth::valid_client_id(&c.id) {
+            if !valid_client_id(&c.id) {
                 return Err(format!(
                     "at `{at}.id`: a client id is 3 to 40 of [A-Za-z0-9-_]"
                 ));
@@ -609,6 +609,14 @@ impl Fixtures {
             Err(format!("at `{at}`: unknown user `{email}`"))
         }
     }
+}
+
+/// Whether `id` has the shape the library accepts for a client id (`/^[a-z0-9-_]{3,40}$/i`).
+pub(crate) fn valid_client_id(id: &str) -> bool {
+    (3..=40).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 #[cfg(test)]

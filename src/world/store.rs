@@ -67,7 +67,7 @@ impl<K: Eq + Hash, V: Expiring> CountedMap<K, V> {
     }
 
     /// Whether the map is empty.
-    #[allow(dead_code)] // used by tests
+    #[cfg(test)]
     pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -184,6 +184,15 @@ pub(crate) type ClientIdx = u16;
 /// The OAuth clients every world has (particle-api.md §1.2): secret = id.
 pub(crate) const BUILT_IN_CLIENTS: [&str; 3] = ["particle", "particle-api", "particle-cli"];
 
+/// A product or org as a path or a control call names it (numeric id, 24-hex id, or slug).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum TeamRef<'a> {
+    /// `/v1/products/{productIdOrSlug}`.
+    Product(&'a str),
+    /// `/v1/orgs/{orgIdOrSlug}`.
+    Org(&'a str),
+}
+
 /// A product or an org: what a team, membership or API user belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum Team {
@@ -227,11 +236,8 @@ pub(crate) struct User {
 pub(crate) struct Product {
     pub id: u32,
     pub slug: String,
-    #[allow(dead_code)] // used by the teams feature (team lists)
     pub name: String,
-    #[allow(dead_code)] // used by the teams feature (team lists)
     pub platform_id: u32,
-    #[allow(dead_code)] // used by the teams feature (team lists)
     pub org: Option<String>,
 }
 
@@ -240,7 +246,11 @@ pub(crate) struct Product {
 pub(crate) struct Org {
     pub id: String,
     pub slug: String,
-    #[allow(dead_code)] // used by the teams feature (team lists)
+    /// The display name from the fixtures; no emulated answer shows it yet.
+    #[expect(
+        dead_code,
+        reason = "kept from the fixtures for the answers that will show it"
+    )]
     pub name: String,
 }
 
@@ -249,7 +259,6 @@ pub(crate) struct Org {
 pub(crate) struct Membership {
     pub user: UserId,
     pub team: Team,
-    #[allow(dead_code)] // used by the teams feature (roles in team lists and admin checks)
     pub role: String,
 }
 
@@ -281,9 +290,7 @@ pub(crate) struct Customer {
 /// An API user (particle-api.md §3).
 #[derive(Debug, Clone)]
 pub(crate) struct ApiUser {
-    #[allow(dead_code)] // used by the API users feature
     pub username: String,
-    #[allow(dead_code)] // used by the API users feature
     pub friendly_name: String,
     pub team: Team,
     pub scopes: Vec<String>,
@@ -411,10 +418,20 @@ impl Directory {
             .collect()
     }
 
-    fn resolve_team(&self, product: Option<&str>, org: Option<&str>) -> Option<Team> {
+    /// The team `target` names: the ONE team resolver (routes, the control API and the
+    /// fixtures all go through it, each saying "unknown" its own way).
+    pub fn team(&self, target: TeamRef<'_>) -> Option<Team> {
+        match target {
+            TeamRef::Product(key) => self.product(key).map(|p| Team::Product(p.id)),
+            TeamRef::Org(key) => self.org(key).map(|o| Team::Org(o.id.clone())),
+        }
+    }
+
+    /// The team a fixture names with `product` (first) or `org`.
+    fn fixture_team(&self, product: Option<&str>, org: Option<&str>) -> Option<Team> {
         match (product, org) {
-            (Some(p), _) => self.product(p).map(|p| Team::Product(p.id)),
-            (None, Some(o)) => self.org(o).map(|o| Team::Org(o.id.clone())),
+            (Some(p), _) => self.team(TeamRef::Product(p)),
+            (None, Some(o)) => self.team(TeamRef::Org(o)),
             (None, None) => None,
         }
     }
@@ -466,7 +483,7 @@ impl Directory {
         }
         for m in &fixtures.memberships {
             let user = dir.user_by_email(&m.user).map(|(id, _)| id);
-            let team = dir.resolve_team(m.product.as_deref(), m.org.as_deref());
+            let team = dir.fixture_team(m.product.as_deref(), m.org.as_deref());
             if let (Some(user), Some(team)) = (user, team) {
                 dir.memberships.push(Membership {
                     user,
@@ -512,7 +529,7 @@ impl Directory {
             }
         }
         for a in &fixtures.api_users {
-            let team = dir.resolve_team(a.product.as_deref(), a.org.as_deref());
+            let team = dir.fixture_team(a.product.as_deref(), a.org.as_deref());
             if let (Some(team), Some(token)) = (team, parse_token(&a.token)) {
                 dir.api_users.push(Some(ApiUser {
                     username: a.username.clone(),

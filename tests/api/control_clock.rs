@@ -104,7 +104,7 @@ async fn the_library_clock_moves_tokens_from_rust_too() {
     let mock = spawn_mock().await;
     let issued = mock
         .server
-        .issue_token(particle_auth_mock::TokenOrder {
+        .issue_token(particle_auth_mock::control::TokenOrder {
             user: Some("user@example.com".into()),
             expires_in: Some(60),
             ..Default::default()

@@ -6,7 +6,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::helpers::*;
-use particle_auth_mock::FaultSpec;
+use particle_auth_mock::control::FaultSpec;
 
 #[tokio::test]
 async fn a_status_fault_answers_the_next_n_matching_requests_then_stops() {

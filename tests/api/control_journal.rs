@@ -4,7 +4,8 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::helpers::*;
-use particle_auth_mock::{Config, JournalFilter};
+use particle_auth_mock::control::JournalFilter;
+use particle_auth_mock::Config;
 
 #[tokio::test]
 async fn the_journal_records_refusal_reasons_and_never_the_secrets_sent() {

@@ -6,7 +6,9 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use particle_auth_mock::{Algorithm, Config, JournalFilter, Limit, Rule};
+use particle_auth_mock::control::JournalFilter;
+use particle_auth_mock::rate_limit::{Algorithm, Limit, Rule};
+use particle_auth_mock::Config;
 use reqwest::Method;
 use serde_json::{json, Value};
 

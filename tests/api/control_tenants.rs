@@ -4,7 +4,8 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::helpers::*;
-use particle_auth_mock::{Config, FaultSpec, Fixtures};
+use particle_auth_mock::control::FaultSpec;
+use particle_auth_mock::{Config, Fixtures};
 
 async fn create(mock: &TestMock, body: Option<serde_json::Value>) -> String {
     let (status, tenant) = mock.call(Method::POST, "/__mock/tenants", body).await;
@@ -183,7 +184,7 @@ async fn the_library_creates_uses_resets_and_deletes_tenants() {
         Fixtures::from_json(r#"{"users":[{"email":"lib@example.com","password":"pw"}]}"#).unwrap();
     let tenant = mock.server.create_tenant_with(fixtures).unwrap();
     let issued = tenant
-        .issue_token(particle_auth_mock::TokenOrder {
+        .issue_token(particle_auth_mock::control::TokenOrder {
             user: Some("lib@example.com".into()),
             ..Default::default()
         })
@@ -218,7 +219,7 @@ async fn a_tenant_has_its_own_users_totp_codes_tokens_and_journal_from_rust() {
     tenant.clock().freeze();
     tenant.clock().set(T0 + 15_000);
     tenant
-        .add_user(particle_auth_mock::NewUser {
+        .add_user(particle_auth_mock::control::NewUser {
             email: "only-here@example.com".into(),
             password: "pw".into(),
             mfa_secret: Some("JBSWY3DPEHPK3PXP".into()),

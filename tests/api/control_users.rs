@@ -4,7 +4,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::helpers::*;
-use particle_auth_mock::{MembershipSpec, NewUser, TokenOrder, UserPatch};
+use particle_auth_mock::control::{MembershipSpec, NewUser, TokenOrder, UserPatch};
 
 #[tokio::test]
 async fn a_user_added_over_http_can_log_in_and_removing_it_kills_its_tokens() {

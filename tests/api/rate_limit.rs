@@ -6,9 +6,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use particle_auth_mock::{
-    Algorithm, Config, HeaderStyle, Limit, MockServer, RateLimitSettings, Rule,
-};
+use particle_auth_mock::rate_limit::{Algorithm, HeaderStyle, Limit, RateLimitSettings, Rule};
+use particle_auth_mock::{Config, MockServer};
 use reqwest::{Method, Response};
 
 use crate::helpers::*;
@@ -662,7 +661,7 @@ async fn the_journal_records_which_limit_refused_a_request() {
     // Assert
     let entries = mock
         .server
-        .journal(&particle_auth_mock::JournalFilter::default())
+        .journal(&particle_auth_mock::control::JournalFilter::default())
         .unwrap();
     let refused = entries.iter().find(|e| e.status == Some(429)).unwrap();
     assert_eq!(refused.reason.as_deref(), Some("oauth limit 1/60s reached"));

@@ -1,0 +1,113 @@
+// Types for particle-auth-mock's test helper.
+
+/** A fixtures document (see docs/fixtures.md); only the common fields are typed. */
+export interface Fixtures {
+  users?: Array<{
+    email: string;
+    password?: string;
+    first_name?: string;
+    last_name?: string;
+    mfa?: { secret: string; recovery_codes?: string[] };
+  }>;
+  [section: string]: unknown;
+}
+
+/** Rate-limit settings, the shape of the fixtures' `rate_limits` section. */
+export interface RateLimits {
+  /** `false` switches every limit off. */
+  enabled?: boolean;
+  algorithm?: 'sliding' | 'fixed';
+  headers?: 'none' | 'x-ratelimit' | 'ietf';
+  /** By rule name (`oauth`, `global`, …): `"COUNT/WINDOW"` such as `"3/20s"`, or `"off"`. */
+  rules?: Record<string, string>;
+}
+
+export interface StartOptions {
+  /** A fixtures document, or the path of a fixtures file. Default: the embedded fixtures. */
+  fixtures?: Fixtures | string;
+  /** Seed for reproducible tokens and generated names. */
+  seed?: number;
+  /** `false` switches rate limits off; an object changes them. Default: Particle's limits. */
+  rateLimits?: false | RateLimits;
+  /** Extra command-line flags, e.g. `['--otp-skew', '2']`. */
+  args?: string[];
+  /** How long to wait for the server to listen (default 10 000 ms). */
+  timeoutMs?: number;
+}
+
+export interface ClockState {
+  now_ms: number;
+  now: string;
+  frozen: boolean;
+}
+
+export interface TotpState {
+  code: string;
+  next_code: string;
+  seconds_remaining: number;
+}
+
+export interface JournalEntry {
+  id: number;
+  time: string;
+  time_ms: number;
+  client: string;
+  method: string;
+  path: string;
+  status: number;
+  reason: string | null;
+  dropped: boolean;
+}
+
+export interface JournalFilter {
+  /** Exact path or glob (`/v1/*`). */
+  path?: string;
+  /** `401` or `4xx`. */
+  status?: number | string;
+  client?: string;
+  /** The last N matches. */
+  limit?: number;
+}
+
+/** The control API of one world: a server's default world or a tenant. */
+export interface World {
+  /** Base URL for Particle clients (particle-api-js `baseUrl`, particle-cli `apiUrl`). */
+  readonly url: string;
+  /** Back to the fixtures, or to `fixtures` (which later resets keep). */
+  reset(fixtures?: Fixtures): Promise<unknown>;
+  /** The current TOTP code of `email` on this world's clock. */
+  totp(email: string): Promise<string>;
+  /** The current and next codes and the seconds left in this step. */
+  totpState(email: string): Promise<TotpState>;
+  /** Moves this world's clock forward by `seconds`. */
+  advanceClock(seconds: number): Promise<ClockState>;
+  /** Reads this world's clock. */
+  clock(): Promise<ClockState>;
+  /** The request journal, oldest first. */
+  journal(filter?: JournalFilter): Promise<JournalEntry[]>;
+  /** Any control call (`control('POST', '/__mock/faults', {...})`): JSON in and out; rejects on non-2xx. */
+  control<T = unknown>(method: string, route: string, body?: unknown): Promise<T>;
+}
+
+/** An isolated world on a shared server; `stop()` deletes it. */
+export interface Tenant extends World {
+  readonly id: string;
+  stop(): Promise<void>;
+}
+
+/** A running server: its default world, plus tenants. */
+export interface Mock extends World {
+  /** A fresh tenant with the server's fixtures, or with `fixtures`. */
+  tenant(fixtures?: Fixtures): Promise<Tenant>;
+  /** Stops the server startMock started (connectMock's: leaves it running). */
+  stop(): Promise<void>;
+}
+
+/** Starts the mock on 127.0.0.1 on a free port; resolves once it listens. */
+export function startMock(options?: StartOptions): Promise<Mock>;
+
+/** Connects to a running mock (default `$PARTICLE_MOCK_URL`, else http://127.0.0.1:8080). */
+export function connectMock(url?: string, options?: { controlSecret?: string }): Promise<Mock>;
+
+/** The binary startMock runs: `$PARTICLE_AUTH_MOCK_BIN`, else the platform package's. */
+export function binaryPath(): string;

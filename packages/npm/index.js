@@ -1,0 +1,206 @@
+'use strict';
+// particle-auth-mock for JavaScript tests: start the mock binary on a free port, or connect to
+// one already running (a CI service container), and drive its control API (/__mock/…).
+// No dependencies: node:child_process and the global fetch (Node >= 18).
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const readline = require('node:readline');
+
+const PLATFORM_PACKAGE = `@particle-auth-mock/${process.platform}-${process.arch}`;
+const EXE = process.platform === 'win32' ? 'particle-auth-mock.exe' : 'particle-auth-mock';
+
+/**
+ * The binary to run: $PARTICLE_AUTH_MOCK_BIN when set, else the one in the platform package
+ * npm installed as an optional dependency.
+ */
+function binaryPath() {
+	const override = process.env.PARTICLE_AUTH_MOCK_BIN;
+	if (override) {
+		if (!fs.existsSync(override)) throw new Error(`PARTICLE_AUTH_MOCK_BIN=${override}: no such file`);
+		return override;
+	}
+	try {
+		return require.resolve(`${PLATFORM_PACKAGE}/bin/${EXE}`);
+	} catch {
+		throw new Error(
+			`particle-auth-mock: no binary for ${process.platform}-${process.arch}: the optional dependency ` +
+			`${PLATFORM_PACKAGE} is not installed (installed with --no-optional or --omit=optional, or an ` +
+			'unsupported platform). Reinstall with optional dependencies, or set PARTICLE_AUTH_MOCK_BIN ' +
+			'to a particle-auth-mock binary.');
+	}
+}
+
+/** Command-line flags for startMock's options. */
+function flagsFor({ fixtures, seed, rateLimits, args = [] }, tmpdir) {
+	const flags = ['--listen', '127.0.0.1:0'];
+	if (typeof fixtures === 'string') {
+		flags.push('--fixtures', fixtures);
+	} else if (fixtures !== undefined) {
+		const file = path.join(tmpdir, 'fixtures.json');
+		fs.writeFileSync(file, JSON.stringify(fixtures));
+		flags.push('--fixtures', file);
+	}
+	if (seed !== undefined) flags.push('--seed', String(seed));
+	if (rateLimits === false) {
+		flags.push('--no-rate-limits');
+	} else if (rateLimits && typeof rateLimits === 'object') {
+		const { enabled, algorithm, headers, rules = {}, ...rest } = rateLimits;
+		const unknown = Object.keys(rest);
+		if (unknown.length) throw new TypeError(`rateLimits: unknown field(s) ${unknown.join(', ')}`);
+		if (enabled === false) flags.push('--no-rate-limits');
+		if (algorithm) flags.push('--rate-limit-algorithm', algorithm);
+		if (headers) flags.push('--rate-limit-headers', headers);
+		for (const [name, limit] of Object.entries(rules)) flags.push('--rate-limit', `${name}=${limit}`);
+	}
+	return [...flags, ...args];
+}
+
+/** The control API of one world (the server's default world, or a tenant) at `url`. */
+class World {
+	constructor(url, headers) {
+		/** Base URL for Particle clients: particle-api-js `baseUrl`, particle-cli `apiUrl`. */
+		this.url = url;
+		this._headers = headers;
+	}
+
+	/** One control call: JSON in, JSON out; a non-2xx answer rejects with its body's error. */
+	async control(method, route, body) {
+		const init = { method, headers: { ...this._headers } };
+		if (body !== undefined) {
+			init.headers['Content-Type'] = 'application/json';
+			init.body = JSON.stringify(body);
+		}
+		const res = await fetch(`${this.url}${route}`, init);
+		const text = await res.text();
+		const json = text ? JSON.parse(text) : null;
+		if (!res.ok) {
+			const err = new Error(`particle-auth-mock: ${method} ${route}: ${res.status} ${json?.error ?? text}`);
+			err.status = res.status;
+			err.body = json;
+			throw err;
+		}
+		return json;
+	}
+
+	/** Back to the fixtures (or to `fixtures`, which later resets keep): tokens, MFA state, journal, faults, limits. */
+	reset(fixtures) { return this.control('POST', '/__mock/reset', fixtures); }
+
+	/** The current TOTP code of `email` on this world's clock. */
+	async totp(email) { return (await this.totpState(email)).code; }
+
+	/** `{ code, next_code, seconds_remaining }` for `email`. */
+	totpState(email) { return this.control('GET', `/__mock/users/${encodeURIComponent(email)}/totp`); }
+
+	/** Moves this world's clock forward; answers `{ now_ms, now, frozen }`. */
+	advanceClock(seconds) { return this.control('POST', '/__mock/clock/advance', { seconds }); }
+
+	/** Reads this world's clock: `{ now_ms, now, frozen }`. */
+	clock() { return this.control('GET', '/__mock/clock'); }
+
+	/** The request journal, oldest first; `filter` as the control API's query (`path`, `status`, `client`, `limit`). */
+	async journal(filter = {}) {
+		const query = new URLSearchParams(Object.entries(filter).map(([k, v]) => [k, String(v)])).toString();
+		return (await this.control('GET', `/__mock/journal${query ? `?${query}` : ''}`)).entries;
+	}
+}
+
+/** An isolated world on a shared server: its own users, tokens, clock, journal, faults and limits. */
+class Tenant extends World {
+	constructor(root, info) {
+		super(info.base_url, root._headers);
+		this.id = info.id;
+		this._root = root;
+	}
+
+	/** Deletes the tenant: its URLs answer 404 afterwards. */
+	async stop() { await this._root.control('DELETE', `/__mock/tenants/${this.id}`); }
+}
+
+/** A server's default world, plus tenant creation. */
+class Mock extends World {
+	/** A fresh tenant, with the server's fixtures or `fixtures`. */
+	async tenant(fixtures) {
+		return new Tenant(this, await this.control('POST', '/__mock/tenants', fixtures));
+	}
+
+	/** Stops nothing: the server belongs to someone else (see startMock). */
+	async stop() {}
+}
+
+/** A server this process started; stop() ends it. */
+class OwnedMock extends Mock {
+	constructor(url, child, tmpdir) {
+		super(url, {});
+		this._child = child;
+		this._tmpdir = tmpdir;
+	}
+
+	/** SIGTERM, then waits for the process to exit. */
+	stop() {
+		const child = this._child;
+		return new Promise((resolve) => {
+			const done = () => { fs.rmSync(this._tmpdir, { recursive: true, force: true }); resolve(); };
+			if (child.exitCode !== null || child.signalCode !== null) return done();
+			child.once('exit', done);
+			child.ref(); // keep the event loop alive until the exit is seen
+			child.kill('SIGTERM');
+		});
+	}
+}
+
+const live = new Set();
+process.once('exit', () => { for (const child of live) child.kill('SIGKILL'); });
+
+/**
+ * Starts the mock binary on 127.0.0.1 on a free port and resolves once it listens (it prints
+ * `listening on URL`). Options: `fixtures` (a document or a file path), `seed`, `rateLimits`
+ * (`false`, or `{ enabled, algorithm, headers, rules }`), `args` (extra flags), `timeoutMs`.
+ */
+function startMock(options = {}) {
+	const tmpdir = fs.mkdtempSync(path.join(os.tmpdir(), 'particle-auth-mock-'));
+	let child;
+	try {
+		child = spawn(binaryPath(), flagsFor(options, tmpdir), { stdio: ['ignore', 'pipe', 'pipe'] });
+	} catch (e) {
+		fs.rmSync(tmpdir, { recursive: true, force: true });
+		return Promise.reject(e);
+	}
+	live.add(child);
+	child.once('exit', () => live.delete(child));
+	let stderr = '';
+	child.stderr.on('data', (d) => { stderr = (stderr + d).slice(-8192); });
+	return new Promise((resolve, reject) => {
+		const fail = (why) => { child.kill('SIGKILL'); fs.rmSync(tmpdir, { recursive: true, force: true }); reject(new Error(`particle-auth-mock ${why}\n${stderr}`)); };
+		const timer = setTimeout(() => fail('did not start in time'), options.timeoutMs ?? 10000);
+		child.once('error', (e) => { clearTimeout(timer); fail(`could not run: ${e.message}`); });
+		child.once('exit', (code, signal) => { clearTimeout(timer); fail(`exited (${signal ?? code}) before listening`); });
+		const lines = readline.createInterface({ input: child.stdout });
+		lines.on('line', (line) => {
+			const m = /^listening on (http:\/\/\S+)/.exec(line);
+			if (!m) return;
+			clearTimeout(timer);
+			child.removeAllListeners('exit');
+			child.once('exit', () => live.delete(child));
+			// A forgotten stop() must not keep the test process alive; 'exit' above kills it.
+			child.unref();
+			child.stdout.unref();
+			child.stderr.unref();
+			resolve(new OwnedMock(m[1], child, tmpdir));
+		});
+	});
+}
+
+/**
+ * Connects to a mock that is already running (a CI service container, `npx particle-auth-mock`):
+ * the same methods, and stop() leaves the server running. `controlSecret` is sent as
+ * X-Mock-Control-Secret when the server was started with --control-secret.
+ */
+async function connectMock(url = process.env.PARTICLE_MOCK_URL ?? 'http://127.0.0.1:8080', { controlSecret } = {}) {
+	const mock = new Mock(url.replace(/\/+$/, ''), controlSecret ? { 'X-Mock-Control-Secret': controlSecret } : {});
+	await mock.control('GET', '/__mock/ready');
+	return mock;
+}
+
+module.exports = { startMock, connectMock, binaryPath };

@@ -1,0 +1,23 @@
+// Compiled with `tsc --noEmit --strict` in the scratch project: index.d.ts describes the API.
+import { startMock, connectMock, type Mock, type Tenant, type JournalEntry } from 'particle-auth-mock';
+
+async function usage(): Promise<void> {
+  const mock: Mock = await startMock({ fixtures: { users: [{ email: 'a@example.com', password: 'pw' }] }, seed: 1, rateLimits: false });
+  const url: string = mock.url;
+  const code: string = await mock.totp('a@example.com');
+  const { now_ms }: { now_ms: number } = await mock.advanceClock(60);
+  const entries: JournalEntry[] = await mock.journal({ status: '4xx', limit: 5 });
+  const tenant: Tenant = await mock.tenant();
+  const id: string = tenant.id;
+  await tenant.reset();
+  await tenant.stop();
+  const remote = await connectMock(url, { controlSecret: 's' });
+  await remote.control('POST', '/__mock/faults', { path: '/oauth/token', times: 1, status: 503 });
+  await mock.stop();
+  void [code, now_ms, entries, id];
+  // @ts-expect-error: a tenant cannot create tenants (they are managed from the root)
+  await tenant.tenant();
+  // @ts-expect-error: seed is a number
+  await startMock({ seed: 'x' });
+}
+void usage;

@@ -1,0 +1,60 @@
+//! Tenants: isolated worlds served at `/t/<id>`.
+
+#[allow(unused_imports)]
+use super::*;
+
+/// A tenant as listed (`GET /__mock/tenants`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantInfo {
+    /// The tenant id.
+    pub id: String,
+    /// Its base URL, `http://HOST/t/<id>`: use it as the client's `baseUrl`.
+    pub base_url: String,
+}
+
+/// Creates a tenant from `fixtures` (default: the fixtures the default world was loaded
+/// with), with its own clock (system time, independently settable) and settings; refuses
+/// with 429 past `--max-tenants`.
+pub(crate) fn create_tenant(
+    registry: &Registry,
+    config: &Config,
+    fixtures: Option<Fixtures>,
+) -> Result<(String, Arc<World>), ApiError> {
+    let _gate = registry.tenant_gate.lock();
+    if registry.tenants.len() >= config.max_tenants {
+        return Err(ApiError::TooManyTenants {
+            max: config.max_tenants,
+        });
+    }
+    let fixtures = fixtures.unwrap_or_else(|| registry.default.fixtures().as_ref().clone());
+    let id = loop {
+        let id = registry.default.generator.alphanumeric(12);
+        if !registry.tenants.contains_key(&id) {
+            break id;
+        }
+    };
+    // A seeded server gives each tenant its own reproducible stream.
+    let seed = config.seed.map(|s| {
+        s ^ u64::from_le_bytes(*b"tenant\0\0").wrapping_add(registry.tenants.len() as u64)
+    });
+    let world = Arc::new(World::new(
+        fixtures,
+        WorldSettings::from(config),
+        Clock::system(),
+        seed,
+    ));
+    registry.tenants.insert(id.clone(), world.clone());
+    Ok((id, world))
+}
+
+/// The live tenant ids, sorted.
+pub(crate) fn tenant_ids(registry: &Registry) -> Vec<String> {
+    let mut ids: Vec<String> = registry.tenants.iter().map(|e| e.key().clone()).collect();
+    ids.sort();
+    ids
+}
+
+/// Deletes a tenant; whether it existed.
+pub(crate) fn delete_tenant(registry: &Registry, id: &str) -> bool {
+    registry.tenants.remove(id).is_some()
+}

@@ -1,0 +1,312 @@
+//! The grants of `/oauth/token` (particle-api.md §1.1–§1.4): password, MFA (OTP and
+//! recovery code), refresh and client credentials.
+
+#[allow(unused_imports)]
+use super::*;
+
+pub(super) fn password_grant(
+    world: &World,
+    store: &Store,
+    request: &TokenRequest,
+    client: ClientIdx,
+    kind: &ClientKind,
+) -> Result<TokenResponse, ApiError> {
+    let (Some(username), Some(password)) =
+        (request.present("username"), request.present("password"))
+    else {
+        return Err(ApiError::InvalidClient(
+            "Missing parameters. \"username\" and \"password\" are required".into(),
+        ));
+    };
+    let invalid = || ApiError::InvalidGrant("User credentials are invalid".into());
+    let (owner, needs_mfa) = {
+        let directory = store.directory.read();
+        match kind {
+            ClientKind::Developer => {
+                let found = directory.user_by_email(username);
+                // Compare against something even for an unknown user, so both cases take
+                // the same path (row 8: indistinguishable).
+                let expected = found.map_or("\u{0}unknown-user", |(_, u)| u.password.as_str());
+                let matches = secrets_equal(expected.as_bytes(), password.as_bytes());
+                match found {
+                    Some((id, user)) if matches => (Owner::User(id), user.mfa.is_some()),
+                    Some(_) => {
+                        return Err(invalid().because(format!("wrong password for {username}")))
+                    }
+                    None => {
+                        return Err(
+                            invalid().because(format!("unknown user {}", truncate(username)))
+                        )
+                    }
+                }
+            }
+            ClientKind::Product(product) => {
+                let found =
+                    directory.customers.iter().enumerate().find(|(_, c)| {
+                        c.product == *product && c.email.eq_ignore_ascii_case(username)
+                    });
+                let expected = found
+                    .and_then(|(_, c)| c.password.as_deref())
+                    .unwrap_or("\u{0}no-password");
+                if found.is_some() && secrets_equal(expected.as_bytes(), password.as_bytes()) {
+                    (Owner::Customer(found.map_or(0, |(i, _)| i as u32)), false)
+                } else {
+                    return Err(invalid().because(format!(
+                        "wrong customer credentials for {} in product {product}",
+                        truncate(username)
+                    )));
+                }
+            }
+        }
+    };
+    let lifetime = requested_lifetime(world, request)?;
+    scope_must_be_empty(request)?;
+    if needs_mfa {
+        let Owner::User(user) = owner else {
+            return Err(ApiError::Unavailable);
+        };
+        return Err(challenge(world, store, user, client, lifetime));
+    }
+    Ok(issue(world, store, owner, client, lifetime, None))
+}
+
+/// Row 10: opens an MFA challenge and answers 403 `mfa_required`.
+pub(super) fn challenge(
+    world: &World,
+    store: &Store,
+    user: UserId,
+    client: ClientIdx,
+    lifetime: i64,
+) -> ApiError {
+    let mfa_token = world.generator.mfa_token();
+    let ttl_ms = i64::try_from(world.settings.mfa_token_ttl_secs)
+        .unwrap_or(i64::MAX / 1000)
+        .saturating_mul(1000);
+    world.make_room_for_challenge(store);
+    store.mfa_challenges.insert(
+        mfa_token.clone(),
+        MfaChallenge {
+            user,
+            client,
+            expires_at: world.now().saturating_add(ttl_ms),
+            failures: 0,
+            lifetime,
+        },
+    );
+    ApiError::MfaRequired { mfa_token }.because("MFA required: mfa_token issued")
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum MfaProof {
+    Otp,
+    RecoveryCode,
+}
+
+/// Rows 11–14: completes an MFA challenge with an OTP or a recovery code.
+pub(super) fn mfa_grant(
+    world: &World,
+    store: &Store,
+    request: &TokenRequest,
+    client: ClientIdx,
+    proof: MfaProof,
+) -> Result<TokenResponse, ApiError> {
+    let (field, missing, refused) = match proof {
+        MfaProof::Otp => (
+            "otp",
+            "You must provide otp and mfa token.",
+            "Could not validate OTP.",
+        ),
+        MfaProof::RecoveryCode => (
+            "recovery_code",
+            "You must provide recovery code and mfa token.",
+            "Could not validate recovery code.",
+        ),
+    };
+    let (Some(mfa_token), Some(code)) = (request.present("mfa_token"), request.present(field))
+    else {
+        return Err(ApiError::InvalidRequest(missing.into()));
+    };
+    let refuse = |why: &str| ApiError::InvalidToken(refused.into()).because(why.to_string());
+    let now = world.now();
+    // The entry guard holds the challenge's shard for the whole check, so two requests with
+    // the same mfa_token are decided one after the other: at most one succeeds.
+    let dashmap::mapref::entry::Entry::Occupied(mut entry) =
+        store.mfa_challenges.entry(mfa_token.to_string())
+    else {
+        return Err(refuse("unknown or already used mfa_token"));
+    };
+    let challenge = *entry.get();
+    if challenge.expires_at <= now {
+        entry.remove();
+        return Err(refuse("mfa_token expired"));
+    }
+    if challenge.client != client {
+        return Err(refuse("mfa_token was issued to another client"));
+    }
+    let verdict = {
+        let mut directory = store.directory.write();
+        let Some(mfa) = directory
+            .user_mut(challenge.user)
+            .and_then(|u| u.mfa.as_mut())
+        else {
+            entry.remove();
+            return Err(refuse("user no longer has MFA"));
+        };
+        match proof {
+            MfaProof::Otp => mfa
+                .secret
+                .verify(
+                    code,
+                    world.clock.now_secs(),
+                    world.settings.otp_skew,
+                    mfa.last_step,
+                )
+                .map(|step| mfa.last_step = Some(step))
+                .map_err(|e| match e {
+                    OtpError::Wrong => "wrong OTP",
+                    OtpError::Replayed => "OTP already used",
+                }),
+            MfaProof::RecoveryCode => {
+                let found = mfa
+                    .recovery_codes
+                    .iter_mut()
+                    .find(|(c, _)| secrets_equal(c.as_bytes(), code.trim().as_bytes()));
+                match found {
+                    Some((_, used)) if !*used => {
+                        *used = true;
+                        Ok(())
+                    }
+                    Some(_) => Err("recovery code already used"),
+                    None => Err("wrong recovery code"),
+                }
+            }
+        }
+    };
+    match verdict {
+        Ok(()) => {
+            entry.remove();
+            let lifetime = match request
+                .present("expires_in")
+                .or(request.present("expires_at"))
+            {
+                Some(_) => requested_lifetime(world, request)?,
+                None => challenge.lifetime,
+            };
+            Ok(issue(
+                world,
+                store,
+                Owner::User(challenge.user),
+                client,
+                lifetime,
+                None,
+            ))
+        }
+        Err(why) => {
+            let failures = challenge.failures.saturating_add(1);
+            if failures >= world.settings.otp_max_failures {
+                entry.remove();
+                return Err(ApiError::rate_limited()
+                    .because(format!("{why}; too many attempts, mfa_token revoked")));
+            }
+            entry.get_mut().failures = failures;
+            Err(refuse(why))
+        }
+    }
+}
+
+/// Rows 15–17: single-use rotation of a refresh token.
+pub(super) fn refresh_grant(
+    world: &World,
+    store: &Store,
+    request: &TokenRequest,
+    client: ClientIdx,
+) -> Result<TokenResponse, ApiError> {
+    let text = request
+        .present("refresh_token")
+        .ok_or_else(|| ApiError::InvalidRequest("No \"refresh_token\" parameter".into()))?;
+    let invalid = || ApiError::InvalidGrant("Invalid refresh token".into());
+    let key = parse_token(text).ok_or_else(|| invalid().because("malformed refresh token"))?;
+    // remove_if is atomic: of two concurrent uses, exactly one gets the record.
+    let Some((_, record)) = store
+        .refresh_tokens
+        .remove_if(&key, |_, r| r.client == client)
+    else {
+        return Err(invalid().because("unknown, used or other client's refresh token"));
+    };
+    if record.expires_at <= world.now() {
+        return Err(ApiError::InvalidGrant("Refresh token has expired".into()));
+    }
+    if !owner_exists(store, record.owner) {
+        return Err(invalid().because("the token's owner no longer exists"));
+    }
+    let lifetime = match request
+        .present("expires_in")
+        .or(request.present("expires_at"))
+    {
+        Some(_) => requested_lifetime(world, request)?,
+        None => record.lifetime,
+    };
+    Ok(issue(world, store, record.owner, client, lifetime, None))
+}
+
+pub(super) fn owner_exists(store: &Store, owner: Owner) -> bool {
+    let directory = store.directory.read();
+    match owner {
+        Owner::User(id) => directory.user(id).is_some(),
+        Owner::ApiUser(id) => directory.api_user(id).is_some(),
+        Owner::Product(_) | Owner::Customer(_) => true,
+    }
+}
+
+/// Row 18 and §1.3: product bearer tokens and customer-scoped tokens.
+pub(super) fn client_credentials_grant(
+    world: &World,
+    store: &Store,
+    request: &TokenRequest,
+    client: ClientIdx,
+    kind: &ClientKind,
+) -> Result<TokenResponse, ApiError> {
+    let ClientKind::Product(product) = *kind else {
+        return Err(
+            ApiError::InvalidGrant("Client credentials are invalid".into())
+                .because("client_credentials needs a product OAuth client"),
+        );
+    };
+    let lifetime = requested_lifetime(world, request)?;
+    match request.present("scope") {
+        None => Ok(issue(
+            world,
+            store,
+            Owner::Product(product),
+            client,
+            lifetime,
+            None,
+        )),
+        Some(scope) => {
+            let customer = scope.strip_prefix("customer=").and_then(|email| {
+                store
+                    .directory
+                    .read()
+                    .customers
+                    .iter()
+                    .position(|c| c.product == product && c.email.eq_ignore_ascii_case(email))
+            });
+            match customer {
+                Some(index) => Ok(issue(
+                    world,
+                    store,
+                    Owner::Customer(index as u32),
+                    client,
+                    lifetime,
+                    Some(scope.to_string()),
+                )),
+                None => Err(
+                    ApiError::InvalidScope("Invalid scope".into()).because(format!(
+                        "scope `{}` names no customer of product {product}",
+                        truncate(scope)
+                    )),
+                ),
+            }
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! The OAuth token endpoint's logic (particle-api.md §1): client authentication, the
+//! grants, lifetimes, MFA challenges and token issuance. Free of HTTP: the route hands in
+//! the form fields and the Basic credentials, and gets a [`TokenResponse`] or an
+//! [`ApiError`] whose body is the spec's §1.7 row.
+
+mod grants;
+mod info;
+mod issue;
+use grants::*;
+pub(crate) use info::*;
+pub(crate) use issue::*;
+
+use serde::Serialize;
+
+use crate::clock::{parse_iso8601, Millis};
+use crate::error::ApiError;
+use crate::support::text::truncate;
+use crate::tokens::{format_token, parse_token, secrets_equal};
+use crate::totp::OtpError;
+pub(crate) use crate::world::fixtures::valid_client_id;
+use crate::world::store::{
+    AccessToken, ClientIdx, ClientKind, MfaChallenge, Owner, RefreshToken, Store, UserId,
+};
+use crate::world::World;
+
+/// What `POST /oauth/token` received, after the HTTP layer checked method and encoding.
+#[derive(Debug, Default)]
+pub(crate) struct TokenRequest {
+    /// Form fields (first occurrence of each name wins).
+    pub params: crate::particle::forms::FormFields,
+    /// `client_id:client_secret` from a parseable `Authorization: Basic` header.
+    pub basic: Option<(String, String)>,
+}
+
+impl TokenRequest {
+    fn param(&self, name: &str) -> Option<&str> {
+        self.params.get(name)
+    }
+
+    fn present(&self, name: &str) -> Option<&str> {
+        self.param(name).filter(|v| !v.is_empty())
+    }
+}
+
+/// The §1.5 success body, fields in the recorded order.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub(crate) struct TokenResponse {
+    pub token_type: &'static str,
+    pub access_token: String,
+    pub expires_in: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+const SUPPORTED_GRANTS: [&str; 5] = [
+    "password",
+    "refresh_token",
+    "client_credentials",
+    "urn:custom:mfa-otp",
+    "urn:custom:recovery-code",
+];
+
+/// Handles one token request end to end.
+pub(crate) fn grant(world: &World, request: &TokenRequest) -> Result<TokenResponse, ApiError> {
+    // Row 2 / 2b: grant_type.
+    let grant_type = request.param("grant_type").unwrap_or("");
+    let grant_type = match SUPPORTED_GRANTS.iter().find(|g| **g == grant_type) {
+        Some(g) => *g,
+        None if SUPPORTED_GRANTS
+            .iter()
+            .any(|g| g.eq_ignore_ascii_case(grant_type)) =>
+        {
+            return Err(ApiError::InvalidRequest(
+                "Invalid grant_type parameter or parameter missing".into(),
+            ))
+        }
+        None => {
+            return Err(
+                ApiError::InvalidRequest("Invalid or missing grant_type parameter".into())
+                    .because(format!("unsupported grant_type `{}`", truncate(grant_type))),
+            )
+        }
+    };
+    let store = world.store();
+    let (client_idx, client_kind) = authenticate_client(&store, request)?;
+    // Row 6: grants a client may use.
+    let allowed = match client_kind {
+        ClientKind::Developer => true,
+        ClientKind::Product(_) => !grant_type.starts_with("urn:custom:"),
+    };
+    if !allowed {
+        return Err(ApiError::InvalidClient(
+            "The grant type is unauthorised for this client_id".into(),
+        ));
+    }
+    match grant_type {
+        "password" => password_grant(world, &store, request, client_idx, &client_kind),
+        "urn:custom:mfa-otp" => mfa_grant(world, &store, request, client_idx, MfaProof::Otp),
+        "urn:custom:recovery-code" => {
+            mfa_grant(world, &store, request, client_idx, MfaProof::RecoveryCode)
+        }
+        "refresh_token" => refresh_grant(world, &store, request, client_idx),
+        _ => client_credentials_grant(world, &store, request, client_idx, &client_kind),
+    }
+}
+
+/// Rows 3–5: Basic wins over body fields; then the id shape, the secret, the pair.
+fn authenticate_client(
+    store: &Store,
+    request: &TokenRequest,
+) -> Result<(ClientIdx, ClientKind), ApiError> {
+    // A parseable Basic header wins even when its secret is empty (the body's fields are
+    // then ignored, as the library does); empty values count as missing either way.
+    let (id, secret) = match &request.basic {
+        Some((id, secret)) => (Some(id.as_str()), Some(secret.as_str())),
+        None => (
+            request.present("client_id"),
+            request.present("client_secret"),
+        ),
+    };
+    let secret = secret.filter(|s| !s.is_empty());
+    let id = id
+        .filter(|id| valid_client_id(id))
+        .ok_or_else(|| ApiError::InvalidClient("Invalid or missing client_id parameter".into()))?;
+    let secret =
+        secret.ok_or_else(|| ApiError::InvalidClient("Missing client_secret parameter".into()))?;
+    let directory = store.directory.read();
+    match directory.client_by_id(id) {
+        Some((idx, client)) if secrets_equal(client.secret.as_bytes(), secret.as_bytes()) => {
+            Ok((idx, client.kind.clone()))
+        }
+        found => Err(
+            ApiError::InvalidClient("Client credentials are invalid".into()).because(
+                if found.is_some() {
+                    format!("wrong client_secret for client {id}")
+                } else {
+                    format!("unknown client {}", truncate(id))
+                },
+            ),
+        ),
+    }
+}
+
+/// §1.4: the requested lifetime in seconds (0 = never expires).
+fn requested_lifetime(world: &World, request: &TokenRequest) -> Result<i64, ApiError> {
+    let now = world.now();
+    if let Some(at) = request.present("expires_at") {
+        let at = parse_iso8601(at).ok_or_else(|| {
+            ApiError::InvalidRequest(
+                "Invalid expires_at parameter: expected an ISO 8601 date or date-time".into(),
+            )
+        })?;
+        if at <= now {
+            return Err(ApiError::InvalidRequest(
+                "Invalid expires_at parameter: the date is in the past".into(),
+            ));
+        }
+        // Rounded up so that a near instant never reads as 0 ("never expires").
+        return Ok((at - now + 999) / 1000);
+    }
+    match request.present("expires_in") {
+        None => Ok(world.settings.default_token_lifetime),
+        Some(text) => match text.trim().parse::<i64>() {
+            Ok(secs) if secs >= 0 && now.checked_add(secs.saturating_mul(1000)).is_some() => {
+                Ok(secs)
+            }
+            Ok(secs) if secs < 0 => Err(ApiError::InvalidRequest(
+                "Invalid expires_in parameter: must not be negative".into(),
+            )),
+            _ => Err(ApiError::InvalidRequest(
+                "Invalid expires_in parameter: must be a whole number of seconds".into(),
+            )),
+        },
+    }
+}
+
+fn scope_must_be_empty(request: &TokenRequest) -> Result<(), ApiError> {
+    match request.present("scope") {
+        None => Ok(()),
+        Some(scope) => Err(
+            ApiError::InvalidScope("Invalid scope".into()).because(format!(
+                "unsupported scope `{}` for this grant",
+                truncate(scope)
+            )),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_id_shape_follows_the_library_regex() {
+        assert!(valid_client_id("particle"));
+        assert!(valid_client_id("a_b-C"));
+        assert!(!valid_client_id("ab"));
+        assert!(!valid_client_id(&"a".repeat(41)));
+        assert!(!valid_client_id("has space"));
+    }
+
+    fn login_request(username: &str) -> TokenRequest {
+        TokenRequest {
+            params: [
+                ("grant_type", "password"),
+                ("username", username),
+                ("password", "password"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+            basic: Some(("particle".into(), "particle".into())),
+        }
+    }
+
+    #[test]
+    fn a_login_flood_keeps_tokens_refresh_tokens_and_mfa_challenges_within_the_cap() {
+        // Arrange: a world capped at 10 of each.
+        let config = crate::Config {
+            max_tokens: 10,
+            ..Default::default()
+        };
+        let world = World::new(
+            crate::Fixtures::default_set(),
+            crate::world::WorldSettings::from(&config),
+            crate::Clock::manual(1_767_225_600_000),
+            Some(1),
+        );
+        // Act
+        for _ in 0..100 {
+            grant(&world, &login_request("user@example.com")).unwrap();
+            let challenge = grant(&world, &login_request("mfa@example.com")).unwrap_err();
+            assert!(matches!(challenge.inner(), ApiError::MfaRequired { .. }));
+        }
+        // Assert
+        let store = world.store();
+        assert!(store.tokens.len() <= 10, "{}", store.tokens.len());
+        assert!(
+            store.refresh_tokens.len() <= 10,
+            "{}",
+            store.refresh_tokens.len()
+        );
+        assert!(
+            store.mfa_challenges.len() <= 10,
+            "{}",
+            store.mfa_challenges.len()
+        );
+    }
+}

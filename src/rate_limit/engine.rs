@@ -1,0 +1,651 @@
+//! The limiter itself: per-client logs, the sliding and fixed algorithms, the lockout,
+//! bounded memory and the `Retry-After` arithmetic.
+
+#[allow(unused_imports)]
+use super::*;
+
+/// What an answer of `POST /oauth/token` means for the failure streak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TokenOutcome {
+    /// 200: the streak starts again.
+    Success,
+    /// 400, 401 or the handler's 429: one more failure.
+    Failure,
+    /// Anything else (403 `mfa_required`, 5xx): no change.
+    Neutral,
+}
+
+impl TokenOutcome {
+    /// Classifies an answer's status code.
+    pub(crate) fn of_status(status: u16) -> Self {
+        match status {
+            200 => TokenOutcome::Success,
+            400 | 401 | 429 => TokenOutcome::Failure,
+            _ => TokenOutcome::Neutral,
+        }
+    }
+}
+
+/// One rule's standing after a decision, for the rate-limit headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Quota {
+    pub rule: Rule,
+    pub limit: Limit,
+    /// Requests counted now (may exceed the limit after it was lowered at run time).
+    pub count: u32,
+    pub remaining: u32,
+    /// Whole seconds until `remaining` grows (0 if nothing is counted).
+    pub reset_secs: u64,
+}
+
+/// A refused request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Refusal {
+    /// The rule whose wait is the longest.
+    pub rule: Rule,
+    pub limit: Limit,
+    /// Whole seconds until a request would be admitted.
+    pub retry_after: u64,
+    /// Whether this is the first refusal of this episode (to be logged).
+    pub first: bool,
+    /// Every applicable rule's standing.
+    pub quotas: SmallVec<[Quota; 2]>,
+}
+
+impl Refusal {
+    /// The 429's `error_description`: which limit was hit.
+    pub(crate) fn description(&self) -> String {
+        let l = self.limit;
+        match self.rule {
+            Rule::OauthFailures => format!(
+                "Rate limit exceeded: {} consecutive failed token requests; token requests from this client are blocked for {}.",
+                l.count,
+                human_window(l.window_ms)
+            ),
+            rule => format!(
+                "Rate limit exceeded: {} requests per {} on {} ({}).",
+                l.count,
+                human_window(l.window_ms),
+                rule.scope(),
+                rule.name()
+            ),
+        }
+    }
+
+    /// The reason for the request journal.
+    pub(crate) fn reason(&self) -> String {
+        match self.rule {
+            Rule::OauthFailures => format!(
+                "oauth-failures lockout ({} consecutive failures) active for {} s more",
+                self.limit.count, self.retry_after
+            ),
+            rule => format!("{rule} limit {} reached", self.limit),
+        }
+    }
+}
+
+pub(super) fn human_window(ms: u32) -> String {
+    if ms % 1000 == 0 {
+        format!("{} s", ms / 1000)
+    } else {
+        format!("{ms} ms")
+    }
+}
+
+/// The limiter's decision on one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// No rule applies (limits off, or none covers the route).
+    Unlimited,
+    /// Admitted and counted: the standings after counting it, and the client's streak
+    /// of failed token requests before it (a success after none changes nothing).
+    Admitted(SmallVec<[Quota; 2]>, u16),
+    /// Refused (429).
+    Refused(Refusal),
+}
+
+/// One admitted request in a client's log.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Mark {
+    /// Milliseconds after the client's base instant.
+    at: u32,
+    /// The route rule's index, or `NO_RULE`.
+    rule: u8,
+}
+
+pub(super) const NO_RULE: u8 = u8::MAX;
+
+/// Everything known about one client, kept small: 40 bytes (48 with its key in the
+/// table), and no heap allocation while its log holds two entries or fewer.
+#[derive(Debug, Clone)]
+pub(super) struct ClientState {
+    /// The instant offsets count from, in whole seconds since the Unix epoch (a `u32`
+    /// lasts until 2106; earlier or later clocks are clamped).
+    base_secs: u32,
+    /// Admitted requests inside the retention horizon, oldest first.
+    marks: SmallVec<[Mark; 2]>,
+    /// Offset of the latest instant this client was seen at (time never runs backwards
+    /// for a client).
+    last_seen: u32,
+    /// Offset of the end of the lockout (0 or a past instant: not blocked).
+    blocked_until: u32,
+    /// Consecutive failed token requests.
+    streak: u16,
+    /// Rules already reported (logged) in the current episode.
+    noticed: u16,
+}
+
+impl ClientState {
+    fn new(now: Millis) -> Self {
+        Self {
+            base_secs: secs_of(now),
+            marks: SmallVec::new(),
+            last_seen: 0,
+            blocked_until: 0,
+            streak: 0,
+            noticed: 0,
+        }
+    }
+
+    fn base(&self) -> Millis {
+        Millis::from(self.base_secs) * 1000
+    }
+
+    fn offset(&self, at: Millis) -> u32 {
+        u32::try_from((at - self.base()).max(0)).unwrap_or(u32::MAX)
+    }
+
+    fn abs(&self, offset: u32) -> Millis {
+        self.base() + Millis::from(offset)
+    }
+
+    /// Brings the state to `now` (monotonic per client): drops marks past the
+    /// retention, moves the base forward when offsets grow large. Returns the
+    /// effective now.
+    fn advance(&mut self, now: Millis, retention: i64) -> Millis {
+        let now = now.max(self.abs(self.last_seen));
+        let horizon = now - retention;
+        let keep_from = self.marks.partition_point(|m| self.abs(m.at) <= horizon);
+        if keep_from > 0 {
+            self.marks.drain(..keep_from);
+        }
+        if now - self.base() > REBASE_AFTER_MS {
+            let new_base_secs = secs_of(now - i64::from(MAX_WINDOW_MS) - 1_000);
+            let new_base = Millis::from(new_base_secs) * 1000;
+            let base = self.base();
+            let shift = |off: u32| -> u32 {
+                u32::try_from((base + Millis::from(off) - new_base).max(0)).unwrap_or(0)
+            };
+            for m in &mut self.marks {
+                m.at = shift(m.at);
+            }
+            self.last_seen = shift(self.last_seen);
+            self.blocked_until = shift(self.blocked_until);
+            self.base_secs = new_base_secs;
+        }
+        self.last_seen = self.offset(now);
+        now
+    }
+
+    fn blocked_until(&self, now: Millis) -> Option<Millis> {
+        let until = self.abs(self.blocked_until);
+        (self.blocked_until != 0 && until > now).then_some(until)
+    }
+
+    fn is_expired(&self, now: Millis, retention: i64) -> bool {
+        let horizon = now - retention;
+        self.marks.iter().all(|m| self.abs(m.at) <= horizon)
+            && self.blocked_until(now).is_none()
+            && self.abs(self.last_seen) <= horizon
+    }
+
+    /// The marks inside a rule's current window (all rules' marks), oldest first.
+    fn in_window(&self, limit: Limit, algorithm: Algorithm, now: Millis) -> &[Mark] {
+        let window = limit.window();
+        let counts_from = match algorithm {
+            // (now − window, now]
+            Algorithm::Sliding => now - window + 1,
+            // [k·window, now]
+            Algorithm::Fixed => now - now.rem_euclid(window),
+        };
+        let first = self.marks.partition_point(|m| self.abs(m.at) < counts_from);
+        self.marks.get(first..).unwrap_or_default()
+    }
+
+    /// How many requests a rule counts at `now`, and the instant of the `nth` of them
+    /// (0 = oldest), if there are that many.
+    fn usage(
+        &self,
+        rule: Rule,
+        limit: Limit,
+        algorithm: Algorithm,
+        now: Millis,
+        nth: usize,
+    ) -> (usize, Option<Millis>) {
+        let marks = self.in_window(limit, algorithm, now);
+        if rule == Rule::Global {
+            // Every mark counts: no scan.
+            return (marks.len(), marks.get(nth).map(|m| self.abs(m.at)));
+        }
+        let tag = rule.index() as u8;
+        let mut count = 0;
+        let mut found = None;
+        for m in marks.iter().filter(|m| m.rule == tag) {
+            if count == nth {
+                found = Some(self.abs(m.at));
+            }
+            count += 1;
+        }
+        (count, found)
+    }
+
+    /// When the slot taken by the `nth` counted request frees, or `None` if fewer are
+    /// counted: under `sliding` when that request leaves the window, under `fixed` at
+    /// the window's end.
+    fn frees_at(
+        &self,
+        limit: Limit,
+        algorithm: Algorithm,
+        now: Millis,
+        nth_at: Option<Millis>,
+    ) -> Option<Millis> {
+        let at = nth_at?;
+        Some(match algorithm {
+            Algorithm::Sliding => at + limit.window(),
+            Algorithm::Fixed => now - now.rem_euclid(limit.window()) + limit.window(),
+        })
+    }
+
+    fn quota(&self, rule: Rule, limit: Limit, algorithm: Algorithm, now: Millis) -> Quota {
+        let (count, oldest) = self.usage(rule, limit, algorithm, now, 0);
+        let count = u32::try_from(count).unwrap_or(u32::MAX);
+        let reset = self
+            .frees_at(limit, algorithm, now, oldest)
+            .map_or(0, |at| secs_until(at, now));
+        Quota {
+            rule,
+            limit,
+            count,
+            remaining: limit.count.saturating_sub(count),
+            reset_secs: reset,
+        }
+    }
+}
+
+/// Whole seconds since the epoch, clamped to a `u32`.
+pub(super) fn secs_of(at: Millis) -> u32 {
+    u32::try_from(at.div_euclid(1000).max(0)).unwrap_or(u32::MAX)
+}
+
+/// Whole seconds from `now` to `at`, rounded up.
+pub(super) fn secs_until(at: Millis, now: Millis) -> u64 {
+    let ms = u64::try_from((at - now).max(0)).unwrap_or(0);
+    ms.div_ceil(1000)
+}
+
+/// A world's limiter: settings (replaceable at run time) and the per-client table.
+#[derive(Debug)]
+pub(crate) struct RateLimiter {
+    /// Read on every request, replaced rarely: a lock-free swap cell.
+    settings: ArcSwap<RateLimitSettings>,
+    /// Per-client state. Sharded map: check-and-count happens under the shard's write
+    /// lock of one entry, so concurrent requests of one client are counted exactly,
+    /// and different clients rarely contend.
+    clients: crate::support::maps::FastMap<ClientKey, ClientState>,
+    /// Entries in `clients`, reserved before an insert so the cap is never exceeded.
+    tracked: AtomicUsize,
+    /// New clients admitted untracked because the table was full.
+    untracked: AtomicU64,
+    /// Clock instant of the last sweep triggered by a full table.
+    last_full_sweep: AtomicI64,
+    /// No tracked client was last seen before this (a lower bound): a sweep skips the
+    /// scan while nobody can have outlived the retention yet.
+    oldest_activity: AtomicI64,
+}
+
+impl RateLimiter {
+    /// A limiter with these settings and no clients.
+    pub(crate) fn new(settings: RateLimitSettings) -> Self {
+        Self {
+            settings: ArcSwap::from_pointee(settings),
+            clients: crate::support::maps::big_map(),
+            tracked: AtomicUsize::new(0),
+            untracked: AtomicU64::new(0),
+            last_full_sweep: AtomicI64::new(Millis::MIN),
+            oldest_activity: AtomicI64::new(Millis::MAX),
+        }
+    }
+
+    /// The settings in force.
+    pub(crate) fn settings(&self) -> RateLimitSettings {
+        RateLimitSettings::clone(&self.settings.load())
+    }
+
+    /// The header style in force.
+    pub(crate) fn header_style(&self) -> HeaderStyle {
+        self.settings.load().headers
+    }
+
+    /// Replaces the settings; counters are kept (they are read against the new limits).
+    pub(crate) fn set_settings(&self, settings: RateLimitSettings) {
+        self.settings.store(std::sync::Arc::new(settings));
+    }
+
+    /// Changes the settings in force with `change`, atomically: a concurrent change is
+    /// never lost (`change` runs again on the newer settings if one raced it). Returns
+    /// the settings stored.
+    pub(crate) fn update_settings(
+        &self,
+        change: impl Fn(&mut RateLimitSettings),
+    ) -> RateLimitSettings {
+        let mut stored = None;
+        self.settings.rcu(|current| {
+            let mut next = RateLimitSettings::clone(current);
+            change(&mut next);
+            stored = Some(next.clone());
+            next
+        });
+        stored.unwrap_or_else(|| self.settings())
+    }
+
+    /// Forgets every client.
+    pub(crate) fn reset_all(&self) {
+        // Count what goes rather than storing the length: a concurrent insert holds a
+        // reservation that must stay counted.
+        let mut removed = 0;
+        self.clients.retain(|_, _| {
+            removed += 1;
+            false
+        });
+        self.tracked.fetch_sub(removed, Ordering::SeqCst);
+        self.untracked.store(0, Ordering::Relaxed);
+    }
+
+    /// Forgets one client; whether it was tracked.
+    pub(crate) fn reset_client(&self, client: ClientKey) -> bool {
+        let removed = self.clients.remove(&client).is_some();
+        if removed {
+            self.tracked.fetch_sub(1, Ordering::SeqCst);
+        }
+        removed
+    }
+
+    /// Clients with state.
+    pub(crate) fn tracked_clients(&self) -> usize {
+        self.tracked.load(Ordering::SeqCst)
+    }
+
+    /// Drops the state of every client whose windows have all passed; how many went.
+    pub(crate) fn evict_expired(&self, now: Millis) -> usize {
+        let retention = self.settings.load().retention_ms();
+        if now.saturating_sub(retention) < self.oldest_activity.load(Ordering::Acquire) {
+            return 0;
+        }
+        // Clients inserted during the scan lower the bound again after this reset; the
+        // scan lowers it to the oldest activity it kept.
+        self.oldest_activity.store(Millis::MAX, Ordering::Release);
+        let mut oldest = Millis::MAX;
+        let mut evicted = 0;
+        self.clients.retain(|_, state| {
+            let keep = !state.is_expired(now, retention);
+            if keep {
+                oldest = oldest.min(state.abs(state.last_seen));
+            } else {
+                evicted += 1;
+            }
+            keep
+        });
+        self.oldest_activity.fetch_min(oldest, Ordering::AcqRel);
+        self.tracked.fetch_sub(evicted, Ordering::SeqCst);
+        // A flood that has passed leaves a table sized for it: give the memory back.
+        if evicted > 0 {
+            crate::support::maps::shrink_if_sparse(&self.clients, self.clients.len());
+        }
+        evicted
+    }
+
+    /// Inserts a new client's state (its room already reserved).
+    fn insert_new<'a>(
+        &'a self,
+        vacant: dashmap::mapref::entry::VacantEntry<'a, ClientKey, ClientState>,
+        now: Millis,
+    ) -> dashmap::mapref::one::RefMut<'a, ClientKey, ClientState> {
+        let state = ClientState::new(now);
+        self.oldest_activity
+            .fetch_min(state.abs(0), Ordering::AcqRel);
+        vacant.insert(state)
+    }
+
+    /// Reserves room for one more client: sweeps once if the table is full.
+    fn reserve(&self, max: usize, now: Millis) -> bool {
+        for attempt in 0..2 {
+            if self.tracked.fetch_add(1, Ordering::SeqCst) < max {
+                return true;
+            }
+            self.tracked.fetch_sub(1, Ordering::SeqCst);
+            let last = self.last_full_sweep.load(Ordering::Relaxed);
+            let due = now.saturating_sub(last) >= FULL_SWEEP_EVERY_MS;
+            if attempt > 0
+                || !due
+                || self
+                    .last_full_sweep
+                    .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                    .is_err()
+            {
+                break;
+            }
+            self.evict_expired(now);
+        }
+        false
+    }
+
+    /// Decides on one request of `client` to a route with rule `route` (see
+    /// the route table) and counts it if admitted. Atomic per client.
+    pub(crate) fn check(&self, client: ClientKey, route: Option<Rule>, now: Millis) -> Verdict {
+        let settings = self.settings.load();
+        if !settings.enabled {
+            return Verdict::Unlimited;
+        }
+        let global = settings.limit(Rule::Global).map(|l| (Rule::Global, l));
+        let routed = route
+            .filter(|r| *r != Rule::Global && *r != Rule::OauthFailures)
+            .and_then(|r| settings.limit(r).map(|l| (r, l)));
+        let lockout = (route == Some(Rule::Oauth))
+            .then(|| settings.limit(Rule::OauthFailures))
+            .flatten();
+        let rules: SmallVec<[(Rule, Limit); 2]> = routed.into_iter().chain(global).collect();
+        if rules.is_empty() && lockout.is_none() {
+            return Verdict::Unlimited;
+        }
+        let retention = settings.retention_ms();
+        let algorithm = settings.algorithm;
+        // One probe of the table: a new client is counted and inserted under the lock
+        // of its shard; only a full table takes the slow path (which may sweep).
+        let mut state = match self.clients.entry(client) {
+            Entry::Occupied(o) => o.into_ref(),
+            Entry::Vacant(v) => {
+                if self.tracked.fetch_add(1, Ordering::SeqCst) < settings.max_tracked_clients {
+                    self.insert_new(v, now)
+                } else {
+                    self.tracked.fetch_sub(1, Ordering::SeqCst);
+                    // Release the shard: a sweep locks every shard.
+                    drop(v);
+                    if !self.reserve(settings.max_tracked_clients, now) {
+                        self.untracked.fetch_add(1, Ordering::Relaxed);
+                        // Counted as a fresh client would be, then forgotten.
+                        let mut fresh = ClientState::new(now);
+                        let rule = routed.map_or(NO_RULE, |(r, _)| r.index() as u8);
+                        fresh.marks.push(Mark { at: 0, rule });
+                        return Verdict::Admitted(
+                            rules
+                                .iter()
+                                .map(|&(r, l)| fresh.quota(r, l, algorithm, now))
+                                .collect(),
+                            0,
+                        );
+                    }
+                    match self.clients.entry(client) {
+                        Entry::Occupied(o) => {
+                            // Another request of this client inserted it meanwhile.
+                            self.tracked.fetch_sub(1, Ordering::SeqCst);
+                            o.into_ref()
+                        }
+                        Entry::Vacant(v) => self.insert_new(v, now),
+                    }
+                }
+            }
+        };
+        let now = state.advance(now, retention);
+
+        let mut worst: Option<(Rule, Limit, Millis)> = None;
+        let mut consider = |rule: Rule, limit: Limit, free_at: Millis| {
+            if worst.is_none_or(|(_, _, at)| free_at > at) {
+                worst = Some((rule, limit, free_at));
+            }
+        };
+        if let (Some(limit), Some(until)) = (lockout, state.blocked_until(now)) {
+            consider(Rule::OauthFailures, limit, until);
+        }
+        for &(rule, limit) in &rules {
+            let (count, _) = state.usage(rule, limit, algorithm, now, usize::MAX);
+            if count >= limit.count as usize {
+                // This many must leave before one more fits.
+                let nth = count - limit.count as usize;
+                let (_, nth_at) = state.usage(rule, limit, algorithm, now, nth);
+                if let Some(at) = state.frees_at(limit, algorithm, now, nth_at) {
+                    consider(rule, limit, at);
+                }
+            }
+        }
+
+        if let Some((rule, limit, free_at)) = worst {
+            let first = state.noticed & rule.bit() == 0;
+            state.noticed |= rule.bit();
+            let quotas = rules
+                .iter()
+                .map(|&(r, l)| state.quota(r, l, algorithm, now))
+                .collect();
+            return Verdict::Refused(Refusal {
+                rule,
+                limit,
+                retry_after: secs_until(free_at, now).max(1),
+                first,
+                quotas,
+            });
+        }
+
+        let at = state.offset(now);
+        let rule_tag = routed.map_or(NO_RULE, |(r, _)| r.index() as u8);
+        state.marks.push(Mark { at, rule: rule_tag });
+        for &(rule, _) in &rules {
+            state.noticed &= !rule.bit();
+        }
+        if lockout.is_some() {
+            state.noticed &= !Rule::OauthFailures.bit();
+        }
+        Verdict::Admitted(
+            rules
+                .iter()
+                .map(|&(r, l)| state.quota(r, l, algorithm, now))
+                .collect(),
+            state.streak,
+        )
+    }
+
+    /// Records the answer of an admitted `POST /oauth/token`. Returns the new block's
+    /// end if this failure started a lockout.
+    pub(crate) fn record_token_outcome(
+        &self,
+        client: ClientKey,
+        outcome: TokenOutcome,
+        now: Millis,
+    ) -> Option<Limit> {
+        let settings = self.settings.load();
+        let limit = settings.limit(Rule::OauthFailures)?;
+        if !settings.enabled || outcome == TokenOutcome::Neutral {
+            return None;
+        }
+        let mut state = self.clients.get_mut(&client)?;
+        let now = state.advance(now, settings.retention_ms());
+        match outcome {
+            TokenOutcome::Success => {
+                state.streak = 0;
+                None
+            }
+            TokenOutcome::Failure => {
+                state.streak = state.streak.saturating_add(1);
+                if u32::from(state.streak) < limit.count {
+                    return None;
+                }
+                state.streak = 0;
+                state.blocked_until = state.offset(now + limit.window());
+                state.noticed |= Rule::OauthFailures.bit();
+                Some(limit)
+            }
+            TokenOutcome::Neutral => None,
+        }
+    }
+
+    /// One client's standing, if it is tracked.
+    pub(crate) fn client(&self, client: ClientKey, now: Millis) -> Option<ClientRateLimits> {
+        let settings = self.settings.load();
+        let state = self.clients.get(&client)?;
+        Some(describe(client, &state, &settings, now))
+    }
+
+    /// The settings and the size of the client table, without reading any client.
+    pub(crate) fn summary(&self) -> RateLimitSummary {
+        RateLimitSummary {
+            settings: self.settings(),
+            tracked_clients: self.tracked_clients(),
+            untracked_admissions: self.untracked.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Every tracked client's standing.
+    pub(crate) fn snapshot(&self, now: Millis) -> RateLimitSnapshot {
+        let settings = self.settings.load();
+        let mut clients: Vec<(ClientKey, ClientRateLimits)> = self
+            .clients
+            .iter()
+            .map(|e| (*e.key(), describe(*e.key(), e.value(), &settings, now)))
+            .collect();
+        clients.sort_by_key(|(k, _)| *k);
+        RateLimitSnapshot {
+            settings: RateLimitSettings::clone(&settings),
+            tracked_clients: self.tracked_clients(),
+            untracked_admissions: self.untracked.load(Ordering::Relaxed),
+            clients: clients.into_iter().map(|(_, c)| c).collect(),
+        }
+    }
+}
+
+pub(super) fn describe(
+    client: ClientKey,
+    state: &ClientState,
+    settings: &RateLimitSettings,
+    now: Millis,
+) -> ClientRateLimits {
+    let now = now.max(state.abs(state.last_seen));
+    let counters = Rule::ALL
+        .into_iter()
+        .filter(|r| *r != Rule::OauthFailures)
+        .filter_map(|rule| {
+            let limit = settings.limit(rule)?;
+            let q = state.quota(rule, limit, settings.algorithm, now);
+            (q.count > 0 || rule == Rule::Global).then_some(RuleCounter {
+                rule,
+                count: q.count,
+                limit,
+                remaining: q.remaining,
+                reset_secs: q.reset_secs,
+            })
+        })
+        .collect();
+    ClientRateLimits {
+        client: client.to_string(),
+        counters,
+        failure_streak: u32::from(state.streak),
+        blocked_for_secs: state.blocked_until(now).map(|at| secs_until(at, now)),
+    }
+}

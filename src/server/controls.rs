@@ -1,0 +1,268 @@
+//! [`Controls`]: the control methods of one world, one per control endpoint, calling the
+//! same domain functions as the control API. [`MockServer`](crate::MockServer) (for its
+//! default world) and [`Tenant`](crate::Tenant) hand them out through `Deref`, so
+//! `mock.add_user(…)` and `tenant.add_user(…)` are the same code.
+
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::control::{
+    self, ClockState, FaultInfo, FaultSpec, IssuedToken, JournalEntry, JournalFilter, LiveToken,
+    NewUser, TokenOrder, TotpCodes, UserPatch, UserView,
+};
+use crate::error::ApiError;
+use crate::rate_limit::{ClientRateLimits, RateLimitSettings, RateLimitSnapshot, RateLimitSummary};
+use crate::world::fixtures::Fixtures;
+use crate::world::World;
+
+/// The control methods of one world (the default world of a
+/// [`MockServer`](crate::MockServer), or a [`Tenant`](crate::Tenant)); each mirrors one
+/// endpoint of the control API. Reach it through either handle (`mock.clock()`,
+/// `tenant.add_user(…)`) or keep one with [`MockServer::controls`](crate::MockServer::controls).
+#[derive(Debug, Clone)]
+pub struct Controls {
+    world: Arc<World>,
+}
+
+impl Controls {
+    pub(crate) fn new(world: Arc<World>) -> Self {
+        Self { world }
+    }
+
+    /// This world's clock: advance it to expire tokens without sleeping.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() {
+    /// use particle_auth_mock::MockServer;
+    /// use std::time::Duration;
+    ///
+    /// // Arrange: a token that lives one minute.
+    /// let mock = MockServer::start().await;
+    /// let http = reqwest::Client::new();
+    /// let login: serde_json::Value = http
+    ///     .post(format!("{}/oauth/token", mock.uri()))
+    ///     .basic_auth("particle", Some("particle"))
+    ///     .form(&[("grant_type", "password"), ("username", "user@example.com"),
+    ///             ("password", "password"), ("expires_in", "60")])
+    ///     .send().await.unwrap().json().await.unwrap();
+    /// let token = login["access_token"].as_str().unwrap();
+    /// // Act: a minute passes, instantly.
+    /// mock.clock().advance(Duration::from_secs(60));
+    /// // Assert
+    /// let response = http.get(format!("{}/v1/user", mock.uri()))
+    ///     .bearer_auth(token).send().await.unwrap();
+    /// assert_eq!(response.status(), 401);
+    /// # }
+    /// ```
+    pub fn clock(&self) -> Clock {
+        self.world.clock.clone()
+    }
+
+    /// Puts this world back to its fixtures: issued tokens, API users and MFA changes
+    /// are dropped (`POST /__mock/reset`).
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() {
+    /// # async fn login(uri: &str) -> serde_json::Value {
+    /// #     reqwest::Client::new().post(format!("{uri}/oauth/token"))
+    /// #         .basic_auth("particle", Some("particle"))
+    /// #         .form(&[("grant_type", "password"), ("username", "user@example.com"), ("password", "password")])
+    /// #         .send().await.unwrap().json().await.unwrap()
+    /// # }
+    /// use particle_auth_mock::MockServer;
+    ///
+    /// // Arrange: a token issued during a test.
+    /// let mock = MockServer::start().await;
+    /// let token = login(&mock.uri()).await["access_token"].as_str().unwrap().to_string();
+    /// // Act
+    /// mock.reset();
+    /// // Assert: it is gone.
+    /// let response = reqwest::Client::new().get(format!("{}/v1/user", mock.uri()))
+    ///     .bearer_auth(token).send().await.unwrap();
+    /// assert_eq!(response.status(), 401);
+    /// # }
+    /// ```
+    pub fn reset(&self) {
+        self.world.reset(None);
+    }
+
+    /// Resets to another fixtures document, which later resets then go back to
+    /// (`POST /__mock/reset` with a body).
+    pub fn reset_to(&self, fixtures: Fixtures) {
+        self.world.reset(Some(fixtures));
+    }
+
+    /// Reads the clock: now, and whether it is frozen (`GET /__mock/clock`). Set,
+    /// advance, freeze and resume it through [`clock`](Self::clock).
+    pub fn clock_state(&self) -> ClockState {
+        control::clock_state(&self.world.clock)
+    }
+
+    /// Adds a user (`POST /__mock/users`).
+    ///
+    /// # Errors
+    /// `400` if the email is taken or a field is invalid.
+    pub fn add_user(&self, user: NewUser) -> Result<UserView, ApiError> {
+        control::add_user(&self.world, user)
+    }
+
+    /// Changes a user (`PATCH /__mock/users/{email}`).
+    ///
+    /// # Errors
+    /// `404` for an unknown user, `400` for an invalid field (nothing changes then).
+    pub fn update_user(&self, email: &str, patch: UserPatch) -> Result<UserView, ApiError> {
+        control::update_user(&self.world, email, patch)
+    }
+
+    /// Removes a user; its tokens die with it (`DELETE /__mock/users/{email}`).
+    ///
+    /// # Errors
+    /// `404` for an unknown user.
+    pub fn remove_user(&self, email: &str) -> Result<(), ApiError> {
+        control::remove_user(&self.world, email)
+    }
+
+    /// A user's current and next TOTP code on this world's clock
+    /// (`GET /__mock/users/{email}/totp`).
+    ///
+    /// # Errors
+    /// `404` for an unknown user, `400` for a user without MFA.
+    pub fn totp(&self, email: &str) -> Result<TotpCodes, ApiError> {
+        control::totp_codes(&self.world, email)
+    }
+
+    /// Issues a token directly, for a user or a new API user (`POST /__mock/tokens`).
+    ///
+    /// # Errors
+    /// `404` for an unknown user, `400` for an invalid order.
+    pub fn issue_token(&self, order: TokenOrder) -> Result<IssuedToken, ApiError> {
+        control::issue_token(&self.world, order)
+    }
+
+    /// Every live access token (`GET /__mock/tokens`).
+    pub fn live_tokens(&self) -> Vec<LiveToken> {
+        control::live_tokens(&self.world)
+    }
+
+    /// The journaled requests matching `filter`, oldest first (`GET /__mock/journal`).
+    ///
+    /// # Errors
+    /// `400` for a malformed status filter.
+    pub fn journal(&self, filter: &JournalFilter) -> Result<Vec<JournalEntry>, ApiError> {
+        self.world
+            .journal
+            .list(filter)
+            .map_err(ApiError::BadRequest)
+    }
+
+    /// Forgets every journaled request (`DELETE /__mock/journal`).
+    pub fn clear_journal(&self) {
+        self.world.journal.clear();
+    }
+
+    /// Adds a fault (`POST /__mock/faults`).
+    ///
+    /// # Errors
+    /// `400` for an invalid fault.
+    pub fn add_fault(&self, spec: FaultSpec) -> Result<FaultInfo, ApiError> {
+        self.world.faults.add(spec).map_err(ApiError::BadRequest)
+    }
+
+    /// The live faults (`GET /__mock/faults`).
+    pub fn faults(&self) -> Vec<FaultInfo> {
+        self.world.faults.list()
+    }
+
+    /// Removes every fault (`DELETE /__mock/faults`).
+    pub fn clear_faults(&self) {
+        self.world.faults.clear();
+    }
+
+    /// This world's rate-limit state: settings, and every tracked client's
+    /// counters, failure streak and block (`GET /__mock/rate-limits/clients` shows
+    /// the clients).
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() {
+    /// use particle_auth_mock::MockServer;
+    ///
+    /// // Arrange
+    /// let mock = MockServer::start().await;
+    /// // Act: one request from 127.0.0.1.
+    /// reqwest::get(format!("{}/v1/user", mock.uri())).await.unwrap();
+    /// // Assert: it was counted against the global limit.
+    /// let snapshot = mock.rate_limits();
+    /// assert_eq!(snapshot.clients[0].client, "127.0.0.1");
+    /// assert_eq!(snapshot.clients[0].counters[0].count, 1);
+    /// # }
+    /// ```
+    pub fn rate_limits(&self) -> RateLimitSnapshot {
+        self.world.rate_limit_snapshot()
+    }
+
+    /// This world's rate-limit settings, tracked clients and untracked admissions,
+    /// without reading any client (`GET /__mock/rate-limits`).
+    pub fn rate_limit_summary(&self) -> RateLimitSummary {
+        self.world.rate_limit_summary()
+    }
+
+    /// One client's counters in this world (an IPv6 address names its /64), or
+    /// `None` if it is not tracked (`GET /__mock/rate-limits/clients?client=IP`).
+    pub fn rate_limit_client(&self, client: std::net::IpAddr) -> Option<ClientRateLimits> {
+        self.world.rate_limit_client(client)
+    }
+
+    /// Forgets one client's counters, failure streak and block; whether it was tracked
+    /// (`DELETE /__mock/rate-limits/clients/{client}`).
+    pub fn reset_rate_limit_client(&self, client: std::net::IpAddr) -> bool {
+        self.world.reset_rate_limit_client(client)
+    }
+
+    /// Forgets every client's counters, failure streaks and blocks
+    /// (`DELETE /__mock/rate-limits/clients`).
+    pub fn reset_rate_limits(&self) {
+        self.world.reset_rate_limits();
+    }
+
+    /// This world's rate-limit settings in force (`settings` of
+    /// `GET /__mock/rate-limits`).
+    pub fn rate_limit_settings(&self) -> RateLimitSettings {
+        self.world.rate_limit_settings()
+    }
+
+    /// Changes this world's limits, algorithm, header style or cap at run time
+    /// (`PUT`/`PATCH /__mock/rate-limits`). Counters are kept and read against the
+    /// new limits; `reset` goes back to the configured settings.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() {
+    /// use particle_auth_mock::rate_limit::{Limit, Rule};
+    /// use particle_auth_mock::MockServer;
+    ///
+    /// // Arrange: a mock whose token endpoint admits one request per minute.
+    /// let mock = MockServer::start().await;
+    /// mock.set_rate_limit_settings(
+    ///     mock.rate_limit_settings().with_rule(Rule::Oauth, Some(Limit::secs(1, 60))),
+    /// );
+    /// let url = format!("{}/oauth/token", mock.uri());
+    /// // Act
+    /// let client = reqwest::Client::new();
+    /// let first = client.post(&url).send().await.unwrap();
+    /// let second = client.post(&url).send().await.unwrap();
+    /// // Assert: the second is refused, with the exact wait.
+    /// assert_eq!(first.status(), 400);
+    /// assert_eq!(second.status(), 429);
+    /// assert_eq!(second.headers()["retry-after"], "60");
+    /// # }
+    /// ```
+    pub fn set_rate_limit_settings(&self, settings: RateLimitSettings) {
+        self.world.set_rate_limit_settings(settings);
+    }
+
+    /// Drops now the rate-limit state of clients whose windows have all passed (the
+    /// server also does it every 5 s); returns how many were dropped
+    /// (`POST /__mock/rate-limits/evict`).
+    pub fn evict_rate_limits(&self) -> usize {
+        self.world.evict_rate_limits()
+    }
+}
