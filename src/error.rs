@@ -85,6 +85,13 @@ pub enum ApiError {
         /// The cap.
         max: usize,
     },
+    /// `429 {"ok":false,"error":..}`: opening a journal stream (`GET /__mock/journal/stream`)
+    /// while the most allowed are open.
+    #[error("too many stream viewers (at most {max})")]
+    TooManyViewers {
+        /// The cap.
+        max: usize,
+    },
     /// `503 {"error":"server_error",..}`: something the mock could not do (logged, never detailed).
     #[error("server_error")]
     Unavailable,
@@ -192,7 +199,9 @@ impl ApiError {
             Self::MfaRequired { .. } | Self::Unauthorized(_) | Self::Forbidden(_) => {
                 StatusCode::FORBIDDEN
             }
-            Self::RateLimited { .. } | Self::TooManyTenants { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited { .. }
+            | Self::TooManyTenants { .. }
+            | Self::TooManyViewers { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::ControlSecretRequired => StatusCode::UNAUTHORIZED,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Legacy { status, .. } => {
@@ -273,6 +282,12 @@ impl ApiError {
                     "Too many tenants: at most {max} may live at once; delete some first"
                 ),
             }),
+            Self::TooManyViewers { max } => serde_json::to_vec(&OkFalse {
+                ok: false,
+                error: &format!(
+                    "Too many journal streams: at most {max} may be open at once; close one first"
+                ),
+            }),
             Self::Legacy { message, .. } => serde_json::to_vec(&OkFalseErrors {
                 ok: false,
                 errors: [message],
@@ -312,6 +327,7 @@ impl IntoResponse for ApiError {
                 | Self::Legacy { .. }
                 | Self::ControlSecretRequired
                 | Self::TooManyTenants { .. }
+                | Self::TooManyViewers { .. }
         );
         if oauth_shaped {
             no_store_headers(headers);
@@ -446,6 +462,11 @@ mod tests {
                 ApiError::TooManyTenants { max: 2 },
                 429,
                 r#"{"ok":false,"error":"Too many tenants: at most 2 may live at once; delete some first"}"#,
+            ),
+            (
+                ApiError::TooManyViewers { max: 3 },
+                429,
+                r#"{"ok":false,"error":"Too many journal streams: at most 3 may be open at once; close one first"}"#,
             ),
             (
                 ApiError::Unavailable,

@@ -26,6 +26,8 @@ pub(crate) struct AppState {
     /// The address the server is bound to (the real port when `--listen` asked for
     /// port 0; set by the server once bound), for URLs built without a `Host` header.
     pub bound: std::net::SocketAddr,
+    /// The open journal streams (capped, and ended on shutdown).
+    pub viewers: Arc<crate::journal::Viewers>,
 }
 
 impl AppState {
@@ -40,6 +42,7 @@ impl AppState {
             routes: Arc::new(
                 RouteIndex::new(PARTICLE_ROUTES).expect("the Particle route table is valid"),
             ),
+            viewers: Arc::default(),
         }
     }
 }

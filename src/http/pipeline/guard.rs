@@ -13,6 +13,10 @@
 //!    (compared in constant time), else 401.
 //!
 //! It runs after the tenant routing, so `/t/<id>/__mock/…` is guarded the same way.
+//!
+//! The dashboard page and its assets (`/__mock/ui…`) need neither the secret nor the
+//! cross-site checks (a link to it from another site is a plain navigation and the page
+//! holds nothing), only control on; its own calls go through every check.
 
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
@@ -29,8 +33,9 @@ use crate::tokens::secrets_equal;
 /// The header carrying the control secret.
 pub(crate) const SECRET_HEADER: &str = "x-mock-control-secret";
 
-/// Checks a control request (`/__mock/…`, health and readiness excepted): `Some` refusal
-/// with `--no-control` or without the right secret, `None` to let it through.
+/// Checks a control request (`/__mock/…`, health and readiness excepted; the dashboard
+/// page needs no secret): `Some` refusal with `--no-control` or without the right secret,
+/// `None` to let it through.
 pub(crate) fn check(state: &AppState, req: &Request) -> Option<Response> {
     let path = req.uri().path();
     if UNGUARDED.contains(&path) {
@@ -42,6 +47,10 @@ pub(crate) fn check(state: &AppState, req: &Request) -> Option<Response> {
                 .because("control API disabled (--no-control)")
                 .into_response(),
         );
+    }
+    // The dashboard page holds no secret: it asks for it, and sends it on its own calls.
+    if crate::http::routes::dashboard::is_ui(path) {
+        return None;
     }
     if let Some(why) = cross_site(&state.config, req) {
         return Some(refusal(why));

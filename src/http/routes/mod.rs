@@ -30,6 +30,7 @@ use crate::world::World;
 
 pub(crate) mod access_tokens;
 pub(crate) mod control;
+pub(crate) mod dashboard;
 pub(crate) mod oauth;
 pub(crate) mod products;
 pub(crate) mod teams;
