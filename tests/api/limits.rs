@@ -411,3 +411,26 @@ async fn a_client_still_sending_a_too_large_body_reads_the_413_answer() {
     assert_eq!(status_of(&response), 413, "{response}");
     assert_eq!(body_of(&response)["error"], "payload_too_large");
 }
+
+/// Issue 16 finding 11 (the part the application sees): a malformed chunk is a `400
+/// invalid_request` JSON answer, not "larger than 65536 bytes".
+#[tokio::test]
+async fn a_malformed_chunk_is_answered_400_json_not_413() {
+    // Arrange
+    let mock = spawn_with_config(Config::default()).await;
+    let mut stream = connect(&mock).await;
+    // Act: a chunk size that is not hexadecimal.
+    stream
+        .write_all(
+            b"POST /oauth/token HTTP/1.1\r\nHost: localhost\r\n\
+              Authorization: Basic cGFydGljbGU6cGFydGljbGU=\r\n\
+              Content-Type: application/x-www-form-urlencoded\r\n\
+              Transfer-Encoding: chunked\r\n\r\nzz\r\ngrant_type=password\r\n0\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let response = read_to_close(&mut stream).await;
+    // Assert
+    assert_eq!(status_of(&response), 400, "{response}");
+    assert_eq!(body_of(&response)["error"], "invalid_request", "{response}");
+}
