@@ -144,6 +144,25 @@ impl Controls {
         control::live_tokens(&self.world)
     }
 
+    /// The outstanding password-reset tokens, oldest first, as the reset email would carry
+    /// them (`GET /__mock/password-resets`).
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() {
+    /// use particle_auth_mock::MockServer;
+    ///
+    /// // Arrange
+    /// let mock = MockServer::start().await;
+    /// // Act
+    /// let resets = mock.password_resets();
+    /// // Assert: none until someone asks for one.
+    /// assert!(resets.is_empty());
+    /// # }
+    /// ```
+    pub fn password_resets(&self) -> Vec<control::PasswordReset> {
+        control::password_resets(&self.world)
+    }
+
     /// The journaled requests matching `filter`, oldest first (`GET /__mock/journal`).
     ///
     /// # Errors

@@ -227,8 +227,22 @@ pub(crate) struct User {
     pub password: String,
     pub first_name: String,
     pub last_name: String,
+    /// `account_info.company_name` (A2.2); empty when never set.
+    pub company_name: String,
+    /// `account_info.business_account` (A2.2).
+    pub business_account: bool,
     pub mfa: Option<Mfa>,
     pub pending_enrolment: Option<PendingEnrolment>,
+}
+
+/// An outstanding password reset (`POST /v1/user/password-reset`, A2.5): redeemed once
+/// by `PUT /v1/user/password-reset`, readable through the control API.
+#[derive(Debug, Clone)]
+pub(crate) struct PasswordReset {
+    pub user: UserId,
+    /// 40 hex characters.
+    pub token: String,
+    pub expires_at: Millis,
 }
 
 /// A product.
@@ -355,6 +369,8 @@ pub(crate) struct Directory {
     pub customers: Vec<Customer>,
     pub devices: Vec<DeviceFixture>,
     pub api_users: Vec<Option<ApiUser>>,
+    /// Outstanding password resets, oldest first (capped by the account code).
+    pub password_resets: Vec<PasswordReset>,
 }
 
 impl Directory {
@@ -458,6 +474,8 @@ impl Directory {
                 password: u.password.clone(),
                 first_name: u.first_name.clone(),
                 last_name: u.last_name.clone(),
+                company_name: String::new(),
+                business_account: false,
                 mfa,
                 pending_enrolment: None,
             }));

@@ -69,6 +69,7 @@ pub(crate) fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState
         ("GET", "/__mock/users/{email}/totp", get(user_totp)),
         ("GET", "/__mock/tokens", get(list_tokens)),
         ("POST", "/__mock/tokens", post(issue_token)),
+        ("GET", "/__mock/password-resets", get(list_password_resets)),
         ("GET", "/__mock/journal", get(read_journal)),
         ("DELETE", "/__mock/journal", delete(clear_journal)),
         ("GET", "/__mock/rate-limits", get(read_rate_limits)),
@@ -251,6 +252,10 @@ async fn user_totp(
 
 async fn list_tokens(CurrentWorld(world): CurrentWorld) -> impl IntoResponse {
     ok(serde_json::json!({ "tokens": control::live_tokens(&world) }))
+}
+
+async fn list_password_resets(CurrentWorld(world): CurrentWorld) -> impl IntoResponse {
+    ok(serde_json::json!({ "resets": control::password_resets(&world) }))
 }
 
 async fn issue_token(

@@ -29,6 +29,7 @@ use crate::rate_limit::Rule;
 use crate::world::World;
 
 pub(crate) mod access_tokens;
+pub(crate) mod account;
 pub(crate) mod control;
 pub(crate) mod oauth;
 pub(crate) mod products;
@@ -283,35 +284,50 @@ pub(crate) static PARTICLE_ROUTES: &[Route] = &[
         None,
         routed!(teams::delete_org_member),
     ),
-    // §6: limited routes the mock does not emulate (yet): the limits still bite.
+    // Account spec A2: the account lifecycle, limited as §6 says.
     row(
         "POST",
         "/v1/users",
         Public,
         Some(Rule::UsersCreate),
-        Answer::Unemulated,
+        routed!(account::create_user),
+    ),
+    row(
+        "PUT",
+        "/v1/user",
+        Human,
+        None,
+        routed!(account::update_user),
     ),
     row(
         "DELETE",
         "/v1/user",
-        Public,
+        Human,
         Some(Rule::UserDelete),
-        Answer::Unemulated,
+        routed!(account::delete_user),
     ),
     row(
         "POST",
         "/v1/user/password-reset",
         Public,
         Some(Rule::PasswordResetPost),
-        Answer::Unemulated,
+        routed!(account::start_password_reset),
     ),
     row(
         "PUT",
         "/v1/user/password-reset",
         Public,
         Some(Rule::PasswordResetPut),
-        Answer::Unemulated,
+        routed!(account::finish_password_reset),
     ),
+    row(
+        "GET",
+        "/v1/user/identify",
+        Person,
+        None,
+        routed!(account::identify_user),
+    ),
+    // §6: limited routes the mock does not emulate (yet): the limits still bite.
     row(
         "GET",
         "/v1/events",
