@@ -61,9 +61,13 @@ pub enum ApiError {
     /// `400 {"ok":false,"error":..}`: a JSON endpoint's validation failure.
     #[error("bad request: {0}")]
     BadRequest(String),
-    /// `404 {"ok":false,"error":..}` (e.g. `Product not found.`).
+    /// `404 {"ok":false,"error":..}` (e.g. `Customer not found`).
     #[error("not found: {0}")]
     NotFound(String),
+    /// `403 {"error":"Permission Denied","info":"I didn't recognize that device name or ID, …"}`:
+    /// a device that is unknown or not the caller's (particle-api.md §5.3, exact body).
+    #[error("device permission denied")]
+    DevicePermissionDenied,
     /// `{"ok":false,"errors":[..]}` with the given status: the legacy Basic-auth routes.
     #[error("legacy error {status}: {message}")]
     Legacy {
@@ -185,9 +189,10 @@ impl ApiError {
             | Self::InvalidScope(_)
             | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::InvalidToken(_) => StatusCode::UNAUTHORIZED,
-            Self::MfaRequired { .. } | Self::Unauthorized(_) | Self::Forbidden(_) => {
-                StatusCode::FORBIDDEN
-            }
+            Self::MfaRequired { .. }
+            | Self::Unauthorized(_)
+            | Self::Forbidden(_)
+            | Self::DevicePermissionDenied => StatusCode::FORBIDDEN,
             Self::RateLimited { .. } | Self::TooManyTenants { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::ControlSecretRequired => StatusCode::UNAUTHORIZED,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
@@ -259,6 +264,10 @@ impl ApiError {
                     "Too many tenants: at most {max} may live at once; delete some first"
                 ),
             }),
+            Self::DevicePermissionDenied => serde_json::to_vec(&serde_json::json!({
+                "error": "Permission Denied",
+                "info": "I didn't recognize that device name or ID, try opening https://api.particle.io/v1/devices?access_token=undefined",
+            })),
             Self::Legacy { message, .. } => serde_json::to_vec(&OkFalseErrors {
                 ok: false,
                 errors: [message],
@@ -295,6 +304,7 @@ impl IntoResponse for ApiError {
             Self::Forbidden(_)
                 | Self::BadRequest(_)
                 | Self::NotFound(_)
+                | Self::DevicePermissionDenied
                 | Self::Legacy { .. }
                 | Self::ControlSecretRequired
                 | Self::TooManyTenants { .. }
@@ -411,6 +421,11 @@ mod tests {
                 },
                 401,
                 r#"{"ok":false,"errors":["Bad password"]}"#,
+            ),
+            (
+                ApiError::DevicePermissionDenied,
+                403,
+                r#"{"error":"Permission Denied","info":"I didn't recognize that device name or ID, try opening https://api.particle.io/v1/devices?access_token=undefined"}"#,
             ),
             (
                 ApiError::PayloadTooLarge { limit: 10 },

@@ -59,7 +59,7 @@ fn device_filter(owner: Owner, store: &Store) -> Option<DeviceFilter> {
             }))
         }
         Owner::Customer(index) => {
-            let c = directory.customers.get(index as usize)?.clone();
+            let c = directory.customer(index)?.clone();
             let product = c.product.to_string();
             Some(Box::new(move |d| {
                 d.product.as_deref() == Some(product.as_str())
@@ -100,8 +100,7 @@ pub(crate) fn user_info(world: &World, owner: Owner) -> Result<UserInfo, ApiErro
         }
         Owner::Customer(index) => {
             let c = directory
-                .customers
-                .get(index as usize)
+                .customer(index)
                 .ok_or_else(ApiError::invalid_token)?;
             (
                 c.email.clone(),

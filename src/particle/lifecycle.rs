@@ -432,8 +432,7 @@ pub(crate) fn identify(world: &World, owner: Owner) -> Result<Identity, ApiError
             0x5e00_0002u32,
             i,
             directory
-                .customers
-                .get(i as usize)
+                .customer(i)
                 .ok_or_else(ApiError::invalid_token)?
                 .email
                 .clone(),

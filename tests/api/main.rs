@@ -4,6 +4,7 @@
 
 mod account;
 mod account_lifecycle;
+mod account_resources;
 mod bearer;
 mod binary;
 mod control_clock;

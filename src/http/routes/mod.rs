@@ -30,7 +30,10 @@ use crate::world::World;
 
 pub(crate) mod access_tokens;
 pub(crate) mod account;
+pub(crate) mod clients;
 pub(crate) mod control;
+pub(crate) mod customers;
+pub(crate) mod devices;
 pub(crate) mod oauth;
 pub(crate) mod products;
 pub(crate) mod teams;
@@ -227,7 +230,124 @@ pub(crate) static PARTICLE_ROUTES: &[Route] = &[
         None,
         routed!(products::org_products),
     ),
-    // §3.2–3.5: teams. Listing takes a scope; changing a team is for human admins.
+    // Account spec A6: the caller's products (the docs' and api-js' paths, same body).
+    row(
+        "GET",
+        "/v1/products",
+        Scope("products:list"),
+        None,
+        routed!(products::products_of_caller),
+    ),
+    row(
+        "GET",
+        "/v1/user/products",
+        Human,
+        None,
+        routed!(products::products_of_caller),
+    ),
+    // Account spec A11: device detail, and product device membership.
+    row(
+        "GET",
+        "/v1/devices/{deviceId}",
+        Person,
+        None,
+        routed!(devices::show_device),
+    ),
+    row(
+        "POST",
+        "/v1/products/{productIdOrSlug}/devices",
+        Scope("devices:import"),
+        None,
+        routed!(products::add_product_devices),
+    ),
+    row(
+        "DELETE",
+        "/v1/products/{productIdOrSlug}/devices/{deviceId}",
+        Scope("devices:remove"),
+        None,
+        routed!(products::remove_product_device),
+    ),
+    // Account spec A3: customers. Creating one authenticates its own way.
+    row(
+        "POST",
+        "/v1/products/{productIdOrSlug}/customers",
+        Public,
+        None,
+        routed!(customers::create_product_customer),
+    ),
+    row(
+        "PUT",
+        "/v1/products/{productIdOrSlug}/customers/{customerEmail}",
+        Scope("customers:update"),
+        None,
+        routed!(customers::update_product_customer),
+    ),
+    row(
+        "DELETE",
+        "/v1/products/{productIdOrSlug}/customers/{customerEmail}",
+        Scope("customers:remove"),
+        None,
+        routed!(customers::delete_product_customer),
+    ),
+    // Account spec A4: OAuth clients of the user and of products.
+    row(
+        "GET",
+        "/v1/clients",
+        Human,
+        None,
+        routed!(clients::list_user_clients),
+    ),
+    row(
+        "POST",
+        "/v1/clients",
+        Human,
+        None,
+        routed!(clients::create_user_client),
+    ),
+    row(
+        "PUT",
+        "/v1/clients/{clientId}",
+        Human,
+        None,
+        routed!(clients::update_user_client),
+    ),
+    row(
+        "DELETE",
+        "/v1/clients/{clientId}",
+        Human,
+        None,
+        routed!(clients::delete_user_client),
+    ),
+    row(
+        "GET",
+        "/v1/products/{productIdOrSlug}/clients",
+        Scope("clients:list"),
+        None,
+        routed!(clients::list_product_clients),
+    ),
+    row(
+        "POST",
+        "/v1/products/{productIdOrSlug}/clients",
+        Scope("clients:create"),
+        None,
+        routed!(clients::create_product_client),
+    ),
+    row(
+        "PUT",
+        "/v1/products/{productIdOrSlug}/clients/{clientId}",
+        Scope("clients:update"),
+        None,
+        routed!(clients::update_product_client),
+    ),
+    row(
+        "DELETE",
+        "/v1/products/{productIdOrSlug}/clients/{clientId}",
+        Scope("clients:remove"),
+        None,
+        routed!(clients::delete_product_client),
+    ),
+    // §3.2–3.5 and account spec A5: teams. Listing takes a scope; changing a team (API
+    // users, invites, roles) is for human admins. Updates come as PUT or POST (A5).
     row(
         "GET",
         "/v1/products/{productIdOrSlug}/team",
@@ -244,6 +364,13 @@ pub(crate) static PARTICLE_ROUTES: &[Route] = &[
     ),
     row(
         "PUT",
+        "/v1/products/{productIdOrSlug}/team/{username}",
+        Human,
+        None,
+        routed!(teams::update_product_api_user),
+    ),
+    row(
+        "POST",
         "/v1/products/{productIdOrSlug}/team/{username}",
         Human,
         None,
@@ -272,6 +399,13 @@ pub(crate) static PARTICLE_ROUTES: &[Route] = &[
     ),
     row(
         "PUT",
+        "/v1/orgs/{orgIdOrSlug}/team/{username}",
+        Human,
+        None,
+        routed!(teams::update_org_api_user),
+    ),
+    row(
+        "POST",
         "/v1/orgs/{orgIdOrSlug}/team/{username}",
         Human,
         None,
