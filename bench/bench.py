@@ -8,6 +8,9 @@ on and a distinct X-Forwarded-For per request, bearer GET /v1/access_tokens/curr
 throughput, RSS idle and peak, bytes per live token (RSS growth over N issued tokens) and
 memory with N distinct client IPs tracked, then after their window has passed.
 Prints one table; every figure is also given as a ratio to the baseline of the same run.
+A third figure is the cost of watching: token throughput of the same mock with one journal
+stream viewer connected (`curl -N /__mock/journal/stream`, on the load CPU) against none,
+in the same rounds.
 A second table gives the throughput of a *reference*: the baseline that also keeps its
 tokens and one record per client (`bench-baseline --store`), i.e. what storing alone costs
 a bare handler, and the mock's throughput as a ratio to it.
@@ -145,6 +148,36 @@ def wrk_count(port, requests, env=None):
     return int(m.group(1)), int(m.group(2))
 
 
+class Viewer:
+    """A journal stream viewer: `curl -N` on the load CPU, its output kept in a file so
+    that the events received and the losses reported can be counted afterwards."""
+
+    def __init__(self, port, path):
+        self.path = path
+        self.out = open(path, "wb")
+        self.proc = subprocess.Popen(
+            ["taskset", "-c", LOAD_CPU, "curl", "-sN", f"http://127.0.0.1:{port}/__mock/journal/stream"],
+            stdout=self.out, stderr=subprocess.DEVNULL)
+        # The stream's opening comment: the viewer is subscribed.
+        deadline = time.perf_counter() + 10
+        while os.path.getsize(path) == 0:
+            if time.perf_counter() > deadline:
+                raise RuntimeError("the journal stream did not open")
+            time.sleep(0.005)
+
+    def stop(self):
+        """Stops the viewer; (events received, entries reported dropped)."""
+        self.proc.terminate()
+        self.proc.wait(5)
+        self.out.close()
+        with open(self.path, "rb") as f:
+            text = f.read()
+        os.unlink(self.path)
+        events = text.count(b"\nid: ") + text.startswith(b"id: ")
+        dropped = sum(int(m) for m in re.findall(rb'"dropped":(\d+)\}', text))
+        return events, dropped
+
+
 def cold_start(kind, runs):
     times = []
     for _ in range(runs):
@@ -177,7 +210,8 @@ def main():
     # Throughput runs alternate baseline and mock, `rounds` times each, and keep each
     # figure's median: this machine's noise is larger than the differences measured.
     runs = {k: {"tok": [], "cur": [], "xff": [], "idle": [], "peak": []}
-            for k in ("baseline", "mock", "reference")}
+            for k in ("baseline", "mock", "reference", "viewer")}
+    watched = []  # per round: (requests answered, events the viewer received, reported dropped)
     for _ in range(rounds):
         for kind in ("baseline", "mock", "reference"):
             r = runs[kind]
@@ -200,6 +234,14 @@ def main():
             s.wait_ready()
             r["xff"].append(wrk(s.port, secs, env={"BENCH_XFF": "1"}))
             s.stop()
+            if kind == "mock":  # the same token run, with a stream viewer connected
+                s = Server(kind, ["--no-rate-limits"])
+                s.wait_ready()
+                viewer = Viewer(s.port, os.path.join(ROOT, "target", f"bench-viewer-{s.port}.sse"))
+                result = wrk(s.port, secs)
+                runs["viewer"]["tok"].append(result)
+                watched.append((result["total"], *viewer.stop()))
+                s.stop()
 
     def med(kind, key, field=None):
         values = runs[kind][key]
@@ -226,7 +268,7 @@ def main():
     for i in range(rounds):
         print(f"  round {i + 1}: " + ", ".join(
             f"{kind} {key} {runs[kind][key][i]['rps']:.0f}"
-            for kind in ("baseline", "mock", "reference") for key in ("tok", "xff", "cur")
+            for kind in ("baseline", "mock", "reference", "viewer") for key in ("tok", "xff", "cur")
             if runs[kind][key]))
     b, m = results["baseline"], results["mock"]
     rows += [
@@ -236,6 +278,8 @@ def main():
          round_ratio("mock", "tok", "p50")),
         ("token p99", b["tok"]["p99"], m["tok"]["p99"], "ms", "lower",
          round_ratio("mock", "tok", "p99")),
+        ("token req/s, a stream viewer connected", b["tok"]["rps"], med("viewer", "tok", "rps"),
+         "req/s", "higher", round_ratio("viewer", "tok", "rps")),
         ("token req/s, limits on, distinct IPs", b["tok"]["rps"], m["xff"]["rps"], "req/s",
          "higher", round_ratio("mock", "xff", "rps")),
         ("token p99, limits on, distinct IPs", b["tok"]["p99"], m["xff"]["p99"], "ms", "lower",
@@ -302,6 +346,13 @@ def main():
         ref = reference[key]["rps"]
         print(f"{name:<44} {ref:>12.2f} {round_ratio('reference', key, 'rps'):>13.2f}x "
               f"{round_ratio('mock', key, 'rps', base_key=key, base_kind='reference'):>15.2f}x")
+    print()
+    ratio = round_ratio("viewer", "tok", "rps", base_kind="mock")
+    print(f"watching: token req/s with one journal stream viewer / with none, same rounds: "
+          f"{ratio:.3f}x (median of the rounds' ratios)")
+    for i, (answered, events, dropped) in enumerate(watched):
+        print(f"  round {i + 1}: {answered} requests answered (wrk's count), the viewer received "
+              f"{events} events and was told of {dropped} dropped")
     print()
     print("baseline and mock columns: medians over the rounds; throughput and latency ratios:")
     print("the median over the rounds of each round's ratio (one round runs its servers back")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the test suites need beyond the Rust toolchain; idempotent, quick when all
-# is there. Debian packages (podman, runc, chromium, wrk, shellcheck, jq, curl), the npm
+# is there. Debian packages (podman, runc, chromium, wrk, shellcheck, jq, curl, iproute2), the npm
 # projects (npm ci from their lockfiles), and a Python virtualenv target/ci-venv
 # (scripts/requirements-ci.txt).
 set -euo pipefail
@@ -9,7 +9,7 @@ ROOT=$PWD
 fail() { echo "setup: FAIL: $*" >&2; exit 1; }
 
 missing=()
-for pkg in podman runc chromium wrk shellcheck jq curl; do
+for pkg in podman runc chromium wrk shellcheck jq curl iproute2; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -32,7 +32,7 @@ npm_suite() {
   # The scratch project: only the tarballs, particle-api-js and typescript, from the registry.
   local proj=$OUT/npm/project
   mkdir -p "$proj/test"
-  cp packages/npm/test/helper.test.js "$proj/test/" && cp packages/npm/test/types.ts "$proj/"
+  cp packages/npm/test/helper.test.js packages/npm/test/esm.test.mjs "$proj/test/" && cp packages/npm/test/types.ts "$proj/"
   cat >"$proj/package.json" <<JSON
 { "name": "scratch", "private": true, "scripts": { "test": "node --test" },
   "devDependencies": { "particle-auth-mock": "file:$main", "@particle-auth-mock/linux-x64": "file:$plat",

@@ -162,7 +162,7 @@ pub struct Config {
     pub no_control: bool,
 
     /// Require this secret in an `X-Mock-Control-Secret` header on every control call
-    /// (health and readiness excepted).
+    /// (health, readiness and the dashboard page excepted: the page asks for it).
     #[arg(long, env = "PARTICLE_MOCK_CONTROL_SECRET", hide_env_values = true)]
     pub control_secret: Option<String>,
 }

@@ -14,10 +14,7 @@ use serde::Serialize;
 /// The reason a request was refused, in words, attached to the response's extensions so the
 /// request journal can record it. Never sent to the client.
 #[derive(Debug, Clone)]
-pub(crate) struct RefusalReason(
-    #[allow(dead_code)] // used by the control API feature (request journal)
-    pub  String,
-);
+pub(crate) struct RefusalReason(pub String);
 
 /// Everything the mock answers with an error status.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -89,6 +86,13 @@ pub enum ApiError {
     /// `429 {"ok":false,"error":..}`: creating a tenant past `--max-tenants`.
     #[error("too many tenants (at most {max})")]
     TooManyTenants {
+        /// The cap.
+        max: usize,
+    },
+    /// `429 {"ok":false,"error":..}`: opening a journal stream (`GET /__mock/journal/stream`)
+    /// while the most allowed are open.
+    #[error("too many stream viewers (at most {max})")]
+    TooManyViewers {
         /// The cap.
         max: usize,
     },
@@ -193,7 +197,9 @@ impl ApiError {
             | Self::Unauthorized(_)
             | Self::Forbidden(_)
             | Self::DevicePermissionDenied => StatusCode::FORBIDDEN,
-            Self::RateLimited { .. } | Self::TooManyTenants { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited { .. }
+            | Self::TooManyTenants { .. }
+            | Self::TooManyViewers { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::ControlSecretRequired => StatusCode::UNAUTHORIZED,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Legacy { status, .. } => {
@@ -268,6 +274,12 @@ impl ApiError {
                 "error": "Permission Denied",
                 "info": "I didn't recognize that device name or ID, try opening https://api.particle.io/v1/devices?access_token=undefined",
             })),
+            Self::TooManyViewers { max } => serde_json::to_vec(&OkFalse {
+                ok: false,
+                error: &format!(
+                    "Too many journal streams: at most {max} may be open at once; close one first"
+                ),
+            }),
             Self::Legacy { message, .. } => serde_json::to_vec(&OkFalseErrors {
                 ok: false,
                 errors: [message],
@@ -308,6 +320,7 @@ impl IntoResponse for ApiError {
                 | Self::Legacy { .. }
                 | Self::ControlSecretRequired
                 | Self::TooManyTenants { .. }
+                | Self::TooManyViewers { .. }
         );
         if oauth_shaped {
             no_store_headers(headers);
@@ -441,6 +454,11 @@ mod tests {
                 ApiError::TooManyTenants { max: 2 },
                 429,
                 r#"{"ok":false,"error":"Too many tenants: at most 2 may live at once; delete some first"}"#,
+            ),
+            (
+                ApiError::TooManyViewers { max: 3 },
+                429,
+                r#"{"ok":false,"error":"Too many journal streams: at most 3 may be open at once; close one first"}"#,
             ),
             (
                 ApiError::Unavailable,

@@ -150,7 +150,7 @@ impl FaultSpec {
     fn matches(&self, method: &str, path: &str) -> bool {
         self.method
             .as_deref()
-            .map_or(true, |m| m == "*" || m.eq_ignore_ascii_case(method))
+            .is_none_or(|m| m == "*" || m.eq_ignore_ascii_case(method))
             && glob_match(&self.path, path)
     }
 }

@@ -7,13 +7,22 @@
 //! `otp`, a token in a path segment) are replaced by `[redacted]` before anything is stored
 //! (by `http::redact`, the one redactor of logs and journal alike).
 //! Control calls (`/__mock/…`) are not journaled.
+//!
+//! The journal also feeds live viewers ([`Journal::watch`], behind
+//! `GET /__mock/journal/stream`): every entry goes through a bounded broadcast that never
+//! waits for a viewer (a viewer that falls more than [`FEED_CAPACITY`] entries behind loses
+//! the oldest and is told how many), and that is not even built while nobody watches: the
+//! request path then pays one relaxed atomic load. [`Viewers`] caps how many watch at once,
+//! process-wide, and ends every watch when the server shuts down.
 
 use std::collections::VecDeque;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
+use tokio::sync::{broadcast, watch, OwnedSemaphorePermit, Semaphore};
 
 use crate::clock::Millis;
 use crate::support::text::glob_match;
@@ -94,13 +103,70 @@ impl Recorded {
     }
 }
 
-/// A bounded ring of [`JournalEntry`]s. A plain mutex: each request holds it only for one
-/// push (a few nanoseconds), and reads are rare.
+/// How many entries a world's live feed holds for its slowest viewer: a viewer further
+/// behind loses the oldest (and is told how many). Allocated only while someone watches.
+pub(crate) const FEED_CAPACITY: usize = 1024;
+
+/// How many journal streams may be open at once, over all worlds of a server.
+pub(crate) const MAX_VIEWERS: usize = 32;
+
+/// A bounded ring of [`JournalEntry`]s, and the live feed of its viewers. A plain mutex:
+/// each request holds it only for one push (a few nanoseconds), and reads are rare.
 #[derive(Debug)]
 pub(crate) struct Journal {
     capacity: usize,
     entries: Mutex<VecDeque<(u64, Recorded)>>,
     next_id: AtomicU64,
+    /// Shared with the viewers' [`Watch`]es, which outlive neither the server nor (see
+    /// `Drop`) this journal's sender.
+    feed: Arc<Feed>,
+}
+
+/// The live side of a journal: a broadcast that exists only while someone watches.
+#[derive(Debug, Default)]
+struct Feed {
+    /// How many [`Watch`]es are open: the one thing the request path reads (relaxed) when
+    /// nobody watches.
+    viewers: AtomicUsize,
+    /// The sender, created for the first viewer and dropped after the last, so a world
+    /// nobody watches holds no buffer. A mutex, not a lock-free cell: it is taken only
+    /// while someone watches, for one `send` (itself behind the broadcast's own lock).
+    sender: Mutex<Option<broadcast::Sender<Arc<JournalEntry>>>>,
+}
+
+impl Feed {
+    fn watched(&self) -> bool {
+        self.viewers.load(Ordering::Relaxed) > 0
+    }
+
+    fn subscribe(self: &Arc<Self>) -> (broadcast::Receiver<Arc<JournalEntry>>, ViewerGuard) {
+        let mut sender = self.sender.lock();
+        let receiver = sender
+            .get_or_insert_with(|| broadcast::channel(FEED_CAPACITY).0)
+            .subscribe();
+        self.viewers.fetch_add(1, Ordering::Relaxed);
+        (receiver, ViewerGuard(self.clone()))
+    }
+
+    fn send(&self, entry: Arc<JournalEntry>) {
+        if let Some(sender) = self.sender.lock().as_ref() {
+            // An error only means every receiver is gone already.
+            let _ = sender.send(entry);
+        }
+    }
+}
+
+/// Counts one viewer of a [`Feed`]; the last one out drops the feed's buffer.
+#[derive(Debug)]
+struct ViewerGuard(Arc<Feed>);
+
+impl Drop for ViewerGuard {
+    fn drop(&mut self) {
+        let mut sender = self.0.sender.lock();
+        if self.0.viewers.fetch_sub(1, Ordering::Relaxed) == 1 {
+            sender.take();
+        }
+    }
 }
 
 impl Journal {
@@ -110,6 +176,7 @@ impl Journal {
             capacity,
             entries: Mutex::new(VecDeque::with_capacity(capacity.min(1024))),
             next_id: AtomicU64::new(1),
+            feed: Arc::default(),
         }
     }
 
@@ -118,19 +185,38 @@ impl Journal {
         self.capacity > 0
     }
 
-    /// Records one request (its `id` is assigned here), dropping the oldest when full.
+    /// Whether requests must be recorded now: the journal keeps them, or someone watches
+    /// (a stream works with `--journal-size 0` too).
+    pub(crate) fn wanted(&self) -> bool {
+        self.enabled() || self.feed.watched()
+    }
+
+    /// Records one request (its `id` is assigned here), dropping the oldest when full,
+    /// and hands it to the live viewers, if any.
     pub(crate) fn record(&self, entry: Recorded) {
-        if !self.enabled() {
+        if !self.wanted() {
             return;
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        // Formatted outside the lock when a viewer is known to watch.
+        let mut live = self.feed.watched().then(|| Arc::new(entry.to_entry(id)));
         let evicted = {
             let mut entries = self.entries.lock();
-            let evicted = (entries.len() >= self.capacity)
-                .then(|| entries.pop_front())
-                .flatten();
-            entries.push_back((id, entry));
-            evicted
+            // Sent under the ring's lock, which `watch` also takes: a new viewer's backlog
+            // and its live entries meet without a gap or an overlap.
+            if self.feed.watched() {
+                let live = live.take().unwrap_or_else(|| Arc::new(entry.to_entry(id)));
+                self.feed.send(live);
+            }
+            if self.enabled() {
+                let evicted = (entries.len() >= self.capacity)
+                    .then(|| entries.pop_front())
+                    .flatten();
+                entries.push_back((id, entry));
+                evicted
+            } else {
+                None
+            }
         };
         // The evicted entry's strings are freed outside the lock.
         drop(evicted);
@@ -138,32 +224,182 @@ impl Journal {
 
     /// The matching entries, oldest first.
     pub(crate) fn list(&self, filter: &JournalFilter) -> Result<Vec<JournalEntry>, String> {
-        let status = filter
-            .status
-            .as_deref()
-            .map(StatusFilter::parse)
-            .transpose()?;
+        let matcher = Matcher::new(filter)?;
         let entries = self.entries.lock();
-        let mut found: Vec<JournalEntry> = entries
-            .iter()
-            .map(|(id, r)| r.to_entry(*id))
-            .filter(|e| {
-                let path = e.path.split('?').next().unwrap_or("");
-                filter.path.as_deref().map_or(true, |p| glob_match(p, path))
-                    && filter.client.as_deref().map_or(true, |c| c == e.client)
-                    && status.map_or(true, |s| s.matches(e.status))
-            })
-            .collect();
-        if let Some(limit) = filter.limit {
-            let skip = found.len().saturating_sub(limit);
-            found.drain(..skip);
+        Ok(matcher.last_matches(&entries, filter.limit))
+    }
+
+    /// Starts watching: the last `backlog` journaled entries that match, then every new
+    /// one that does, as they are recorded (see [`Watch::next`]). `viewer` is the slot
+    /// [`Viewers::admit`] gave, held for as long as the watch lives.
+    pub(crate) fn watch(&self, matcher: Matcher, backlog: usize, viewer: Viewer) -> Watch {
+        let entries = self.entries.lock();
+        let (receiver, guard) = self.feed.subscribe();
+        let backlog = matcher.last_matches(&entries, Some(backlog));
+        drop(entries);
+        Watch {
+            backlog: backlog.into(),
+            receiver,
+            matcher,
+            _guard: guard,
+            viewer,
         }
-        Ok(found)
     }
 
     /// Forgets every entry.
     pub(crate) fn clear(&self) {
         self.entries.lock().clear();
+    }
+}
+
+impl Drop for Journal {
+    /// A deleted tenant's viewers see their stream end.
+    fn drop(&mut self) {
+        self.feed.sender.lock().take();
+    }
+}
+
+/// A [`JournalFilter`]'s conditions, checked (`status` parsed once).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Matcher {
+    path: Option<String>,
+    status: Option<StatusFilter>,
+    client: Option<String>,
+}
+
+impl Matcher {
+    /// The conditions of `filter` (its `limit` is not one); an error for a malformed
+    /// status filter.
+    pub(crate) fn new(filter: &JournalFilter) -> Result<Self, String> {
+        Ok(Self {
+            path: filter.path.clone(),
+            status: filter
+                .status
+                .as_deref()
+                .map(StatusFilter::parse)
+                .transpose()?,
+            client: filter.client.clone(),
+        })
+    }
+
+    /// Whether `entry` meets every condition.
+    pub(crate) fn matches(&self, entry: &JournalEntry) -> bool {
+        let path = entry.path.split('?').next().unwrap_or("");
+        self.path.as_deref().is_none_or(|p| glob_match(p, path))
+            && self.client.as_deref().is_none_or(|c| c == entry.client)
+            && self.status.is_none_or(|s| s.matches(entry.status))
+    }
+
+    /// The last `limit` (all if `None`) entries of `ring` that match, oldest first.
+    fn last_matches(
+        &self,
+        ring: &VecDeque<(u64, Recorded)>,
+        limit: Option<usize>,
+    ) -> Vec<JournalEntry> {
+        let mut found: Vec<JournalEntry> = ring
+            .iter()
+            .map(|(id, r)| r.to_entry(*id))
+            .filter(|e| self.matches(e))
+            .collect();
+        if let Some(limit) = limit {
+            let skip = found.len().saturating_sub(limit);
+            found.drain(..skip);
+        }
+        found
+    }
+}
+
+/// What a [`Watch`] delivers next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Delivery {
+    /// A matching entry (from the backlog, then live).
+    Entry(Arc<JournalEntry>),
+    /// The viewer fell behind and this many entries (matching or not) were lost.
+    Dropped(u64),
+}
+
+/// One viewer's subscription to a world's journal ([`Journal::watch`]).
+#[derive(Debug)]
+pub(crate) struct Watch {
+    backlog: VecDeque<JournalEntry>,
+    receiver: broadcast::Receiver<Arc<JournalEntry>>,
+    matcher: Matcher,
+    _guard: ViewerGuard,
+    viewer: Viewer,
+}
+
+impl Watch {
+    /// The next delivery; `None` once the watch is over: the server is shutting down, or
+    /// the world is gone (a deleted tenant).
+    pub(crate) async fn next(&mut self) -> Option<Delivery> {
+        if let Some(entry) = self.backlog.pop_front() {
+            return Some(Delivery::Entry(Arc::new(entry)));
+        }
+        loop {
+            let received = tokio::select! {
+                received = self.receiver.recv() => received,
+                () = self.viewer.stopping() => return None,
+            };
+            match received {
+                Ok(entry) if self.matcher.matches(&entry) => return Some(Delivery::Entry(entry)),
+                Ok(_) => {}
+                Err(broadcast::error::RecvError::Lagged(n)) => return Some(Delivery::Dropped(n)),
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    }
+}
+
+/// The journal streams of one server: at most [`MAX_VIEWERS`] open at once, and all of
+/// them ended by [`close`](Self::close) when the server shuts down (a stream never ends by
+/// itself, so a graceful shutdown would otherwise wait for it).
+#[derive(Debug)]
+pub(crate) struct Viewers {
+    slots: Arc<Semaphore>,
+    closing: watch::Sender<bool>,
+}
+
+impl Default for Viewers {
+    fn default() -> Self {
+        Self {
+            slots: Arc::new(Semaphore::new(MAX_VIEWERS)),
+            closing: watch::channel(false).0,
+        }
+    }
+}
+
+impl Viewers {
+    /// A slot for one more viewer; `None` when [`MAX_VIEWERS`] are watching or the server
+    /// is shutting down.
+    pub(crate) fn admit(&self) -> Option<Viewer> {
+        if *self.closing.borrow() {
+            return None;
+        }
+        let slot = self.slots.clone().try_acquire_owned().ok()?;
+        Some(Viewer {
+            _slot: slot,
+            closing: self.closing.subscribe(),
+        })
+    }
+
+    /// Ends every watch, now and to come.
+    pub(crate) fn close(&self) {
+        self.closing.send_replace(true);
+    }
+}
+
+/// One admitted viewer: its slot, and word of the server's shutdown.
+#[derive(Debug)]
+pub(crate) struct Viewer {
+    _slot: OwnedSemaphorePermit,
+    closing: watch::Receiver<bool>,
+}
+
+impl Viewer {
+    /// Completes when the server shuts down.
+    async fn stopping(&mut self) {
+        // An error means the server (and its `Viewers`) is gone: stop too.
+        let _ = self.closing.wait_for(|closing| *closing).await;
     }
 }
 
@@ -269,6 +505,98 @@ mod tests {
             })
             .unwrap();
         assert_eq!(last[0].path, "/v1/devices");
+    }
+
+    fn watch(
+        journal: &Journal,
+        viewers: &Viewers,
+        filter: &JournalFilter,
+        backlog: usize,
+    ) -> Watch {
+        let viewer = viewers.admit().expect("a free slot");
+        journal.watch(Matcher::new(filter).unwrap(), backlog, viewer)
+    }
+
+    async fn next_path(watch: &mut Watch) -> String {
+        match watch.next().await {
+            Some(Delivery::Entry(e)) => e.path.clone(),
+            other => panic!("expected an entry, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn nobody_watching_a_disabled_journal_wants_nothing_recorded() {
+        let journal = Journal::new(0);
+        let viewers = Viewers::default();
+        assert!(!journal.wanted());
+        let w = watch(&journal, &viewers, &JournalFilter::default(), 0);
+        assert!(journal.wanted());
+        drop(w);
+        assert!(!journal.wanted());
+        // The last viewer out drops the feed's buffer.
+        assert!(journal.feed.sender.lock().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_watch_gets_the_backlog_then_live_entries_that_match() {
+        let journal = Journal::new(10);
+        let viewers = Viewers::default();
+        journal.record(entry("/a", Some(400), "10.0.0.1"));
+        journal.record(entry("/b", Some(200), "10.0.0.1"));
+        journal.record(entry("/c", Some(401), "10.0.0.1"));
+        let filter = JournalFilter {
+            status: Some("4xx".into()),
+            ..Default::default()
+        };
+        let mut w = watch(&journal, &viewers, &filter, 1);
+        journal.record(entry("/d", Some(200), "10.0.0.1"));
+        journal.record(entry("/e", Some(403), "10.0.0.1"));
+        assert_eq!(next_path(&mut w).await, "/c");
+        assert_eq!(next_path(&mut w).await, "/e");
+    }
+
+    #[tokio::test]
+    async fn a_viewer_that_falls_behind_the_feed_is_told_how_many_it_lost() {
+        let journal = Journal::new(0);
+        let viewers = Viewers::default();
+        let mut w = watch(&journal, &viewers, &JournalFilter::default(), 0);
+        let extra = 10;
+        for _ in 0..FEED_CAPACITY + extra {
+            journal.record(entry("/x", Some(200), "10.0.0.1"));
+        }
+        assert_eq!(w.next().await, Some(Delivery::Dropped(extra as u64)));
+        for _ in 0..FEED_CAPACITY {
+            assert_eq!(next_path(&mut w).await, "/x");
+        }
+    }
+
+    #[tokio::test]
+    async fn closing_the_viewers_ends_every_watch_and_refuses_new_ones() {
+        let journal = Journal::new(10);
+        let viewers = Viewers::default();
+        let mut w = watch(&journal, &viewers, &JournalFilter::default(), 0);
+        viewers.close();
+        assert_eq!(w.next().await, None);
+        assert!(viewers.admit().is_none());
+    }
+
+    #[test]
+    fn at_most_max_viewers_are_admitted_and_a_slot_frees_when_one_goes() {
+        let viewers = Viewers::default();
+        let mut admitted: Vec<Viewer> = (0..MAX_VIEWERS).map_while(|_| viewers.admit()).collect();
+        assert_eq!(admitted.len(), MAX_VIEWERS);
+        assert!(viewers.admit().is_none());
+        admitted.pop();
+        assert!(viewers.admit().is_some());
+    }
+
+    #[tokio::test]
+    async fn a_dropped_journal_ends_its_watches() {
+        let journal = Journal::new(10);
+        let viewers = Viewers::default();
+        let mut w = watch(&journal, &viewers, &JournalFilter::default(), 0);
+        drop(journal);
+        assert_eq!(w.next().await, None);
     }
 
     #[test]

@@ -123,7 +123,6 @@ impl TotpSecret {
 }
 
 /// The codes a test needs: the current one, the next one, and how long the current lasts.
-#[allow(dead_code)] // used by the control API feature (current OTP codes)
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub(crate) struct CurrentCodes {
     /// The code valid now.
@@ -137,7 +136,6 @@ pub(crate) struct CurrentCodes {
 }
 
 /// The current and next code at unix time `now_secs`.
-#[allow(dead_code)] // used by the control API feature (current OTP codes)
 pub(crate) fn current_codes(secret: &TotpSecret, now_secs: i64) -> CurrentCodes {
     let step_len = STEP_SECONDS as i64;
     let step = now_secs.div_euclid(step_len);

@@ -175,15 +175,16 @@ function startMock(options = {}) {
 		const fail = (why) => { child.kill('SIGKILL'); fs.rmSync(tmpdir, { recursive: true, force: true }); reject(new Error(`particle-auth-mock ${why}\n${stderr}`)); };
 		const timer = setTimeout(() => fail('did not start in time'), options.timeoutMs ?? 10000);
 		child.once('error', (e) => { clearTimeout(timer); fail(`could not run: ${e.message}`); });
-		child.once('exit', (code, signal) => { clearTimeout(timer); fail(`exited (${signal ?? code}) before listening`); });
+		// 'close', not 'exit': by then stderr has been read to its end, so the message is whole.
+		const early = (code, signal) => { clearTimeout(timer); fail(`exited (${signal ?? code}) before listening`); };
+		child.once('close', early);
 		const lines = readline.createInterface({ input: child.stdout });
 		lines.on('line', (line) => {
 			const m = /^listening on (http:\/\/\S+)/.exec(line);
 			if (!m) return;
 			clearTimeout(timer);
-			child.removeAllListeners('exit');
-			child.once('exit', () => live.delete(child));
-			// A forgotten stop() must not keep the test process alive; 'exit' above kills it.
+			child.removeListener('close', early);
+			// A forgotten stop() must not keep the test process alive; the process 'exit' hook kills it.
 			child.unref();
 			child.stdout.unref();
 			child.stderr.unref();

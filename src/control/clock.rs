@@ -41,6 +41,11 @@ pub(crate) fn parse_instant(value: &serde_json::Value) -> Result<Millis, ApiErro
     }
 }
 
+/// A duration the control API could not read; the message quotes it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct DurationError(pub(crate) String);
+
 /// Parses a duration such as `90d`, `1h30m`, `5s`, `250ms` or `2w` (units: `ms`, `s`,
 /// `m`, `h`, `d`, `w`; a bare number is seconds).
 ///
@@ -53,9 +58,16 @@ pub(crate) fn parse_instant(value: &serde_json::Value) -> Result<Millis, ApiErro
 /// assert_eq!(parse_duration("90d").unwrap(), Duration::from_secs(90 * 86_400));
 /// assert!(parse_duration("soon").is_err());
 /// ```
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+///
+/// # Errors
+/// [`DurationError`] quoting the text.
+pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
     let text = text.trim();
-    let invalid = || format!("`{text}` is not a duration such as 90d, 1h30m, 5s or 250ms");
+    let invalid = || {
+        DurationError(format!(
+            "`{text}` is not a duration such as 90d, 1h30m, 5s or 250ms"
+        ))
+    };
     if text.is_empty() {
         return Err(invalid());
     }
@@ -104,7 +116,7 @@ pub(crate) fn advance_amount(
                     .into(),
             )
         }),
-        (None, Some(text)) => parse_duration(text).map_err(ApiError::BadRequest),
+        (None, Some(text)) => parse_duration(text).map_err(|e| ApiError::BadRequest(e.0)),
         _ => Err(ApiError::BadRequest(
             "give exactly one of `seconds` and `duration`".into(),
         )),

@@ -165,7 +165,7 @@ pub(crate) fn live_tokens(world: &World) -> Vec<LiveToken> {
     let mut tokens: Vec<LiveToken> = store
         .tokens
         .iter()
-        .filter(|e| e.expires_at.map_or(true, |at| at > now))
+        .filter(|e| e.expires_at.is_none_or(|at| at > now))
         .map(|e| {
             let (owner_type, owner, scopes) = match e.owner {
                 Owner::User(id) => (
@@ -202,4 +202,17 @@ pub(crate) fn live_tokens(world: &World) -> Vec<LiveToken> {
         .collect();
     tokens.sort_by(|a, b| (&a.owner, &a.token).cmp(&(&b.owner, &b.token)));
     tokens
+}
+
+/// Revokes one live access token; 404 if there is no such token.
+pub(crate) fn revoke_token(world: &World, token: &str) -> Result<(), ApiError> {
+    let unknown =
+        || ApiError::NotFound("Token not found".into()).because("control: unknown access token");
+    let key = crate::tokens::parse_token(token).ok_or_else(unknown)?;
+    world
+        .store()
+        .tokens
+        .remove(&key)
+        .map(drop)
+        .ok_or_else(unknown)
 }

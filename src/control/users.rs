@@ -347,3 +347,20 @@ pub(crate) fn totp_codes(world: &World, email: &str) -> Result<TotpCodes, ApiErr
         seconds_remaining: codes.seconds_remaining,
     })
 }
+
+/// Every user of a world, sorted by email.
+pub(crate) fn users(world: &World) -> Vec<UserView> {
+    let store = world.store();
+    let directory = store.directory.read();
+    let mut users: Vec<UserView> = directory
+        .users
+        .iter()
+        .enumerate()
+        .filter_map(|(id, user)| {
+            let user = user.as_ref()?;
+            Some(view_user(&directory, u32::try_from(id).ok()?, user))
+        })
+        .collect();
+    users.sort_by(|a, b| a.email.cmp(&b.email));
+    users
+}

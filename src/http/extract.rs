@@ -409,7 +409,6 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// A JSON (or form) body for endpoints without bearer auth.
-#[allow(dead_code)] // used by the control API feature (JSON bodies without bearer auth)
 pub(crate) struct JsonOrForm<T>(pub T);
 
 impl<T: DeserializeOwned> FromRequest<AppState> for JsonOrForm<T> {

@@ -23,6 +23,8 @@ pub(crate) struct AppState {
     pub body_limit: usize,
     /// The Particle route table, indexed for the pipeline's lookup.
     pub routes: Arc<RouteIndex>,
+    /// The open journal streams (capped, and ended on shutdown).
+    pub viewers: Arc<crate::journal::Viewers>,
 }
 
 impl AppState {
@@ -36,6 +38,7 @@ impl AppState {
             routes: Arc::new(
                 RouteIndex::new(PARTICLE_ROUTES).expect("the Particle route table is valid"),
             ),
+            viewers: Arc::default(),
         }
     }
 }

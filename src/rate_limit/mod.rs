@@ -62,11 +62,13 @@
 
 mod client;
 mod engine;
+mod log;
 mod report;
 mod rules;
 mod settings;
 pub(crate) use client::*;
 pub(crate) use engine::*;
+use log::*;
 pub use report::*;
 pub use rules::*;
 pub use settings::*;

@@ -138,6 +138,11 @@ pub struct Limit {
     pub window_ms: u32,
 }
 
+/// Why a rate-limit setting was refused; the message says what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SettingError(pub(crate) String);
+
 impl Limit {
     /// `count` per `window_secs` seconds.
     pub const fn secs(count: u32, window_secs: u32) -> Self {
@@ -148,10 +153,13 @@ impl Limit {
     }
 
     /// `count` per `window`; refused if `count` is 0 or the window is not within 1 ms–7 days.
-    pub fn new(count: u32, window: Duration) -> Result<Self, String> {
+    ///
+    /// # Errors
+    /// [`SettingError`] naming what is wrong.
+    pub fn new(count: u32, window: Duration) -> Result<Self, SettingError> {
         let window_ms = u32::try_from(window.as_millis()).unwrap_or(u32::MAX);
         let limit = Self { count, window_ms };
-        limit.validate()?;
+        limit.validate().map_err(SettingError)?;
         Ok(limit)
     }
 
@@ -203,7 +211,7 @@ impl FromStr for Limit {
             _ => return Err(bad()),
         };
         let window = number.checked_mul(factor).ok_or_else(bad)?;
-        Limit::new(count, Duration::from_millis(window))
+        Limit::new(count, Duration::from_millis(window)).map_err(|e| e.0)
     }
 }
 

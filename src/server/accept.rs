@@ -60,6 +60,7 @@ pub(super) async fn serve(
     ));
     let refusals = Arc::new(Semaphore::new(MAX_REFUSALS_IN_FLIGHT));
     let sweeper = tokio::spawn(sweep_rate_limits(state.registry.clone()));
+    let viewers = state.viewers.clone();
     let pipeline = Arc::new(app(state));
     let graceful = GracefulShutdown::new();
     let mut signal = std::pin::pin!(signal);
@@ -105,6 +106,9 @@ pub(super) async fn serve(
     }
     drop(listener);
     sweeper.abort();
+    // Journal streams never end by themselves: end them, or they would hold the
+    // graceful shutdown for its whole grace period (and outlive it).
+    viewers.close();
     // In-flight requests get a short grace period: the process must exit within 1 s.
     let _ = tokio::time::timeout(Duration::from_millis(500), graceful.shutdown()).await;
 }

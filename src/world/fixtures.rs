@@ -500,7 +500,7 @@ impl Fixtures {
         let mut client_ids: HashSet<&str> = ["particle", "particle-api", "particle-cli"].into();
         for (i, c) in self.clients.iter().enumerate() {
             let at = format!("clients[{i}]");
-            if !crate::particle::oauth::valid_client_id(&c.id) {
+            if !valid_client_id(&c.id) {
                 return Err(format!(
                     "at `{at}.id`: a client id is 3 to 40 of [A-Za-z0-9-_]"
                 ));

@@ -81,7 +81,6 @@ impl World {
     }
 
     /// The fixtures this world resets to.
-    #[allow(dead_code)] // used by the control API feature (export and tenants)
     pub(crate) fn fixtures(&self) -> Arc<Fixtures> {
         self.fixtures.load_full()
     }

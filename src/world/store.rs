@@ -67,7 +67,7 @@ impl<K: Eq + Hash, V: Expiring> CountedMap<K, V> {
     }
 
     /// Whether the map is empty.
-    #[allow(dead_code)] // used by tests
+    #[cfg(test)]
     pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -250,11 +250,8 @@ pub(crate) struct PasswordReset {
 pub(crate) struct Product {
     pub id: u32,
     pub slug: String,
-    #[allow(dead_code)] // used by the teams feature (team lists)
     pub name: String,
-    #[allow(dead_code)] // used by the teams feature (team lists)
     pub platform_id: u32,
-    #[allow(dead_code)] // used by the teams feature (team lists)
     pub org: Option<String>,
 }
 
@@ -263,7 +260,11 @@ pub(crate) struct Product {
 pub(crate) struct Org {
     pub id: String,
     pub slug: String,
-    #[allow(dead_code)] // used by the teams feature (team lists)
+    /// The display name from the fixtures; no emulated answer shows it yet.
+    #[expect(
+        dead_code,
+        reason = "kept from the fixtures for the answers that will show it"
+    )]
     pub name: String,
 }
 
@@ -272,7 +273,6 @@ pub(crate) struct Org {
 pub(crate) struct Membership {
     pub user: UserId,
     pub team: Team,
-    #[allow(dead_code)] // used by the teams feature (roles in team lists and admin checks)
     pub role: String,
 }
 
@@ -333,9 +333,7 @@ pub(crate) struct Customer {
 /// An API user (particle-api.md §3).
 #[derive(Debug, Clone)]
 pub(crate) struct ApiUser {
-    #[allow(dead_code)] // used by the API users feature
     pub username: String,
-    #[allow(dead_code)] // used by the API users feature
     pub friendly_name: String,
     pub team: Team,
     pub scopes: Vec<String>,

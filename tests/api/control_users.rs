@@ -279,3 +279,92 @@ async fn the_library_adds_users_issues_tokens_and_reads_totp_codes() {
         404
     );
 }
+
+#[tokio::test]
+async fn the_user_list_shows_every_user_by_email_with_its_mfa_and_never_a_secret() {
+    // Arrange
+    let mock = spawn_mock().await;
+    mock.post_json(
+        "/__mock/users",
+        json!({"email": "a-first@example.com", "password": "pw-secret", "mfa_secret": "JBSWY3DPEHPK3PXP"}),
+    )
+    .await;
+    // Act
+    let (status, body) = mock.get_json("/__mock/users").await;
+    // Assert
+    assert_eq!(status, 200);
+    let users = body["users"].as_array().unwrap();
+    let emails: Vec<&str> = users.iter().map(|u| u["email"].as_str().unwrap()).collect();
+    let mut sorted = emails.clone();
+    sorted.sort_unstable();
+    assert_eq!(emails, sorted);
+    assert_eq!(emails[0], "a-first@example.com");
+    let mfa: Vec<&str> = users
+        .iter()
+        .filter(|u| u["mfa_enabled"] == true)
+        .map(|u| u["email"].as_str().unwrap())
+        .collect();
+    assert_eq!(mfa, ["a-first@example.com", "mfa@example.com"]);
+    let text = body.to_string();
+    assert!(!text.contains("pw-secret") && !text.contains("JBSWY3DPEHPK3PXP"));
+}
+
+#[tokio::test]
+async fn a_token_revoked_through_the_control_api_is_refused_at_once() {
+    // Arrange
+    let mock = spawn_mock().await;
+    assert_eq!(mock.token_status_at(&mock.uri, USER_TOKEN).await, 200);
+    // Act
+    let revoked = mock
+        .call(
+            Method::DELETE,
+            &format!("/__mock/tokens/{USER_TOKEN}"),
+            None,
+        )
+        .await;
+    let again = mock
+        .call(
+            Method::DELETE,
+            &format!("/__mock/tokens/{USER_TOKEN}"),
+            None,
+        )
+        .await;
+    let malformed = mock
+        .call(Method::DELETE, "/__mock/tokens/not-a-token", None)
+        .await;
+    // Assert
+    assert_eq!(revoked, (200, json!({"ok": true})));
+    assert_eq!(mock.token_status_at(&mock.uri, USER_TOKEN).await, 401);
+    assert_eq!(again.0, 404);
+    assert_eq!(malformed.0, 404);
+}
+
+#[tokio::test]
+async fn live_tokens_come_in_pages_with_the_total() {
+    // Arrange: 7 more tokens for one user.
+    let mock = spawn_mock().await;
+    for _ in 0..7 {
+        mock.post_json("/__mock/tokens", json!({"user": "user@example.com"}))
+            .await;
+    }
+    let (_, all) = mock.get_json("/__mock/tokens").await;
+    let total = all["tokens"].as_array().unwrap().len();
+    assert_eq!(all["total"], total);
+    // Act
+    let (_, first) = mock.get_json("/__mock/tokens?page=1&per_page=3").await;
+    let (_, second) = mock.get_json("/__mock/tokens?page=2&per_page=3").await;
+    let (_, beyond) = mock.get_json("/__mock/tokens?page=99&per_page=3").await;
+    let (bad, _) = mock.get_json("/__mock/tokens?page=x").await;
+    // Assert: pages are consecutive slices of the whole sorted list.
+    assert_eq!(first["total"], total);
+    assert_eq!(
+        first["tokens"],
+        json!(all["tokens"].as_array().unwrap()[..3])
+    );
+    assert_eq!(
+        second["tokens"],
+        json!(all["tokens"].as_array().unwrap()[3..6])
+    );
+    assert_eq!(beyond["tokens"], json!([]));
+    assert_eq!(bad, 400);
+}

@@ -12,6 +12,7 @@ mod control_faults;
 mod control_guard;
 mod control_journal;
 mod control_rate_limits;
+mod control_stream;
 mod control_support;
 mod control_tenants;
 mod control_users;

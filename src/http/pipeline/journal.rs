@@ -20,14 +20,14 @@ pub(crate) struct Pending {
 }
 
 /// Starts journaling a non-control request of `client` to `world`, arrived at `now`;
-/// `None` when the journal is off.
+/// `None` when the journal is off and nobody watches it.
 pub(crate) fn start(
     world: &crate::world::World,
     req: &Request,
     client: std::net::IpAddr,
     now: crate::clock::Millis,
 ) -> Option<Pending> {
-    if !world.journal.enabled() {
+    if !world.journal.wanted() {
         return None;
     }
     Some(Pending {

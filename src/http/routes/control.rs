@@ -26,7 +26,7 @@ use crate::control::{
 use crate::error::{no_store_headers, ApiError};
 use crate::faults::FaultSpec;
 use crate::http::extract::{CurrentWorld, JsonOrForm};
-use crate::http::routes::{ok, Reply, OK_TRUE};
+use crate::http::routes::{dashboard, ok, Reply, OK_TRUE};
 use crate::http::state::AppState;
 use crate::journal::JournalFilter;
 use crate::rate_limit::{ClientRateLimits, RateLimitSection};
@@ -63,15 +63,20 @@ pub(crate) fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState
         ("POST", "/__mock/clock/advance", post(advance_clock)),
         ("POST", "/__mock/clock/freeze", post(freeze_clock)),
         ("POST", "/__mock/clock/resume", post(resume_clock)),
+        ("GET", "/__mock/users", get(list_users)),
         ("POST", "/__mock/users", post(add_user)),
         ("PATCH", "/__mock/users/{email}", patch(update_user)),
         ("DELETE", "/__mock/users/{email}", delete(delete_user)),
         ("GET", "/__mock/users/{email}/totp", get(user_totp)),
         ("GET", "/__mock/tokens", get(list_tokens)),
         ("POST", "/__mock/tokens", post(issue_token)),
+        ("DELETE", "/__mock/tokens/{token}", delete(revoke_token)),
         ("GET", "/__mock/password-resets", get(list_password_resets)),
         ("GET", "/__mock/journal", get(read_journal)),
         ("DELETE", "/__mock/journal", delete(clear_journal)),
+        ("GET", "/__mock/journal/stream", get(dashboard::stream)),
+        ("GET", dashboard::UI_PATH, get(dashboard::page)),
+        ("GET", "/__mock/ui/{file}", get(dashboard::asset)),
         ("GET", "/__mock/rate-limits", get(read_rate_limits)),
         ("PUT", "/__mock/rate-limits", put(replace_rate_limits)),
         ("PATCH", "/__mock/rate-limits", patch(update_rate_limits)),
@@ -250,8 +255,48 @@ async fn user_totp(
     Ok(ok(control::totp_codes(&world, &email)?))
 }
 
-async fn list_tokens(CurrentWorld(world): CurrentWorld) -> impl IntoResponse {
-    ok(serde_json::json!({ "tokens": control::live_tokens(&world) }))
+/// Every user, sorted by email (never a password or secret).
+async fn list_users(CurrentWorld(world): CurrentWorld) -> impl IntoResponse {
+    ok(serde_json::json!({ "users": control::users(&world) }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenPage {
+    page: Option<usize>,
+    per_page: Option<usize>,
+}
+
+/// Live tokens sorted by owner, all of them or (`?page=1&per_page=25`) one page;
+/// `total` counts them all.
+async fn list_tokens(
+    CurrentWorld(world): CurrentWorld,
+    uri: Uri,
+) -> Result<impl IntoResponse, ApiError> {
+    let query: TokenPage = serde_urlencoded::from_str(uri.query().unwrap_or(""))
+        .map_err(|e| ApiError::BadRequest(format!("invalid query: {e}")))?;
+    let mut tokens = control::live_tokens(&world);
+    let total = tokens.len();
+    if query.page.is_some() || query.per_page.is_some() {
+        let per_page = query.per_page.unwrap_or(25).clamp(1, 1000);
+        let skip = query
+            .page
+            .unwrap_or(1)
+            .max(1)
+            .saturating_sub(1)
+            .saturating_mul(per_page);
+        tokens = tokens.into_iter().skip(skip).take(per_page).collect();
+    }
+    Ok(ok(serde_json::json!({ "tokens": tokens, "total": total })))
+}
+
+/// Revokes one access token (as `DELETE /v1/access_tokens/current` with it would).
+async fn revoke_token(
+    CurrentWorld(world): CurrentWorld,
+    Path(token): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    control::revoke_token(&world, &token)?;
+    Ok(ok(OK_TRUE))
 }
 
 async fn list_password_resets(CurrentWorld(world): CurrentWorld) -> impl IntoResponse {

@@ -33,6 +33,7 @@ pub(crate) mod account;
 pub(crate) mod clients;
 pub(crate) mod control;
 pub(crate) mod customers;
+pub(crate) mod dashboard;
 pub(crate) mod devices;
 pub(crate) mod oauth;
 pub(crate) mod products;

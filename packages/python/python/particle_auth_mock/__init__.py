@@ -230,7 +230,8 @@ def start(fixtures: Union[None, str, os.PathLike, Mapping[str, Any]] = None, *,
             tail.append(line)
             del tail[:-50]
 
-    threading.Thread(target=drain, daemon=True).start()
+    drainer = threading.Thread(target=drain, daemon=True)
+    drainer.start()
     found: list = []
 
     def read_url() -> None:
@@ -244,10 +245,12 @@ def start(fixtures: Union[None, str, os.PathLike, Mapping[str, Any]] = None, *,
     reader.start()
     reader.join(timeout)
     if not found:
+        timed_out = reader.is_alive()  # still reading: no line yet; else stdout closed
         process.kill()
         process.wait()
+        drainer.join(5)  # the whole of stderr, for the message
         shutil.rmtree(tmpdir, ignore_errors=True)
-        why = f"exited with {process.returncode}" if reader.is_alive() is False else "did not start in time"
+        why = "did not start in time" if timed_out else f"exited with {process.returncode}"
         raise MockError(f"particle-auth-mock {why}: {''.join(tail)}")
     return Mock(found[0], process, tmpdir=tmpdir)
 
