@@ -11,7 +11,7 @@ use crate::particle::account::device_json;
 use crate::particle::products::product_by_id;
 use crate::particle::scopes::{authorize, TeamRef};
 use crate::world::fixtures::DeviceFixture;
-use crate::world::store::{Directory, Owner};
+use crate::world::store::Owner;
 use crate::world::World;
 
 /// Most devices one world holds; an add beyond it refuses the extra ids.
@@ -130,12 +130,11 @@ impl DeviceQuery {
 
 /// A device as a product's lists show it: [`device_json`] plus the product fields
 /// particle-cli's end-to-end tests expect (A11).
-pub(crate) fn product_device_json(directory: &Directory, d: &DeviceFixture, now: Millis) -> Value {
+pub(crate) fn product_device_json(d: &DeviceFixture, now: Millis) -> Value {
     let mut v = device_json(d, now);
     if let Some(map) = v.as_object_mut() {
         let owner = d.owner.clone().or_else(|| d.customer.clone());
         let product = d.product.as_deref().and_then(|p| p.parse::<u32>().ok());
-        let _ = directory;
         map.insert("owner".into(), json!(owner));
         map.insert("denied".into(), json!(false));
         map.insert("development".into(), json!(false));

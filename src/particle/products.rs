@@ -238,7 +238,7 @@ pub(crate) fn list_devices(
                 .filter(|d| d.product.as_deref() == Some(product.as_str())),
         )
         .into_iter()
-        .map(|d| product_device_json(&directory, d, now))
+        .map(|d| product_device_json(d, now))
         .collect();
     let (devices, meta) = paging.apply(devices);
     Ok(DeviceList { devices, meta })
@@ -262,7 +262,7 @@ pub(crate) fn get_device(
         .find(|d| {
             d.product.as_deref() == Some(product.as_str()) && d.id.eq_ignore_ascii_case(device_id)
         })
-        .map(|d| product_device_json(&directory, d, world.now()))
+        .map(|d| product_device_json(d, world.now()))
         .ok_or_else(|| {
             ApiError::NotFound("Device not found.".into()).because("no such device in this product")
         })

@@ -522,3 +522,68 @@ async fn identify_answers_a_stable_id_and_the_email_with_or_without_tracking() {
         status_and_json(mock.get_with("/v1/user/identify", API_USER_TOKEN).await).await;
     assert_eq!(status, 403);
 }
+
+#[tokio::test]
+async fn the_sign_up_delete_and_reset_limits_bite_on_the_real_routes() {
+    // Arrange: the default fixtures with tight limits on the account routes.
+    let mut fixtures: Value =
+        serde_json::from_str(&particle_auth_mock::Fixtures::default_set().to_json()).unwrap();
+    fixtures["rate_limits"] = json!({"rules": {
+        "users-create": "2/1h", "password-reset-post": "1/1h",
+        "password-reset-put": "1/1h", "user-delete": "1/1h"}});
+    let mock = spawn_with_fixtures(&fixtures.to_string()).await;
+    // Act / Assert: the limit counts answered sign-ups, then refuses with 429.
+    mock.sign_up_and_login("a@x.io", "pw").await;
+    mock.sign_up_and_login("b@x.io", "pw").await;
+    let third = mock
+        .send_json(
+            Method::POST,
+            "/v1/users",
+            None,
+            json!({"username": "c@x.io", "password": "pw"}),
+        )
+        .await;
+    assert_eq!(
+        (third.0, &third.1["error"]),
+        (429, &json!("rate_limit_exceeded"))
+    );
+    let reset = json!({"username": "a@x.io"});
+    assert_eq!(
+        mock.send_json(Method::POST, "/v1/user/password-reset", None, reset.clone())
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        mock.send_json(Method::POST, "/v1/user/password-reset", None, reset)
+            .await
+            .0,
+        429
+    );
+    let redeem = json!({"username": "a@x.io", "token": "0", "password": "x"});
+    assert_eq!(
+        mock.send_json(Method::PUT, "/v1/user/password-reset", None, redeem.clone())
+            .await
+            .0,
+        400
+    );
+    assert_eq!(
+        mock.send_json(Method::PUT, "/v1/user/password-reset", None, redeem)
+            .await
+            .0,
+        429
+    );
+    let body = json!({"password": "wrong"});
+    assert_eq!(
+        mock.send_json(Method::DELETE, "/v1/user", Some(USER_TOKEN), body.clone())
+            .await
+            .0,
+        400
+    );
+    assert_eq!(
+        mock.send_json(Method::DELETE, "/v1/user", Some(USER_TOKEN), body)
+            .await
+            .0,
+        429
+    );
+}
