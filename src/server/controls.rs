@@ -163,6 +163,42 @@ impl Controls {
         control::password_resets(&self.world)
     }
 
+    /// Every live OAuth client, with its secret (`GET /__mock/clients`).
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() {
+    /// use particle_auth_mock::MockServer;
+    ///
+    /// // Arrange
+    /// let mock = MockServer::start().await;
+    /// // Act
+    /// let clients = mock.clients();
+    /// // Assert: the built-in clients and the fixtures' product and user clients.
+    /// assert!(clients.iter().any(|c| c.id == "demo-product-2146" && c.kind == "product"));
+    /// # }
+    /// ```
+    pub fn clients(&self) -> Vec<control::ClientInfo> {
+        control::clients(&self.world)
+    }
+
+    /// Every live customer, never a password (`GET /__mock/customers`).
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() {
+    /// use particle_auth_mock::MockServer;
+    ///
+    /// // Arrange
+    /// let mock = MockServer::start().await;
+    /// // Act
+    /// let customers = mock.customers();
+    /// // Assert
+    /// assert_eq!(customers[0].email, "customer@example.com");
+    /// # }
+    /// ```
+    pub fn customers(&self) -> Vec<control::CustomerInfo> {
+        control::customers(&self.world)
+    }
+
     /// The journaled requests matching `filter`, oldest first (`GET /__mock/journal`).
     ///
     /// # Errors

@@ -956,3 +956,64 @@ async fn the_owner_can_be_neither_removed_nor_given_another_role() {
     );
     assert_eq!(owner["no_mfa"], false);
 }
+
+#[tokio::test]
+async fn the_control_api_shows_new_clients_with_secrets_and_customers_without_passwords() {
+    let mock = spawn_mock().await;
+    let (_, created) = mock
+        .call_api(
+            Method::POST,
+            "/v1/clients",
+            USER_TOKEN,
+            Some(json!({"name": "Seen"})),
+        )
+        .await;
+    let id = created["client"]["id"].as_str().unwrap();
+    let (status, listed) = status_and_json(
+        mock.client
+            .get(mock.url("/__mock/clients"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let seen = listed["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap();
+    assert_eq!(seen["secret"], created["client"]["secret"]);
+    assert_eq!(seen["kind"], "user");
+    assert_eq!(seen["owner"], "user@example.com");
+    mock.call_api(
+        Method::DELETE,
+        &format!("/v1/clients/{id}"),
+        USER_TOKEN,
+        None,
+    )
+    .await;
+    assert!(!mock.server.clients().iter().any(|c| c.id == id));
+    let (status, customers) = status_and_json(
+        mock.client
+            .get(mock.url("/__mock/customers"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        customers["customers"],
+        json!([{"email": "customer@example.com", "product": 1001, "has_password": true}])
+    );
+    mock.call_api(
+        Method::DELETE,
+        "/v1/products/1001/customers/customer@example.com",
+        USER_TOKEN,
+        None,
+    )
+    .await;
+    assert!(mock.server.customers().is_empty());
+}
