@@ -261,6 +261,18 @@ impl Clock {
     }
 }
 
+/// The earliest instant the mock represents: 1970-01-01T00:00:00.000Z.
+pub(crate) const EARLIEST: Millis = 0;
+/// The latest instant the mock represents: 9999-12-31T23:59:59.999Z (the last instant
+/// with a four-digit year, as Particle's ISO 8601 dates have).
+pub(crate) const LATEST: Millis = 253_402_300_799_999;
+
+/// Whether an instant is within [`EARLIEST`]`..=`[`LATEST`] (the clock API refuses
+/// others, and no token may expire past [`LATEST`]).
+pub(crate) fn representable(millis: Millis) -> bool {
+    (EARLIEST..=LATEST).contains(&millis)
+}
+
 /// Formats milliseconds since the epoch as ISO 8601 with milliseconds and `Z`
 /// (`2014-04-27T06:31:08.991Z`), the shape Particle uses for `expires_at`.
 pub(crate) fn iso8601(millis: Millis) -> String {

@@ -165,6 +165,129 @@ pub struct Config {
     /// (health, readiness and the dashboard page excepted: the page asks for it).
     #[arg(long, env = "PARTICLE_MOCK_CONTROL_SECRET", hide_env_values = true)]
     pub control_secret: Option<String>,
+
+    /// More host names the control API answers to (its `Host` header), besides the
+    /// loopback names (`localhost`, `127.0.0.1`, `[::1]`) and the listen address; a control
+    /// request naming any other host is refused `403` (DNS rebinding). Comma-separated.
+    #[arg(
+        long = "allowed-host",
+        env = "PARTICLE_MOCK_ALLOWED_HOSTS",
+        value_name = "HOST",
+        value_delimiter = ','
+    )]
+    pub allowed_hosts: Vec<String>,
+
+    /// Most connections open at once from one client address; a connection beyond it is
+    /// closed at once. Unset: no per-client cap (only `--max-connections`).
+    #[arg(long, env = "PARTICLE_MOCK_MAX_CONNECTIONS_PER_CLIENT")]
+    pub max_connections_per_client: Option<u32>,
+}
+
+/// A setting refused at start-up: the option it belongs to and why
+/// (`MockServerBuilder::start` and the binary check every numeric option).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid --{option}: {reason}")]
+pub struct InvalidOption {
+    /// The option's long name, without the dashes (`max-tokens`).
+    pub option: &'static str,
+    /// Why the value was refused.
+    pub reason: String,
+}
+
+impl Config {
+    /// Checks every option whose value could make no sense (zero, negative, out of
+    /// range, an empty control secret): the first refused one, named.
+    ///
+    /// ```
+    /// use particle_auth_mock::Config;
+    ///
+    /// // Arrange
+    /// let config = Config { max_tokens: 0, ..Config::default() };
+    /// // Act
+    /// let refused = config.validate().unwrap_err();
+    /// // Assert
+    /// assert_eq!(refused.option, "max-tokens");
+    /// ```
+    pub fn validate(&self) -> Result<(), InvalidOption> {
+        use defaults as d;
+        fn within<T: PartialOrd + std::fmt::Display>(
+            option: &'static str,
+            value: T,
+            min: T,
+            max: T,
+        ) -> Result<(), InvalidOption> {
+            if value < min || value > max {
+                return Err(InvalidOption {
+                    option,
+                    reason: format!("{value} is outside {min}..={max}"),
+                });
+            }
+            Ok(())
+        }
+        within(
+            "mfa-token-ttl",
+            self.mfa_token_ttl,
+            1,
+            d::MAX_LIFETIME_SECS as u64,
+        )?;
+        within("otp-skew", self.otp_skew, 0, 10)?;
+        within(
+            "token-lifetime",
+            self.token_lifetime,
+            1,
+            d::MAX_LIFETIME_SECS,
+        )?;
+        within(
+            "refresh-token-lifetime",
+            self.refresh_token_lifetime,
+            1,
+            d::MAX_LIFETIME_SECS,
+        )?;
+        within("max-tokens", self.max_tokens, 1, d::MAX_MAX_TOKENS)?;
+        within(
+            "max-body-bytes",
+            self.max_body_bytes,
+            1,
+            d::MAX_MAX_BODY_BYTES,
+        )?;
+        within("max-header-bytes", self.max_header_bytes, 1024, 1024 * 1024)?;
+        within("max-headers", self.max_headers, 1, 10_000)?;
+        within("header-timeout-ms", self.header_timeout_ms, 1, 3_600_000)?;
+        within("request-timeout-ms", self.request_timeout_ms, 1, 3_600_000)?;
+        within("max-connections", self.max_connections, 1, 1_000_000)?;
+        if let Some(per_client) = self.max_connections_per_client {
+            within(
+                "max-connections-per-client",
+                per_client,
+                1,
+                self.max_connections,
+            )?;
+        }
+        if let Some(clients) = self.max_tracked_clients {
+            within("max-tracked-clients", clients, 1, 100_000_000)?;
+        }
+        within("journal-size", self.journal_size, 0, d::MAX_JOURNAL_SIZE)?;
+        within("max-tenants", self.max_tenants, 0, d::MAX_MAX_TENANTS)?;
+        if self
+            .control_secret
+            .as_deref()
+            .is_some_and(|s| s.trim().is_empty())
+        {
+            return Err(InvalidOption {
+                option: "control-secret",
+                reason: "must not be empty (an empty secret would switch the guard off; \
+                         leave the option unset to run without one)"
+                    .into(),
+            });
+        }
+        if let Some(host) = self.allowed_hosts.iter().find(|h| h.trim().is_empty()) {
+            return Err(InvalidOption {
+                option: "allowed-host",
+                reason: format!("{host:?} is not a host name"),
+            });
+        }
+        Ok(())
+    }
 }
 
 /// The default of every option, one constant each: the clap attributes and
@@ -203,6 +326,18 @@ pub mod defaults {
     pub const JOURNAL_SIZE: usize = 1_000;
     /// `--max-tenants`.
     pub const MAX_TENANTS: usize = 1_000;
+
+    /// Largest `--token-lifetime`, `--refresh-token-lifetime` and `--mfa-token-ttl`,
+    /// seconds (100 years).
+    pub const MAX_LIFETIME_SECS: i64 = 100 * 365 * 24 * 3600;
+    /// Largest `--max-tokens`.
+    pub const MAX_MAX_TOKENS: usize = 100_000_000;
+    /// Largest `--max-body-bytes` (16 MiB).
+    pub const MAX_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+    /// Largest `--journal-size`.
+    pub const MAX_JOURNAL_SIZE: usize = 100_000;
+    /// Largest `--max-tenants`.
+    pub const MAX_MAX_TENANTS: usize = 100_000;
 }
 
 impl Default for Config {
@@ -233,6 +368,45 @@ impl Default for Config {
             max_tenants: defaults::MAX_TENANTS,
             no_control: false,
             control_secret: None,
+            allowed_hosts: Vec::new(),
+            max_connections_per_client: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 16 finding 12: `Config::default()` is code constants only. Malformed
+    /// `PARTICLE_MOCK_*` variables (which the clap parser would refuse, exiting the
+    /// process) change nothing. No other unit test reads these variables.
+    #[test]
+    fn the_default_config_never_reads_the_environment() {
+        // Arrange
+        std::env::set_var("PARTICLE_MOCK_LISTEN", "not an address");
+        std::env::set_var("PARTICLE_MOCK_MAX_TOKENS", "-1");
+        std::env::set_var("PARTICLE_MOCK_CONTROL_SECRET", "from-the-environment");
+        // Act
+        let config = Config::default();
+        // Assert
+        assert_eq!(config.listen, defaults::LISTEN);
+        assert_eq!(config.max_tokens, defaults::MAX_TOKENS);
+        assert_eq!(config.control_secret, None);
+        std::env::remove_var("PARTICLE_MOCK_LISTEN");
+        std::env::remove_var("PARTICLE_MOCK_MAX_TOKENS");
+        std::env::remove_var("PARTICLE_MOCK_CONTROL_SECRET");
+    }
+
+    #[test]
+    fn an_empty_control_secret_is_refused_by_name() {
+        let config = Config {
+            control_secret: Some(String::new()),
+            ..Config::default()
+        };
+        assert_eq!(
+            config.validate().map_err(|e| e.option),
+            Err("control-secret")
+        );
     }
 }

@@ -99,6 +99,13 @@ pub enum ApiError {
     /// `503 {"error":"server_error",..}`: something the mock could not do (logged, never detailed).
     #[error("server_error")]
     Unavailable,
+    /// `503 {"error":"token_table_full",..}` with `Retry-After: 60`: `--max-tokens` live
+    /// tokens exist and none may be evicted (never-expiring, fixture and API-user tokens).
+    #[error("token table full (at most {max})")]
+    TokenTableFull {
+        /// The cap.
+        max: usize,
+    },
     /// `408 {"error":"request_timeout",..}`: the request (its body upload included) took
     /// longer than `--request-timeout-ms`; the connection is closed after the answer.
     #[error("request timeout")]
@@ -206,7 +213,9 @@ impl ApiError {
                 StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST)
             }
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Unavailable | Self::TooManyConnections => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::TooManyConnections | Self::TokenTableFull { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::Explained { error, .. } => error.status(),
         }
@@ -253,6 +262,14 @@ impl ApiError {
             Self::TooManyConnections => oauth(
                 "server_busy",
                 "Too many connections are open; retry in a moment.",
+            ),
+            Self::TokenTableFull { max } => oauth(
+                "token_table_full",
+                &format!(
+                    "The mock holds {max} live tokens (--max-tokens) and none may be evicted \
+                     (tokens that never expire, fixture and API-user tokens); revoke some or \
+                     raise the cap."
+                ),
             ),
             Self::Forbidden(m) | Self::BadRequest(m) | Self::NotFound(m) => {
                 serde_json::to_vec(&OkFalse {
@@ -346,6 +363,12 @@ impl IntoResponse for ApiError {
         }
         if let Self::TooManyConnections = inner {
             headers.insert(HeaderName::from_static("retry-after"), HeaderValue::from(1));
+        }
+        if let Self::TokenTableFull { .. } = inner {
+            headers.insert(
+                HeaderName::from_static("retry-after"),
+                HeaderValue::from(60),
+            );
         }
         response
             .extensions_mut()
@@ -474,6 +497,11 @@ mod tests {
                 ApiError::TooManyConnections,
                 503,
                 r#"{"error":"server_busy","error_description":"Too many connections are open; retry in a moment."}"#,
+            ),
+            (
+                ApiError::TokenTableFull { max: 2 },
+                503,
+                r#"{"error":"token_table_full","error_description":"The mock holds 2 live tokens (--max-tokens) and none may be evicted (tokens that never expire, fixture and API-user tokens); revoke some or raise the cap."}"#,
             ),
         ];
         for (error, status, body) in cases {

@@ -103,6 +103,11 @@ impl Recorded {
     }
 }
 
+/// Formats picked records as journal entries (outside any lock).
+fn formatted(picked: Vec<(u64, Recorded)>) -> Vec<JournalEntry> {
+    picked.iter().map(|(id, r)| r.to_entry(*id)).collect()
+}
+
 /// How many entries a world's live feed holds for its slowest viewer: a viewer further
 /// behind loses the oldest (and is told how many). Allocated only while someone watches.
 pub(crate) const FEED_CAPACITY: usize = 1024;
@@ -223,10 +228,18 @@ impl Journal {
     }
 
     /// The matching entries, oldest first.
+    ///
+    /// `limit` is applied before anything is formatted, and formatting happens after the
+    /// ring's lock is released: under the lock only the last `limit` matching records
+    /// are cloned (issue 16 finding 6: `?limit=10` on a full journal formats 10 entries,
+    /// and a full read does not stall the requests that record).
     pub(crate) fn list(&self, filter: &JournalFilter) -> Result<Vec<JournalEntry>, String> {
         let matcher = Matcher::new(filter)?;
-        let entries = self.entries.lock();
-        Ok(matcher.last_matches(&entries, filter.limit))
+        let picked = {
+            let entries = self.entries.lock();
+            matcher.last_matches(&entries, filter.limit)
+        };
+        Ok(formatted(picked))
     }
 
     /// Starts watching: the last `backlog` journaled entries that match, then every new
@@ -238,7 +251,7 @@ impl Journal {
         let backlog = matcher.last_matches(&entries, Some(backlog));
         drop(entries);
         Watch {
-            backlog: backlog.into(),
+            backlog: formatted(backlog).into(),
             receiver,
             matcher,
             _guard: guard,
@@ -290,21 +303,34 @@ impl Matcher {
             && self.status.is_none_or(|s| s.matches(entry.status))
     }
 
-    /// The last `limit` (all if `None`) entries of `ring` that match, oldest first.
+    /// Whether a recorded (not yet formatted) entry meets every condition: the same
+    /// test as [`Matcher::matches`], without formatting.
+    fn matches_recorded(&self, recorded: &Recorded) -> bool {
+        let path = recorded.path.split('?').next().unwrap_or("");
+        self.path.as_deref().is_none_or(|p| glob_match(p, path))
+            && self
+                .client
+                .as_deref()
+                .is_none_or(|c| c.parse::<IpAddr>().is_ok_and(|ip| ip == recorded.client))
+            && self.status.is_none_or(|s| s.matches(recorded.status))
+    }
+
+    /// The last `limit` (all if `None`) records of `ring` that match, oldest first,
+    /// cloned (not formatted: the caller formats them after releasing the lock). Walks
+    /// from the newest and stops at `limit`.
     fn last_matches(
         &self,
         ring: &VecDeque<(u64, Recorded)>,
         limit: Option<usize>,
-    ) -> Vec<JournalEntry> {
-        let mut found: Vec<JournalEntry> = ring
+    ) -> Vec<(u64, Recorded)> {
+        let mut found: Vec<(u64, Recorded)> = ring
             .iter()
-            .map(|(id, r)| r.to_entry(*id))
-            .filter(|e| self.matches(e))
+            .rev()
+            .filter(|(_, r)| self.matches_recorded(r))
+            .take(limit.unwrap_or(usize::MAX))
+            .map(|(id, r)| (*id, r.clone()))
             .collect();
-        if let Some(limit) = limit {
-            let skip = found.len().saturating_sub(limit);
-            found.drain(..skip);
-        }
+        found.reverse();
         found
     }
 }

@@ -72,7 +72,7 @@ mod totp;
 mod world;
 
 pub use clock::{Clock, Millis};
-pub use config::Config;
+pub use config::{Config, InvalidOption};
 pub use error::ApiError;
 pub use server::tenant::Tenant;
 pub use server::{shutdown_signal, Controls, MockServer, MockServerBuilder, StartError};

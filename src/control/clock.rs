@@ -31,14 +31,39 @@ pub(crate) fn parse_instant(value: &serde_json::Value) -> Result<Millis, ApiErro
             "`at` must be an ISO 8601 date-time or milliseconds since the Unix epoch".into(),
         )
     };
-    match value {
+    let at = match value {
         serde_json::Value::Number(n) => n.as_i64().ok_or_else(refuse),
         serde_json::Value::String(s) => match s.trim().parse::<i64>() {
             Ok(ms) => Ok(ms),
             Err(_) => parse_iso8601(s).ok_or_else(refuse),
         },
         _ => Err(refuse()),
+    }?;
+    if !crate::clock::representable(at) {
+        return Err(out_of_range());
     }
+    Ok(at)
+}
+
+/// The clock API's refusal of an instant outside the representable range.
+fn out_of_range() -> ApiError {
+    ApiError::BadRequest(format!(
+        "the clock must stay between {} and {}",
+        iso8601(crate::clock::EARLIEST),
+        iso8601(crate::clock::LATEST)
+    ))
+}
+
+/// Moves `clock` forward by `by`, unless that would pass the latest representable
+/// instant (`400`, the clock unchanged).
+pub(crate) fn advance(clock: &Clock, by: Duration) -> Result<(), ApiError> {
+    let by_ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
+    let after = clock.now_millis().checked_add(by_ms);
+    if !after.is_some_and(crate::clock::representable) {
+        return Err(out_of_range());
+    }
+    clock.advance(by);
+    Ok(())
 }
 
 /// A duration the control API could not read; the message quotes it.

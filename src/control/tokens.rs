@@ -80,9 +80,10 @@ pub(crate) fn issue_token(world: &World, order: TokenOrder) -> Result<IssuedToke
             ));
         }
         let lifetime = match order.expires_in {
-            Some(secs) if secs < 0 || now.checked_add(secs.saturating_mul(1000)).is_none() => {
+            Some(secs) if secs < 0 || !crate::particle::oauth::expiry_representable(now, secs) => {
                 return Err(ApiError::BadRequest(
-                    "`expires_in` must be a non-negative number of seconds".into(),
+                    "`expires_in` must be a non-negative number of seconds, expiring by 9999-12-31"
+                        .into(),
                 ))
             }
             Some(secs) => secs,
@@ -99,7 +100,7 @@ pub(crate) fn issue_token(world: &World, order: TokenOrder) -> Result<IssuedToke
             })?;
             (Owner::User(id), client, user.email.clone())
         };
-        let response = issue(world, &store, owner, client, lifetime, None);
+        let response = issue(world, &store, owner, client, lifetime, None)?;
         let expires_at = (lifetime > 0).then(|| iso8601(now.saturating_add(lifetime * 1000)));
         return Ok(IssuedToken {
             access_token: response.access_token,

@@ -18,6 +18,7 @@ use base64::Engine;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
+use crate::http::pipeline::body_limit::BodyLimit;
 use crate::http::routes::CurrentRoute;
 use crate::http::state::AppState;
 pub(crate) use crate::particle::forms::parse_form;
@@ -72,12 +73,46 @@ fn media_type_is(content_type: &str, expected: &str) -> bool {
         .is_some_and(|m| m.trim().eq_ignore_ascii_case(expected))
 }
 
-async fn read_body(req: Request, limit: usize) -> Result<(Parts, Bytes), ApiError> {
+/// Reads a request's body under the limit the pipeline chose for it
+/// (`pipeline::body_limit`, THE body limit; `fallback` only when the request did not
+/// pass the pipeline). Over the limit: 413; a body that cannot be read (a malformed
+/// chunk, a connection cut mid-body): 400 `invalid_request`.
+async fn read_body(req: Request, fallback: usize) -> Result<(Parts, Bytes), ApiError> {
+    let limit = req
+        .extensions()
+        .get::<BodyLimit>()
+        .map_or(fallback, |limit| limit.0);
     let (parts, body) = req.into_parts();
     let bytes = axum::body::to_bytes(body, limit)
         .await
-        .map_err(|_| ApiError::PayloadTooLarge { limit })?;
+        .map_err(|error| body_error(error, limit))?;
     Ok((parts, bytes))
+}
+
+/// Why a body could not be read: over the limit, or not readable at all.
+fn body_error(error: axum::Error, limit: usize) -> ApiError {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+    while let Some(current) = cause {
+        if current.is::<http_body_util::LengthLimitError>() {
+            return ApiError::PayloadTooLarge { limit };
+        }
+        cause = current.source();
+    }
+    ApiError::InvalidRequest("The request body could not be read".into())
+        .because(format!("body error: {error}"))
+}
+
+/// A request body as bytes, read under the request's body limit (for the control
+/// routes that take a fixtures document).
+pub(crate) struct RawBody(pub Bytes);
+
+impl FromRequest<AppState> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let (_, bytes) = read_body(req, state.body_limit).await?;
+        Ok(Self(bytes))
+    }
 }
 
 /// Decodes `Authorization: Basic base64(user:pass)`; `None` if the header is not Basic or

@@ -3,6 +3,7 @@
 //! - `state`: [`AppState`](state::AppState) and the whole service (`app`).
 //! - `pipeline`: what runs around the router for every request, in order: world
 //!   routing, the control guard, the journal, rate limits, injected faults, the body limit.
+//! - `layers`: the tower-http layers around the whole service (trace, catch-panic).
 //! - `extract`: extractors (bearer auth, token form, JSON bodies) rejecting with `ApiError`.
 //! - `redact`: what logs and the journal may show of a path.
 //! - `routes`: the handlers, and the one Particle route table.
@@ -10,6 +11,7 @@
 //! May import: `particle`, `control`, `world` and everything below them; never `server`.
 
 pub(crate) mod extract;
+pub(crate) mod layers;
 pub(crate) mod pipeline;
 pub(crate) mod redact;
 pub(crate) mod routes;

@@ -23,6 +23,9 @@ pub(crate) struct AppState {
     pub body_limit: usize,
     /// The Particle route table, indexed for the pipeline's lookup.
     pub routes: Arc<RouteIndex>,
+    /// The address the server is bound to (the real port when `--listen` asked for
+    /// port 0; set by the server once bound), for URLs built without a `Host` header.
+    pub bound: std::net::SocketAddr,
     /// The open journal streams (capped, and ended on shutdown).
     pub viewers: Arc<crate::journal::Viewers>,
 }
@@ -33,6 +36,7 @@ impl AppState {
         Self {
             registry,
             body_limit: config.max_body_bytes,
+            bound: config.listen,
             config,
             // A unit test builds this index from the same constant table.
             routes: Arc::new(

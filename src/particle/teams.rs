@@ -139,6 +139,22 @@ fn json_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
     }
 }
 
+/// The longest `friendly_name` accepted, in characters (issue 16 finding 7).
+pub(crate) const MAX_FRIENDLY_NAME_CHARS: usize = 256;
+
+/// The most API users one team (a product or an organization) may have.
+pub(crate) const MAX_API_USERS_PER_TEAM: usize = 1_000;
+
+/// `name`, or `400` when it is longer than [`MAX_FRIENDLY_NAME_CHARS`].
+fn checked_friendly_name(name: &str) -> Result<&str, ApiError> {
+    if name.chars().count() > MAX_FRIENDLY_NAME_CHARS {
+        return Err(bad(format!(
+            "friendly_name must be at most {MAX_FRIENDLY_NAME_CHARS} characters."
+        )));
+    }
+    Ok(name)
+}
+
 /// Validates `friendly_name` and `scopes` where present (missing ones stay `None`).
 fn parse_changes(body: &[u8]) -> Result<Changes, ApiError> {
     let map = json_object(body)?;
@@ -147,7 +163,7 @@ fn parse_changes(body: &[u8]) -> Result<Changes, ApiError> {
         Some(Value::String(s)) if s.trim().is_empty() => {
             return Err(bad("friendly_name must not be empty."))
         }
-        Some(Value::String(s)) => Some(s.trim().to_string()),
+        Some(Value::String(s)) => Some(checked_friendly_name(s.trim())?.to_string()),
         Some(_) => return Err(bad("friendly_name must be a string.")),
     };
     let scopes = match map.get("scopes") {
@@ -206,6 +222,18 @@ pub(crate) fn add_api_user(
     friendly_name: String,
     scopes: Vec<String>,
 ) -> Result<(String, crate::tokens::TokenKey), ApiError> {
+    checked_friendly_name(&friendly_name)?;
+    let in_team = directory
+        .api_users
+        .iter()
+        .flatten()
+        .filter(|a| a.team == team)
+        .count();
+    if in_team >= MAX_API_USERS_PER_TEAM {
+        return Err(bad(format!(
+            "A team may have at most {MAX_API_USERS_PER_TEAM} API users; delete some first."
+        )));
+    }
     let base = slug(&friendly_name);
     let username = loop {
         let candidate = format!("{base}+{}{API_DOMAIN}", world.generator.alphanumeric(10));
@@ -214,7 +242,7 @@ pub(crate) fn add_api_user(
         }
     };
     let id = ApiUserId::try_from(directory.api_users.len()).map_err(|_| ApiError::Unavailable)?;
-    let key = issue_token(world, store, id);
+    let key = issue_token(world, store, id)?;
     directory.api_users.push(Some(ApiUser {
         username: username.clone(),
         friendly_name,
@@ -225,10 +253,15 @@ pub(crate) fn add_api_user(
     Ok((username, key))
 }
 
-/// Inserts a fresh never-expiring token for an API user and returns its key.
-fn issue_token(world: &World, store: &Store, id: ApiUserId) -> crate::tokens::TokenKey {
+/// Inserts a fresh never-expiring token for an API user and returns its key (`503` when
+/// the token table is full of tokens that may not be evicted).
+fn issue_token(
+    world: &World,
+    store: &Store,
+    id: ApiUserId,
+) -> Result<crate::tokens::TokenKey, ApiError> {
     let now = world.now();
-    world.make_room_for_token(store, now);
+    world.make_room_for_token(store, now)?;
     let mut key = world.generator.token();
     while store.tokens.contains_key(&key) {
         key = world.generator.token();
@@ -241,7 +274,7 @@ fn issue_token(world: &World, store: &Store, id: ApiUserId) -> crate::tokens::To
             expires_at: None,
         },
     );
-    key
+    Ok(key)
 }
 
 /// `POST …/team` answer for an invite (account spec A5, REF-COPY+'s shape).
@@ -512,10 +545,12 @@ pub(crate) fn update_api_user(
         new.iter().collect::<BTreeSet<_>>() != old_scopes.iter().collect::<BTreeSet<_>>()
     });
     let rotate = scopes_changed || !store.tokens.contains_key(&old_key);
-    let new_key = rotate.then(|| {
+    let new_key = if rotate {
         store.tokens.remove(&old_key);
-        issue_token(world, &store, id)
-    });
+        Some(issue_token(world, &store, id)?)
+    } else {
+        None
+    };
     let a = directory
         .api_users
         .get_mut(id as usize)

@@ -1,6 +1,8 @@
 //! The accept loop: one hyper HTTP/1 connection per socket with the configured header
-//! limits and timeouts, the `--max-connections` cap, the per-request timeout and panic
-//! safety net, and connections dropped on purpose by an injected fault.
+//! limits and timeouts, the `--max-connections` cap, the per-request timeout, the tower
+//! layers of `http::layers` (trace, catch-panic) around the pipeline, and connections
+//! dropped on purpose by an injected fault. Hand-written (not `axum::serve`): header
+//! limits, connection caps and dropped-connection faults need the connection itself.
 
 #[allow(unused_imports)]
 use super::*;
@@ -59,6 +61,7 @@ pub(super) async fn serve(
         usize::try_from(state.config.max_connections.max(1)).unwrap_or(usize::MAX),
     ));
     let refusals = Arc::new(Semaphore::new(MAX_REFUSALS_IN_FLIGHT));
+    let per_client = PerClient::new(state.config.max_connections_per_client);
     let sweeper = tokio::spawn(sweep_rate_limits(state.registry.clone()));
     let viewers = state.viewers.clone();
     let pipeline = Arc::new(app(state));
@@ -78,13 +81,20 @@ pub(super) async fn serve(
             _ = stop.changed() => break,
             () = &mut signal => break,
         };
+        let Some(per_client) = per_client.admit(peer.ip()) else {
+            // Over --max-connections-per-client: closed at once, unanswered (a flood from
+            // one address must not cost anything more).
+            tracing::debug!("connection refused: --max-connections-per-client reached");
+            drop(stream);
+            continue;
+        };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
             refuse_connection(stream, &refusals);
             continue;
         };
         let _ = stream.set_nodelay(true);
         let pipeline = pipeline.clone();
-        let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+        let service = tower::service_fn(move |req: Request<Incoming>| {
             let pipeline = pipeline.clone();
             async move {
                 let answer = pipeline.answer(req.map(axum::body::Body::new), peer);
@@ -95,6 +105,8 @@ pub(super) async fn serve(
                 Ok::<_, DroppedOnPurpose>(response)
             }
         });
+        // The trace and catch-panic layers (`http::layers`) around the pipeline.
+        let service = TowerToHyperService::new(crate::http::layers::around(service));
         let connection = limits
             .http1()
             .serve_connection(TokioIo::new(stream), service);
@@ -102,6 +114,7 @@ pub(super) async fn serve(
         tokio::spawn(async move {
             let _ = connection.await;
             drop(slot);
+            drop(per_client);
         });
     }
     drop(listener);
@@ -113,17 +126,12 @@ pub(super) async fn serve(
     let _ = tokio::time::timeout(Duration::from_millis(500), graceful.shutdown()).await;
 }
 
-/// Awaits one request's answer within `timeout` (else `408`); a panic while answering
-/// becomes `503 server_error` JSON (logged without detail) instead of a dropped
-/// connection, and the server goes on serving.
+/// Awaits one request's answer within `timeout` (else `408` JSON: tower-http's
+/// `TimeoutLayer` answers with an empty body, so this stays hand-written). A panic while
+/// answering is caught by the catch-panic layer around it (`http::layers`).
 pub(super) async fn guarded(answer: impl Future<Output = Response>, timeout: Duration) -> Response {
-    use futures_util::FutureExt;
-    match tokio::time::timeout(timeout, std::panic::AssertUnwindSafe(answer).catch_unwind()).await {
-        Ok(Ok(response)) => response,
-        Ok(Err(_)) => {
-            tracing::error!("a request handler panicked; answered 503 server_error");
-            ApiError::Unavailable.into_response()
-        }
+    match tokio::time::timeout(timeout, answer).await {
+        Ok(response) => response,
         Err(_) => ApiError::RequestTimeout.into_response(),
     }
 }
@@ -162,3 +170,57 @@ impl std::fmt::Display for DroppedOnPurpose {
 }
 
 impl std::error::Error for DroppedOnPurpose {}
+
+/// `--max-connections-per-client`: how many connections each client address has open.
+/// A `parking_lot` mutex: held for one map update per connection opened or closed, never
+/// across an `.await`.
+#[derive(Clone)]
+pub(super) struct PerClient {
+    cap: Option<u32>,
+    open: Arc<parking_lot::Mutex<std::collections::HashMap<std::net::IpAddr, u32>>>,
+}
+
+/// One open connection counted against its address (uncounted when dropped).
+pub(super) struct ClientSlot {
+    owner: Option<(PerClient, std::net::IpAddr)>,
+}
+
+impl PerClient {
+    pub(super) fn new(cap: Option<u32>) -> Self {
+        Self {
+            cap,
+            open: Arc::default(),
+        }
+    }
+
+    /// A slot for one more connection from `ip`, or `None` at the cap. Without a cap,
+    /// nothing is counted.
+    pub(super) fn admit(&self, ip: std::net::IpAddr) -> Option<ClientSlot> {
+        let Some(cap) = self.cap else {
+            return Some(ClientSlot { owner: None });
+        };
+        let mut open = self.open.lock();
+        let count = open.entry(ip).or_insert(0);
+        if *count >= cap {
+            return None;
+        }
+        *count += 1;
+        Some(ClientSlot {
+            owner: Some((self.clone(), ip)),
+        })
+    }
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        if let Some((per_client, ip)) = self.owner.take() {
+            let mut open = per_client.open.lock();
+            if let Some(count) = open.get_mut(&ip) {
+                *count = count.saturating_sub(1);
+                if *count == 0 {
+                    open.remove(&ip);
+                }
+            }
+        }
+    }
+}

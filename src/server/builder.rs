@@ -150,6 +150,7 @@ impl MockServerBuilder {
         self,
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> Result<MockServer, StartError> {
+        self.config.validate()?;
         let fixtures = match (self.fixtures, &self.config.fixtures) {
             (Some(f), _) => f,
             (None, Some(path)) => Fixtures::from_path(path)?,
@@ -160,7 +161,7 @@ impl MockServerBuilder {
         let mut settings = WorldSettings::from(config.as_ref());
         settings.rate_limits.base = self.rate_limits;
         let world = World::new(fixtures, settings, clock.clone(), config.seed);
-        let state = AppState::new(Arc::new(Registry::new(world)), config.clone());
+        let mut state = AppState::new(Arc::new(Registry::new(world)), config.clone());
         let listener =
             TcpListener::bind(config.listen)
                 .await
@@ -172,6 +173,7 @@ impl MockServerBuilder {
             addr: config.listen,
             source,
         })?;
+        state.bound = address;
         let (tx, rx) = watch::channel(false);
         let task = tokio::spawn(serve(listener, state.clone(), rx, signal));
         Ok(MockServer {

@@ -300,6 +300,10 @@ fn default_client() -> String {
     "particle".into()
 }
 
+/// The largest fixtures document read, from a file (`--fixtures`) or a control upload
+/// (`POST /__mock/reset`, `POST /__mock/tenants`): 2 MiB.
+pub(crate) const MAX_FIXTURES_BYTES: usize = 2 * 1024 * 1024;
+
 /// Why a fixtures document was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{origin}: {message}")]
@@ -353,13 +357,40 @@ impl Fixtures {
     /// assert_eq!(error.message, "at `memberships[0].product`: unknown product `nope`");
     /// # std::fs::remove_file(&path).unwrap();
     /// ```
+    ///
+    /// Only a regular file of at most 2 MiB is read (`/dev/zero` or a
+    /// FIFO is refused before it is opened; a file growing past the cap while read is
+    /// refused too).
     pub fn from_path(path: impl AsRef<Path>) -> Result<Self, FixtureError> {
+        use std::io::Read;
         let path = path.as_ref();
         let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| FixtureError {
+        let fail = |message: String| FixtureError {
             origin: origin.clone(),
-            message: format!("cannot read the file: {e}"),
-        })?;
+            message,
+        };
+        let meta =
+            std::fs::metadata(path).map_err(|e| fail(format!("cannot read the file: {e}")))?;
+        if !meta.is_file() {
+            return Err(fail("not a regular file".into()));
+        }
+        let too_large = || {
+            fail(format!(
+                "the file is larger than {MAX_FIXTURES_BYTES} bytes"
+            ))
+        };
+        if meta.len() > MAX_FIXTURES_BYTES as u64 {
+            return Err(too_large());
+        }
+        let file =
+            std::fs::File::open(path).map_err(|e| fail(format!("cannot read the file: {e}")))?;
+        let mut text = String::new();
+        file.take(MAX_FIXTURES_BYTES as u64 + 1)
+            .read_to_string(&mut text)
+            .map_err(|e| fail(format!("cannot read the file: {e}")))?;
+        if text.len() > MAX_FIXTURES_BYTES {
+            return Err(too_large());
+        }
         Self::parse(&text, &origin)
     }
 

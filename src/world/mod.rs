@@ -16,6 +16,7 @@ use std::sync::Arc;
 use arc_swap::{ArcSwap, Guard};
 
 use crate::clock::{Clock, Millis};
+use crate::error::ApiError;
 use crate::faults::Faults;
 use crate::journal::Journal;
 use crate::rate_limit::{
@@ -24,7 +25,7 @@ use crate::rate_limit::{
 };
 use crate::tokens::TokenGenerator;
 use crate::world::fixtures::Fixtures;
-use crate::world::store::AccessToken;
+use crate::world::store::Owner;
 use crate::world::store::Store;
 
 /// One isolated emulated cloud.
@@ -158,29 +159,45 @@ impl World {
         self.rate_limiter.evict_expired(self.now())
     }
 
-    /// Keeps the live-token count under the cap before one more token is inserted:
-    /// expired tokens go first; if that is not enough, the tokens closest to expiry.
-    pub(crate) fn make_room_for_token(&self, store: &Store, now: Millis) {
+    /// Keeps the live-token count under the cap (`--max-tokens`) before one more token
+    /// is inserted. The policy (docs/limits.md):
+    ///
+    /// 1. expired tokens go first;
+    /// 2. then the expiring tokens closest to expiry, except the fixtures' tokens and
+    ///    API users' tokens, which are never evicted;
+    /// 3. a token that never expires (`expires_in=0`) is never evicted either: when only
+    ///    such tokens remain, the new token is refused with `503`
+    ///    ([`ApiError::TokenTableFull`]) rather than killing one a client was given.
+    pub(crate) fn make_room_for_token(&self, store: &Store, now: Millis) -> Result<(), ApiError> {
         let cap = self.settings.max_tokens;
         if store.tokens.len() < cap {
-            return;
+            return Ok(());
         }
         store.evict_expired(now);
-        make_room(
+        let evictable = make_room(
             store.tokens.len(),
             cap,
             || {
-                let expiry = |t: &AccessToken| t.expires_at.unwrap_or(Millis::MAX);
                 store
                     .tokens
                     .iter()
-                    .map(|e| (expiry(e.value()), *e.key()))
+                    .filter(|e| {
+                        !matches!(e.value().owner, Owner::ApiUser(_))
+                            && !store.fixture_tokens.contains(e.key())
+                    })
+                    .filter_map(|e| Some((e.value().expires_at?, *e.key())))
                     .collect()
             },
             |key| {
                 store.tokens.remove(&key);
             },
         );
+        // Refused only when nothing could be evicted (concurrent inserts racing this
+        // eviction may overshoot the cap by one each, as before).
+        if evictable == 0 && store.tokens.len() >= cap {
+            return Err(ApiError::TokenTableFull { max: cap });
+        }
+        Ok(())
     }
 
     /// The same cap (`--max-tokens`) for refresh tokens: a login flood must not grow
@@ -220,21 +237,25 @@ impl World {
 /// Keeps a table of `len` entries under `cap` before one more insert: the entries
 /// closest to expiry go (expired ones first, as they sort first), a batch of at least
 /// 1/16 of the cap at a time so that the sort is amortised over many inserts.
-/// `by_expiry` lists the entries (only called when the table is full); `remove` evicts one.
+/// `by_expiry` lists the evictable entries (only called when the table is full); `remove`
+/// evicts one. Returns how many entries were evictable (`usize::MAX` when the table was
+/// not full).
 fn make_room<K>(
     len: usize,
     cap: usize,
     by_expiry: impl FnOnce() -> Vec<(Millis, K)>,
     remove: impl Fn(K),
-) {
+) -> usize {
     if len < cap {
-        return;
+        return usize::MAX;
     }
     let excess = (len + 1).saturating_sub(cap);
     let mut by_expiry = by_expiry();
+    let evictable = by_expiry.len();
     by_expiry.sort_unstable_by_key(|(at, _)| *at);
     let batch = excess.max(cap / 16).min(by_expiry.len());
     for (_, key) in by_expiry.into_iter().take(batch) {
         remove(key);
     }
+    evictable
 }

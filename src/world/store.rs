@@ -618,6 +618,9 @@ pub(crate) struct Store {
     pub refresh_tokens: CountedMap<TokenKey, RefreshToken>,
     /// Outstanding MFA challenges by `mfa_token`.
     pub mfa_challenges: FastMap<String, MfaChallenge>,
+    /// The keys of the fixtures' tokens, never evicted at `--max-tokens` (written once
+    /// when the store is built, so no lock).
+    pub fixture_tokens: std::collections::HashSet<TokenKey>,
 }
 
 impl Store {
@@ -637,11 +640,13 @@ impl Store {
                 );
             }
         }
+        let mut fixture_tokens = std::collections::HashSet::new();
         for t in &fixtures.tokens {
             let user = directory.user_by_email(&t.user).map(|(id, _)| id);
             let client = directory.client_by_id(&t.client).map(|(idx, _)| idx);
             if let (Some(key), Some(user), Some(client)) = (parse_token(&t.token), user, client) {
                 let expires_at = t.expires_at.as_deref().and_then(parse_iso8601);
+                fixture_tokens.insert(key);
                 store.tokens.insert(
                     key,
                     AccessToken {
@@ -653,7 +658,10 @@ impl Store {
             }
         }
         *store.directory.write() = directory;
-        store
+        Store {
+            fixture_tokens,
+            ..store
+        }
     }
 
     /// Removes expired access tokens, refresh tokens and MFA challenges; returns how many.

@@ -358,3 +358,19 @@ async fn sigterm_under_load_answers_or_refuses_every_request_and_exits_within_a_
     let closed = tokio::time::timeout(Duration::from_secs(2), idle.read_to_end(&mut rest)).await;
     assert!(closed.is_ok(), "the idle connection hangs");
 }
+
+#[tokio::test]
+async fn an_empty_control_secret_in_the_environment_stops_start_up_naming_the_option() {
+    // Arrange: an unset CI secret expands to an empty variable.
+    let mut command = command(&["--listen", "127.0.0.1:0"]);
+    command.env("PARTICLE_MOCK_CONTROL_SECRET", "");
+    // Act
+    let output = tokio::time::timeout(Duration::from_secs(30), command.output())
+        .await
+        .expect("the binary stops at once")
+        .unwrap();
+    // Assert
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--control-secret"), "{stderr}");
+}

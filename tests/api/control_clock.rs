@@ -219,3 +219,29 @@ async fn the_library_resets_to_another_document_and_freezes_and_resumes_the_cloc
     assert!(!running);
     assert!(mock.server.clock_state().frozen);
 }
+
+/// Issue 16 finding 9: the clock API refuses instants outside 1970..=9999.
+#[tokio::test]
+async fn the_clock_api_refuses_instants_outside_the_representable_range() {
+    // Arrange
+    let mock = spawn_mock().await;
+    for at in [
+        json!(i64::MAX),
+        json!(i64::MIN),
+        json!(-1),
+        json!("+10000-01-01T00:00:00Z"),
+    ] {
+        // Act
+        let (status, body) = mock
+            .post_json("/__mock/clock/set", json!({ "at": at }))
+            .await;
+        // Assert
+        assert_eq!(status, 400, "{at}: {body}");
+    }
+    let (status, body) = mock
+        .post_json("/__mock/clock/advance", json!({"duration": "500000w"}))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    // Unchanged.
+    assert_eq!(mock.get_json("/__mock/clock").await.1["now_ms"], T0);
+}

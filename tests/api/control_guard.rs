@@ -164,3 +164,138 @@ async fn every_path_the_openapi_description_lists_exists_in_the_router() {
         }
     }
 }
+
+/// A request: method, path, headers, body.
+type Case<'a> = (Method, &'a str, Vec<(&'a str, &'a str)>, Option<&'a str>);
+
+/// Issue 16 finding 1: what a web page could send to the control API, each refused.
+#[tokio::test]
+async fn cross_site_control_requests_are_refused_with_403_json_and_no_cors_header() {
+    // Arrange
+    let mock = spawn_mock().await;
+    let tenant = mock.server.create_tenant().unwrap();
+    let tenant_path = tenant.uri().replace(&mock.uri, "");
+    let tokens = format!("{tenant_path}/__mock/tokens");
+    let cases: Vec<Case> = vec![
+        (
+            Method::GET,
+            "/__mock/tokens",
+            vec![("origin", "https://evil.example")],
+            None,
+        ),
+        (
+            Method::GET,
+            "/__mock/tokens",
+            vec![("origin", "null")],
+            None,
+        ),
+        (
+            Method::GET,
+            "/__mock/tokens",
+            vec![("sec-fetch-site", "cross-site")],
+            None,
+        ),
+        (
+            Method::GET,
+            "/__mock/tokens",
+            vec![("host", "evil.example:8080")],
+            None,
+        ),
+        (
+            Method::GET,
+            &tokens,
+            vec![("host", "rebound.example")],
+            None,
+        ),
+        (
+            Method::POST,
+            "/__mock/reset",
+            vec![("content-type", "text/plain")],
+            Some("{}"),
+        ),
+        (
+            Method::POST,
+            "/__mock/clock/advance",
+            vec![("content-type", "application/x-www-form-urlencoded")],
+            Some("seconds=60"),
+        ),
+        (
+            Method::OPTIONS,
+            "/__mock/reset",
+            vec![("origin", "https://evil.example")],
+            None,
+        ),
+        (Method::OPTIONS, &tokens, vec![], None),
+    ];
+    for (method, path, headers, body) in cases {
+        let mut request = mock.client.request(method.clone(), mock.url(path));
+        for (name, value) in &headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.body(body.to_string());
+        }
+        // Act
+        let response = request.send().await.unwrap();
+        // Assert
+        let cors = response
+            .headers()
+            .get("access-control-allow-origin")
+            .cloned();
+        let (status, body) = status_and_json(response).await;
+        assert_eq!(status, 403, "{method} {path} {headers:?}: {body}");
+        assert_eq!(body["ok"], false, "{body}");
+        assert!(
+            body["error"].as_str().unwrap().contains("cross-site"),
+            "{body}"
+        );
+        assert!(!body.to_string().contains(USER_TOKEN), "{body}");
+        assert_eq!(cors, None, "{method} {path}");
+    }
+    // Nothing changed: the clock was not advanced.
+    assert_eq!(mock.get_json("/__mock/clock").await.1["now_ms"], T0);
+}
+
+#[tokio::test]
+async fn same_site_control_requests_pass_and_carry_no_cors_header() {
+    // Arrange: a name added with --allowed-host.
+    let mut config = Config::default();
+    config.allowed_hosts = vec!["mock.internal".into()];
+    let mock = spawn_with_config(config).await;
+    let port = mock.server.address().port();
+    let cases: Vec<Vec<(&str, String)>> = vec![
+        vec![],
+        vec![("host", format!("localhost:{port}"))],
+        vec![("host", format!("127.0.0.1:{port}"))],
+        vec![("host", format!("mock.internal:{port}"))],
+        vec![("origin", format!("http://localhost:{port}"))],
+        vec![
+            ("origin", "http://localhost:3000".into()),
+            ("sec-fetch-site", "same-site".into()),
+        ],
+    ];
+    for headers in cases {
+        let mut request = mock.client.get(mock.url("/__mock/clock"));
+        for (name, value) in &headers {
+            request = request.header(*name, value);
+        }
+        // Act
+        let response = request.send().await.unwrap();
+        // Assert
+        assert_eq!(response.status(), 200, "{headers:?}");
+        assert!(response
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none());
+    }
+    // Particle routes keep their `*` exactly, whatever the origin.
+    let particle = mock
+        .client
+        .get(mock.url("/v1/user"))
+        .header("origin", "https://evil.example")
+        .bearer_auth(USER_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(particle.headers()["access-control-allow-origin"], "*");
+}

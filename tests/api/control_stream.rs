@@ -226,7 +226,7 @@ async fn slow_viewer(mock: &TestMock) -> tokio::net::TcpStream {
         .await
         .expect("connects");
     stream
-        .write_all(b"GET /__mock/journal/stream HTTP/1.1\r\nHost: mock\r\n\r\n")
+        .write_all(b"GET /__mock/journal/stream HTTP/1.1\r\nHost: localhost\r\n\r\n")
         .await
         .unwrap();
     // The head arrives once the viewer is subscribed.

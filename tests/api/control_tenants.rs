@@ -250,3 +250,33 @@ async fn a_tenant_has_its_own_users_totp_codes_tokens_and_journal_from_rust() {
     tenant.clear_journal();
     assert!(tenant.journal(&Default::default()).unwrap().is_empty());
 }
+
+/// Issue 16 finding 10: an HTTP/1.0 request without a `Host` header gets the bound
+/// address (the real port), never the `--listen` port 0.
+#[tokio::test]
+async fn a_tenant_created_without_a_host_header_reports_the_bound_address() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // Arrange
+    let mock = spawn_mock().await;
+    let mut stream = tokio::net::TcpStream::connect(mock.server.address())
+        .await
+        .unwrap();
+    // Act
+    stream
+        .write_all(b"POST /__mock/tenants HTTP/1.0\r\nContent-Length: 0\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_string(&mut answer),
+    )
+    .await
+    .expect("an answer")
+    .unwrap();
+    // Assert
+    let body: serde_json::Value =
+        serde_json::from_str(answer.split_once("\r\n\r\n").unwrap().1).unwrap();
+    let id = body["id"].as_str().unwrap();
+    assert_eq!(body["base_url"], format!("{}/t/{id}", mock.uri), "{answer}");
+}

@@ -102,3 +102,79 @@ async fn a_burst_of_token_issues_keeps_the_live_tokens_within_the_cap() {
     assert!(last["access_token"].is_string());
     assert!(mock.server.live_tokens().len() <= 20);
 }
+
+/// Issue 16 finding 5: 2,000 never-expiring logins against a small cap evict neither the
+/// fixture tokens nor any token already handed out; once only never-expiring tokens
+/// remain, a new one is refused 503 `token_table_full`.
+#[tokio::test]
+async fn never_expiring_logins_at_the_cap_evict_nothing_and_are_refused_503() {
+    // Arrange: 10 live tokens at most; the fixtures hold the user's and the API user's.
+    let mut config = Config::default();
+    config.max_tokens = 10;
+    config.no_rate_limits = true;
+    let mock = spawn_with_config(config).await;
+    let mut issued = Vec::new();
+    let mut refused = 0;
+    // Act
+    for _ in 0..2_000 {
+        let response = mock
+            .token_request(&[
+                ("grant_type", "password"),
+                ("username", "user@example.com"),
+                ("password", "password"),
+                ("expires_in", "0"),
+            ])
+            .await;
+        let status = response.status().as_u16();
+        let body: serde_json::Value = response.json().await.unwrap();
+        match status {
+            200 => issued.push(body["access_token"].as_str().unwrap().to_string()),
+            503 => {
+                assert_eq!(body["error"], "token_table_full", "{body}");
+                refused += 1;
+            }
+            other => panic!("{other}: {body}"),
+        }
+    }
+    // Assert: every token handed out still works, and so do the fixtures'.
+    assert!(refused > 1_900, "{refused} refused");
+    for token in issued
+        .iter()
+        .map(String::as_str)
+        .chain([USER_TOKEN, API_USER_TOKEN])
+    {
+        let status = mock
+            .get_with("/v1/access_tokens/current", token)
+            .await
+            .status();
+        assert_eq!(status, 200, "{token} was evicted");
+    }
+}
+
+/// Expiring tokens still make room for new ones (soonest to expire first), without
+/// touching the fixtures' tokens.
+#[tokio::test]
+async fn expiring_logins_at_the_cap_evict_the_soonest_to_expire_but_never_a_fixture_token() {
+    // Arrange
+    let mut config = Config::default();
+    config.max_tokens = 10;
+    config.no_rate_limits = true;
+    let mock = spawn_with_config(config).await;
+    // Act: many more expiring logins than the cap.
+    let mut last = String::new();
+    for _ in 0..100 {
+        last = mock.login("user@example.com", "password").await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    }
+    // Assert
+    for token in [last.as_str(), USER_TOKEN, API_USER_TOKEN] {
+        let status = mock
+            .get_with("/v1/access_tokens/current", token)
+            .await
+            .status();
+        assert_eq!(status, 200, "{token}");
+    }
+    assert!(mock.server.live_tokens().len() <= 10);
+}

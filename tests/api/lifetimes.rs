@@ -167,3 +167,47 @@ async fn a_refreshed_token_keeps_the_original_lifetime() {
     assert_eq!(status, 200);
     assert_eq!(body["expires_in"], 120);
 }
+
+/// Issue 16 finding 9: an expiry past the representable range is refused, never
+/// reported as 1970.
+#[tokio::test]
+async fn an_expiry_past_year_9999_is_refused_400_invalid_request() {
+    // Arrange
+    let mock = spawn_mock().await;
+    for (field, value) in [
+        ("expires_in", "99999999999999"),
+        ("expires_in", "9223372036854775807"),
+        ("expires_at", "+10000-01-01T00:00:00Z"),
+    ] {
+        // Act
+        let response = mock
+            .token_request(&[
+                ("grant_type", "password"),
+                ("username", "user@example.com"),
+                ("password", "password"),
+                (field, value),
+            ])
+            .await;
+        // Assert
+        let (status, body) = status_and_json(response).await;
+        assert_eq!(status, 400, "{field}={value}: {body}");
+        assert_eq!(body["error"], "invalid_request", "{body}");
+    }
+    // The longest representable lifetime still works and formats as a real date.
+    let response = mock
+        .token_request(&[
+            ("grant_type", "password"),
+            ("username", "user@example.com"),
+            ("password", "password"),
+            ("expires_in", "3155760000"),
+        ])
+        .await;
+    let (status, body) = status_and_json(response).await;
+    assert_eq!(status, 200, "{body}");
+    let token = body["access_token"].as_str().unwrap();
+    let (_, info) = status_and_json(mock.get_with("/v1/access_tokens/current", token).await).await;
+    assert!(
+        info["expires_at"].as_str().unwrap().starts_with("2126-"),
+        "{info}"
+    );
+}

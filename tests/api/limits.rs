@@ -337,3 +337,100 @@ async fn a_fixtures_document_over_the_body_limit_is_still_accepted_by_the_contro
     let login = mock.login("bulk-user-0799@example.com", "password").await;
     assert!(login["access_token"].is_string());
 }
+
+#[tokio::test]
+async fn connections_over_the_per_client_cap_are_closed_and_freed_slots_are_reused() {
+    // Arrange: two connections per address (the global cap stays high), both held.
+    let mock = spawn_with_config(config(|c| c.max_connections_per_client = Some(2))).await;
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut stream = connect(&mock).await;
+        stream
+            .write_all(b"GET /__mock/health HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        assert_eq!(status_of(&read_response(&mut stream).await), 200);
+        held.push(stream);
+    }
+    // Act: a third from the same address.
+    let mut third = connect(&mock).await;
+    let _ = third
+        .write_all(b"GET /__mock/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await;
+    let refused = read_to_close(&mut third).await;
+    // Assert: closed unanswered.
+    assert_eq!(refused, "", "{refused}");
+    // Act: free one; a new connection is served once the server saw the close.
+    drop(held.pop());
+    let served = tokio::time::timeout(HANG, async {
+        loop {
+            let sent = mock
+                .client
+                .get(mock.url("/__mock/health"))
+                .header("connection", "close")
+                .send()
+                .await;
+            if sent.is_ok_and(|r| r.status() == 200) {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    // Assert
+    assert!(served.is_ok(), "the freed slot was never reused");
+}
+
+/// Issue 16 finding 14: a client that sends its whole (too large) body before reading
+/// gets the 413 JSON answer, not a broken pipe or a reset.
+#[tokio::test]
+async fn a_client_still_sending_a_too_large_body_reads_the_413_answer() {
+    // Arrange: a 1 KiB limit and a 4 MiB body, more than loopback socket buffers hold.
+    let mock = spawn_with_config(config(|c| c.max_body_bytes = 1024)).await;
+    let body = vec![b'x'; 4 * 1024 * 1024];
+    let mut stream = connect(&mock).await;
+    // Act: head and body, all of it, before reading anything.
+    stream
+        .write_all(
+            format!(
+                "POST /oauth/token HTTP/1.1\r\nHost: localhost\r\n\
+                 Content-Type: application/x-www-form-urlencoded\r\n\
+                 Content-Length: {}\r\n\r\n",
+                body.len()
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let sent = tokio::time::timeout(HANG, stream.write_all(&body))
+        .await
+        .expect("the body is taken");
+    // Assert
+    assert!(sent.is_ok(), "{sent:?}");
+    let response = read_response(&mut stream).await;
+    assert_eq!(status_of(&response), 413, "{response}");
+    assert_eq!(body_of(&response)["error"], "payload_too_large");
+}
+
+/// Issue 16 finding 11 (the part the application sees): a malformed chunk is a `400
+/// invalid_request` JSON answer, not "larger than 65536 bytes".
+#[tokio::test]
+async fn a_malformed_chunk_is_answered_400_json_not_413() {
+    // Arrange
+    let mock = spawn_with_config(Config::default()).await;
+    let mut stream = connect(&mock).await;
+    // Act: a chunk size that is not hexadecimal.
+    stream
+        .write_all(
+            b"POST /oauth/token HTTP/1.1\r\nHost: localhost\r\n\
+              Authorization: Basic cGFydGljbGU6cGFydGljbGU=\r\n\
+              Content-Type: application/x-www-form-urlencoded\r\n\
+              Transfer-Encoding: chunked\r\n\r\nzz\r\ngrant_type=password\r\n0\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let response = read_to_close(&mut stream).await;
+    // Assert
+    assert_eq!(status_of(&response), 400, "{response}");
+    assert_eq!(body_of(&response)["error"], "invalid_request", "{response}");
+}

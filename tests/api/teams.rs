@@ -623,3 +623,64 @@ fn fixture_api_users_are_validated_at_start_up() {
         "at `api_users[0].scopes[0]`: unknown scope `devices:fly`"
     );
 }
+
+/// Issue 16 finding 7: `friendly_name` is bounded, on creation and on update.
+#[tokio::test]
+async fn a_friendly_name_over_256_characters_is_refused_400() {
+    // Arrange
+    let mock = spawn_mock().await;
+    let path = "/v1/products/demo-product/team";
+    let long = "é".repeat(257);
+    // Act
+    let refused = call(
+        &mock,
+        reqwest::Method::POST,
+        path,
+        USER_TOKEN,
+        Some(json!({"friendly_name": long, "scopes": ["devices:list"]})),
+    )
+    .await;
+    let longest = call(
+        &mock,
+        reqwest::Method::POST,
+        path,
+        USER_TOKEN,
+        Some(json!({"friendly_name": "é".repeat(256), "scopes": ["devices:list"]})),
+    )
+    .await;
+    // Assert
+    let (status, body) = status_and_json(refused).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(longest.status(), 200);
+}
+
+/// Issue 16 finding 7: a team holds at most 1,000 API users.
+#[tokio::test]
+async fn a_team_holds_at_most_a_thousand_api_users() {
+    // Arrange: the fixtures' API user of demo-product counts.
+    let mock = spawn_mock().await;
+    let path = "/v1/products/demo-product/team";
+    let body = json!({"friendly_name": "Bulk", "scopes": ["devices:list"]});
+    let mut created = 1;
+    // Act
+    let refused = loop {
+        let response = call(
+            &mock,
+            reqwest::Method::POST,
+            path,
+            USER_TOKEN,
+            Some(body.clone()),
+        )
+        .await;
+        if response.status() != 200 {
+            break response;
+        }
+        created += 1;
+        assert!(created <= 1_000, "more than 1,000 API users");
+    };
+    // Assert
+    assert_eq!(created, 1_000);
+    let (status, body) = status_and_json(refused).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("at most 1000"), "{body}");
+}

@@ -1,13 +1,31 @@
-//! Guards the control routes (`/__mock/…` except health and readiness): `--no-control`
-//! makes them answer 404 like any unknown route; `--control-secret` requires an
-//! `X-Mock-Control-Secret` header with that value (compared in constant time), else 401.
-//! It runs after the tenant routing, so `/t/<id>/__mock/…` is guarded the same way. The
-//! dashboard page and its assets (`/__mock/ui…`) need no secret, only control on.
+//! Guards the control routes (`/__mock/…` except health and readiness), in this order:
+//!
+//! 1. `--no-control` makes them answer 404 like any unknown route;
+//! 2. no web page may reach them (issue 16): a request is refused `403` JSON when it
+//!    names a foreign `Host` (DNS rebinding), carries a foreign `Origin` (or `null`) or
+//!    `Sec-Fetch-Site: cross-site`, or sends a body that is not JSON (a `text/plain` or
+//!    form body is what a page can send without a preflight). A host is the mock's own
+//!    when it is an IP literal (the listen address, or any address the client dialled:
+//!    rebinding needs a name), `localhost` or a `*.localhost` name, or a name given with
+//!    `--allowed-host`. Control answers never carry CORS headers, and a preflight on a
+//!    control path is refused (`pipeline::answer`);
+//! 3. `--control-secret` requires an `X-Mock-Control-Secret` header with that value
+//!    (compared in constant time), else 401.
+//!
+//! It runs after the tenant routing, so `/t/<id>/__mock/…` is guarded the same way.
+//!
+//! The dashboard page and its assets (`/__mock/ui…`) need neither the secret nor the
+//! cross-site checks (a link to it from another site is a plain navigation and the page
+//! holds nothing), only control on; its own calls go through every check.
 
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 
+use axum::http::{header, HeaderMap};
+
+use crate::config::Config;
 use crate::error::{no_store_headers, ApiError};
+use crate::http::extract::is_json;
 use crate::http::routes::control::UNGUARDED;
 use crate::http::state::AppState;
 use crate::tokens::secrets_equal;
@@ -34,6 +52,9 @@ pub(crate) fn check(state: &AppState, req: &Request) -> Option<Response> {
     if crate::http::routes::dashboard::is_ui(path) {
         return None;
     }
+    if let Some(why) = cross_site(&state.config, req) {
+        return Some(refusal(why));
+    }
     let secret = state.config.control_secret.as_deref()?;
     let given = req
         .headers()
@@ -46,4 +67,112 @@ pub(crate) fn check(state: &AppState, req: &Request) -> Option<Response> {
     let mut response = ApiError::ControlSecretRequired.into_response();
     no_store_headers(response.headers_mut());
     Some(response)
+}
+
+/// The `403` answer to a control request from a web page (see the module documentation).
+pub(crate) fn refusal(why: &str) -> Response {
+    let mut response =
+        ApiError::Forbidden(format!("Control API: cross-site request refused: {why}"))
+            .into_response();
+    no_store_headers(response.headers_mut());
+    response
+}
+
+/// Why a control request looks like it comes from a web page, if it does.
+fn cross_site(config: &Config, req: &Request) -> Option<&'static str> {
+    let headers = req.headers();
+    if let Some(host) = headers.get(header::HOST) {
+        if !host.to_str().is_ok_and(|h| own_host(config, h)) {
+            return Some("the Host header names another host (add it with --allowed-host)");
+        }
+    }
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let host = origin.to_str().ok().and_then(origin_host);
+        if !host.is_some_and(|h| own_host(config, h)) {
+            return Some("the Origin header names another site");
+        }
+    }
+    let fetch_site = headers.get("sec-fetch-site").map(|v| v.as_bytes());
+    if fetch_site.is_some_and(|v| v.eq_ignore_ascii_case(b"cross-site")) {
+        return Some("Sec-Fetch-Site: cross-site");
+    }
+    if has_body(headers) && !is_json(headers) {
+        return Some("a control request body must be application/json");
+    }
+    None
+}
+
+/// Whether a request declares a body (a non-zero length, or chunked).
+fn has_body(headers: &HeaderMap) -> bool {
+    headers.contains_key(header::TRANSFER_ENCODING)
+        || headers
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|v| v.as_bytes().trim_ascii() != b"0")
+}
+
+/// The `host[:port]` of an `Origin` (`scheme://host[:port]`); `None` for `null`.
+fn origin_host(origin: &str) -> Option<&str> {
+    let (_, rest) = origin.split_once("://")?;
+    Some(rest.split('/').next().unwrap_or(rest))
+}
+
+/// Whether `host[:port]` names the mock itself (see the module documentation).
+fn own_host(config: &Config, host_and_port: &str) -> bool {
+    let host = strip_port(host_and_port.trim());
+    if host.starts_with('[') || host.parse::<std::net::IpAddr>().is_ok() {
+        return true;
+    }
+    let name = host.trim_end_matches('.').to_ascii_lowercase();
+    name == "localhost"
+        || name.ends_with(".localhost")
+        || config.allowed_hosts.iter().any(|allowed| {
+            strip_port(allowed.trim())
+                .trim_end_matches('.')
+                .eq_ignore_ascii_case(&name)
+        })
+}
+
+/// `host` of `host:port` (`[v6]` literals keep their brackets).
+fn strip_port(host_and_port: &str) -> &str {
+    if host_and_port.starts_with('[') {
+        return host_and_port
+            .find(']')
+            .map_or(host_and_port, |end| &host_and_port[..=end]);
+    }
+    host_and_port
+        .rsplit_once(':')
+        .map_or(host_and_port, |(host, _)| host)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_hosts_are_ip_literals_loopback_names_and_allowed_names() {
+        let config = Config {
+            allowed_hosts: vec!["mock.internal".into()],
+            ..Config::default()
+        };
+        for own in [
+            "127.0.0.1:8080",
+            "localhost",
+            "LOCALHOST:1",
+            "app.localhost",
+            "[::1]:9",
+            "10.0.0.5:80",
+            "mock.internal:8080",
+            "Mock.Internal.",
+        ] {
+            assert!(own_host(&config, own), "{own}");
+        }
+        for foreign in [
+            "evil.example",
+            "localhost.evil.example:80",
+            "mock.internal.evil",
+            "",
+        ] {
+            assert!(!own_host(&config, foreign), "{foreign}");
+        }
+    }
 }

@@ -1,16 +1,21 @@
 //! HTTP middleware that is not a route, run as ONE pipeline around the router: a plain
 //! async function per request, no tower layer (no boxed `Next`), which keeps the
-//! per-request cost close to a bare handler's:
+//! per-request cost close to a bare handler's. The per-request log line and the panic
+//! net are tower-http layers around it (`http::layers`, which also says why CORS and the
+//! body limit stay here):
 //!
-//! 1. CORS: `OPTIONS` preflight on any path; `Access-Control-Allow-Origin: *` on every
-//!    answer (§7).
+//! 1. CORS: `OPTIONS` preflight on any Particle path; `Access-Control-Allow-Origin: *`
+//!    on every Particle answer (§7). Control paths (`/__mock/…`, tenants' included) get
+//!    no CORS header, and their preflight is refused `403` (see `guard`).
 //! 2. World routing: `/t/<id>/rest` goes to tenant `<id>` as `/rest`; the rest to the
 //!    default world (`CurrentWorld` is inserted for the extractors).
-//! 3. For control routes (`/__mock/…`): `guard` (`--no-control`, `--control-secret`).
+//! 3. For control routes (`/__mock/…`): `guard` (`--no-control`, `--control-secret`),
+//!    then `body_limit`.
 //!    For every other route, in this order: `journal` (records the request and its
 //!    answer), `rate_limit` (the world's per-client limits, §6; in front of everything
 //!    else, like Particle's load balancer), `faults` (injected faults), `body_limit`
-//!    (413 for a declared body over `--max-body-bytes`, before it is read).
+//!    (THE body limit: 413 for a declared body over it, before it is read; the limit
+//!    recorded for the reader).
 //! 4. The request's row of the route table (`routes::RouteIndex`, looked up once, before
 //!    the limiter, which needs its rule). A `Direct` row (the two busiest routes,
 //!    `/oauth/token` and `GET /v1/access_tokens/current`) is answered by its function
@@ -54,21 +59,21 @@ impl Pipeline {
 
     /// Answers one request that arrived from `peer`.
     pub(crate) async fn answer(&self, req: Request, peer: SocketAddr) -> Response {
+        // Control answers carry no CORS header and control preflights are refused
+        // (issue 16: no web page may reach the control API; `guard` refuses the rest).
+        let control = is_control(without_tenant(req.uri().path()));
         if req.method() == Method::OPTIONS {
+            if control {
+                return guard::refusal("a preflight asks to let a web page in");
+            }
             return preflight(&req);
         }
-        // One debug line per request: the path only, tokens redacted (query strings may
-        // carry access_token, §2.1). Prepared only when debug logging is on.
-        let logged = tracing::enabled!(tracing::Level::DEBUG).then(|| {
-            let path = crate::http::redact::redact_path(req.uri().path()).into_owned();
-            (req.method().clone(), path)
-        });
         let mut response = match route_to_world(&self.state, req) {
             Ok((req, world)) => self.in_world(&world, req, peer).await,
             Err(refusal) => refusal,
         };
-        if let Some((method, path)) = logged {
-            tracing::debug!(%method, %path, status = response.status().as_u16(), "request");
+        if control {
+            return response;
         }
         response.headers_mut().insert(
             header::ACCESS_CONTROL_ALLOW_ORIGIN,
@@ -111,11 +116,14 @@ impl Pipeline {
         }
     }
 
-    async fn in_world(&self, world: &Arc<World>, req: Request, peer: SocketAddr) -> Response {
+    async fn in_world(&self, world: &Arc<World>, mut req: Request, peer: SocketAddr) -> Response {
         let state = &self.state;
         if is_control(req.uri().path()) {
             if let Some(refusal) = guard::check(state, &req) {
                 return refusal;
+            }
+            if let Some(too_large) = body_limit::check(state, &mut req) {
+                return body_limit::linger(req, too_large).await;
             }
             return json_errors(self.route(world, req).await).await;
         }
@@ -135,8 +143,8 @@ impl Pipeline {
                 };
                 let mut response = match faulted {
                     Some(faulted) => faulted,
-                    None => match body_limit::check(state, &req) {
-                        Some(too_large) => too_large,
+                    None => match body_limit::check(state, &mut req) {
+                        Some(too_large) => body_limit::linger(req, too_large).await,
                         None => self.answer_route(world, route, req).await,
                     },
                 };
@@ -156,6 +164,14 @@ impl Pipeline {
 /// Whether a path belongs to the control API (never journaled, limited or faulted).
 fn is_control(path: &str) -> bool {
     path == "/__mock" || path.starts_with("/__mock/")
+}
+
+/// `path` without a `/t/<id>` tenant prefix.
+fn without_tenant(path: &str) -> &str {
+    match path.strip_prefix("/t/") {
+        Some(rest) => rest.find('/').map_or("/", |slash| &rest[slash..]),
+        None => path,
+    }
 }
 
 /// §7: the preflight answer, echoing the requested headers.

@@ -10,7 +10,6 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::middleware;
@@ -25,7 +24,7 @@ use crate::control::{
 };
 use crate::error::{no_store_headers, ApiError};
 use crate::faults::FaultSpec;
-use crate::http::extract::{CurrentWorld, JsonOrForm};
+use crate::http::extract::{CurrentWorld, JsonOrForm, RawBody};
 use crate::http::routes::{dashboard, ok, Reply, OK_TRUE};
 use crate::http::state::AppState;
 use crate::journal::JournalFilter;
@@ -176,7 +175,7 @@ fn fixtures_body(body: &[u8]) -> Result<Option<Fixtures>, ApiError> {
 /// Back to the loaded fixtures, or to the fixtures document posted.
 async fn reset(
     CurrentWorld(world): CurrentWorld,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<impl IntoResponse, ApiError> {
     let fixtures = fixtures_body(&body)?;
     world.reset(fixtures);
@@ -213,7 +212,7 @@ async fn advance_clock(
     JsonOrForm(body): JsonOrForm<AdvanceClock>,
 ) -> Result<impl IntoResponse, ApiError> {
     let by = control::advance_amount(body.seconds, body.duration.as_deref())?;
-    world.clock.advance(by);
+    control::advance(&world.clock, by)?;
     Ok(ok(clock_state(&world.clock)))
 }
 
@@ -454,12 +453,27 @@ fn default_world_only(state: &AppState, world: &Arc<World>) -> Result<(), ApiErr
 }
 
 /// `http://HOST/t/<id>`, HOST from the request's `Host` header (the listen address if absent).
+/// `addr` as a client can dial it: an unspecified IP (`0.0.0.0`, `::`) becomes loopback.
+fn dialable(addr: std::net::SocketAddr) -> std::net::SocketAddr {
+    match addr.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => {
+            (std::net::Ipv4Addr::LOCALHOST, addr.port()).into()
+        }
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => {
+            (std::net::Ipv6Addr::LOCALHOST, addr.port()).into()
+        }
+        _ => addr,
+    }
+}
+
+/// A tenant's base URL: the request's `Host`, else the bound address (issue 16 finding
+/// 10: never port 0).
 fn tenant_url(state: &AppState, headers: &HeaderMap, id: &str) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .filter(|h| !h.is_empty())
-        .map_or_else(|| state.config.listen.to_string(), str::to_string);
+        .map_or_else(|| dialable(state.bound).to_string(), str::to_string);
     format!("http://{host}/t/{id}")
 }
 
@@ -467,7 +481,7 @@ async fn create_tenant(
     State(state): State<AppState>,
     CurrentWorld(world): CurrentWorld,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<impl IntoResponse, ApiError> {
     default_world_only(&state, &world)?;
     let fixtures = fixtures_body(&body)?;

@@ -65,7 +65,7 @@ pub(super) fn password_grant(
         };
         return Err(challenge(world, store, user, client, lifetime));
     }
-    Ok(issue(world, store, owner, client, lifetime, None))
+    issue(world, store, owner, client, lifetime, None)
 }
 
 /// Row 10: opens an MFA challenge and answers 403 `mfa_required`.
@@ -190,14 +190,14 @@ pub(super) fn mfa_grant(
                 Some(_) => requested_lifetime(world, request)?,
                 None => challenge.lifetime,
             };
-            Ok(issue(
+            issue(
                 world,
                 store,
                 Owner::User(challenge.user),
                 client,
                 lifetime,
                 None,
-            ))
+            )
         }
         Err(why) => {
             let failures = challenge.failures.saturating_add(1);
@@ -244,7 +244,7 @@ pub(super) fn refresh_grant(
         Some(_) => requested_lifetime(world, request)?,
         None => record.lifetime,
     };
-    Ok(issue(world, store, record.owner, client, lifetime, None))
+    issue(world, store, record.owner, client, lifetime, None)
 }
 
 pub(super) fn owner_exists(store: &Store, owner: Owner) -> bool {
@@ -296,14 +296,14 @@ pub(super) fn client_credentials_grant(
     };
     let lifetime = requested_lifetime(world, request)?;
     match request.present("scope") {
-        None => Ok(issue(
+        None => issue(
             world,
             store,
             Owner::Product(product),
             client,
             lifetime,
             None,
-        )),
+        ),
         Some(scope) => {
             let customer = scope.strip_prefix("customer=").and_then(|email| {
                 store
@@ -313,14 +313,14 @@ pub(super) fn client_credentials_grant(
                     .map(|(i, _)| i)
             });
             match customer {
-                Some(index) => Ok(issue(
+                Some(index) => issue(
                     world,
                     store,
                     Owner::Customer(index),
                     client,
                     lifetime,
                     Some(scope.to_string()),
-                )),
+                ),
                 None => Err(
                     ApiError::InvalidScope("Invalid scope".into()).because(format!(
                         "scope `{}` names no customer of product {product}",

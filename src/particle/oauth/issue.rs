@@ -3,7 +3,8 @@
 #[allow(unused_imports)]
 use super::*;
 
-/// Issues an access token (and a refresh token unless it never expires).
+/// Issues an access token (and a refresh token unless it never expires); `503` when the
+/// token table is full of tokens that may not be evicted (see `World::make_room_for_token`).
 pub(crate) fn issue(
     world: &World,
     store: &Store,
@@ -11,12 +12,12 @@ pub(crate) fn issue(
     client: ClientIdx,
     lifetime: i64,
     scope: Option<String>,
-) -> TokenResponse {
+) -> Result<TokenResponse, ApiError> {
     let now = world.now();
     let expires_at = (lifetime > 0).then(|| now.saturating_add(lifetime.saturating_mul(1000)));
     // One fill for both tokens: one getrandom call per login instead of two.
     let (access, refresh) = world.generator.token_pair();
-    world.make_room_for_token(store, now);
+    world.make_room_for_token(store, now)?;
     store.tokens.insert(
         access,
         AccessToken {
@@ -40,13 +41,13 @@ pub(crate) fn issue(
         );
         format_token(&key)
     });
-    TokenResponse {
+    Ok(TokenResponse {
         token_type: "bearer",
         access_token: format_token(&access),
         expires_in: lifetime,
         refresh_token,
         scope,
-    }
+    })
 }
 
 /// Looks up a bearer token: 401 "invalid" if unknown, 401 "has expired" if expired.

@@ -162,6 +162,11 @@ fn requested_lifetime(world: &World, request: &TokenRequest) -> Result<i64, ApiE
                 "Invalid expires_at parameter: expected an ISO 8601 date or date-time".into(),
             )
         })?;
+        if !crate::clock::representable(at) {
+            return Err(ApiError::InvalidRequest(
+                "Invalid expires_at parameter: the date is past 9999-12-31".into(),
+            ));
+        }
         if at <= now {
             return Err(ApiError::InvalidRequest(
                 "Invalid expires_at parameter: the date is in the past".into(),
@@ -173,17 +178,26 @@ fn requested_lifetime(world: &World, request: &TokenRequest) -> Result<i64, ApiE
     match request.present("expires_in") {
         None => Ok(world.settings.default_token_lifetime),
         Some(text) => match text.trim().parse::<i64>() {
-            Ok(secs) if secs >= 0 && now.checked_add(secs.saturating_mul(1000)).is_some() => {
-                Ok(secs)
-            }
+            Ok(secs) if secs >= 0 && expiry_representable(now, secs) => Ok(secs),
             Ok(secs) if secs < 0 => Err(ApiError::InvalidRequest(
                 "Invalid expires_in parameter: must not be negative".into(),
+            )),
+            Ok(_) => Err(ApiError::InvalidRequest(
+                "Invalid expires_in parameter: the token would expire past 9999-12-31".into(),
             )),
             _ => Err(ApiError::InvalidRequest(
                 "Invalid expires_in parameter: must be a whole number of seconds".into(),
             )),
         },
     }
+}
+
+/// Whether a token issued at `now` for `secs` seconds expires within the representable
+/// range (`expires_at` past year 9999 would not format; issue 16 finding 9).
+pub(crate) fn expiry_representable(now: crate::clock::Millis, secs: i64) -> bool {
+    secs.checked_mul(1000)
+        .and_then(|ms| now.checked_add(ms))
+        .is_some_and(crate::clock::representable)
 }
 
 fn scope_must_be_empty(request: &TokenRequest) -> Result<(), ApiError> {
