@@ -58,9 +58,13 @@ pub enum ApiError {
     /// `400 {"ok":false,"error":..}`: a JSON endpoint's validation failure.
     #[error("bad request: {0}")]
     BadRequest(String),
-    /// `404 {"ok":false,"error":..}` (e.g. `Product not found.`).
+    /// `404 {"ok":false,"error":..}` (e.g. `Customer not found`).
     #[error("not found: {0}")]
     NotFound(String),
+    /// `403 {"error":"Permission Denied","info":"I didn't recognize that device name or ID, …"}`:
+    /// a device that is unknown or not the caller's (particle-api.md §5.3, exact body).
+    #[error("device permission denied")]
+    DevicePermissionDenied,
     /// `{"ok":false,"errors":[..]}` with the given status: the legacy Basic-auth routes.
     #[error("legacy error {status}: {message}")]
     Legacy {
@@ -196,9 +200,10 @@ impl ApiError {
             | Self::InvalidScope(_)
             | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::InvalidToken(_) => StatusCode::UNAUTHORIZED,
-            Self::MfaRequired { .. } | Self::Unauthorized(_) | Self::Forbidden(_) => {
-                StatusCode::FORBIDDEN
-            }
+            Self::MfaRequired { .. }
+            | Self::Unauthorized(_)
+            | Self::Forbidden(_)
+            | Self::DevicePermissionDenied => StatusCode::FORBIDDEN,
             Self::RateLimited { .. }
             | Self::TooManyTenants { .. }
             | Self::TooManyViewers { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -282,6 +287,10 @@ impl ApiError {
                     "Too many tenants: at most {max} may live at once; delete some first"
                 ),
             }),
+            Self::DevicePermissionDenied => serde_json::to_vec(&serde_json::json!({
+                "error": "Permission Denied",
+                "info": "I didn't recognize that device name or ID, try opening https://api.particle.io/v1/devices?access_token=undefined",
+            })),
             Self::TooManyViewers { max } => serde_json::to_vec(&OkFalse {
                 ok: false,
                 error: &format!(
@@ -324,6 +333,7 @@ impl IntoResponse for ApiError {
             Self::Forbidden(_)
                 | Self::BadRequest(_)
                 | Self::NotFound(_)
+                | Self::DevicePermissionDenied
                 | Self::Legacy { .. }
                 | Self::ControlSecretRequired
                 | Self::TooManyTenants { .. }
@@ -447,6 +457,11 @@ mod tests {
                 },
                 401,
                 r#"{"ok":false,"errors":["Bad password"]}"#,
+            ),
+            (
+                ApiError::DevicePermissionDenied,
+                403,
+                r#"{"error":"Permission Denied","info":"I didn't recognize that device name or ID, try opening https://api.particle.io/v1/devices?access_token=undefined"}"#,
             ),
             (
                 ApiError::PayloadTooLarge { limit: 10 },

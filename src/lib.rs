@@ -33,8 +33,8 @@
 //! | `bin/particle-auth-mock/` | the binary: command line, tracing, signals, the `healthcheck` subcommand |
 //! | `server/` | [`MockServer`], its builder, [`Tenant`], [`Controls`], the accept loop and connection limits, housekeeping sweeps, signals |
 //! | `http/` | app state, the pipeline (world routing, control guard, journal, limits, faults, body limit), extractors (one bearer parser), redaction (one redactor), `routes/` (handlers and THE Particle route table) |
-//! | `control/` | control-plane operations: clock, users, tokens, rate limits, tenants |
-//! | `particle/` | the emulated API's domain: oauth, account, scopes, teams, products, forms |
+//! | `control/` | control-plane operations: clock, users, tokens, rate limits, tenants, account state (password resets, clients, customers) |
+//! | `particle/` | the emulated API's domain: oauth, account, lifecycle (sign-up, changes, reset), scopes, teams, products, devices, clients, customers, forms |
 //! | `world/` | `World` (one isolated mock), the tenant registry, store, fixtures, per-world settings |
 //! | `config.rs` | [`Config`]: every option, with code defaults |
 //! | `rate_limit/`, `journal.rs`, `faults.rs`, `totp.rs` | the engines: limits of §6, the request journal, injected faults, RFC 6238 |

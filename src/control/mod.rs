@@ -2,11 +2,12 @@
 //! (`http/routes/control.rs`) and the Rust API ([`Controls`](crate::Controls), reached
 //! through [`MockServer`](crate::MockServer) and [`Tenant`](crate::Tenant)), and the
 //! types both speak: clock readings and durations, users, TOTP codes, directly issued
-//! tokens, live tokens, the journal, faults, rate-limit changes and tenants. Free of HTTP.
+//! tokens, live tokens, password resets, the journal, faults, rate-limit changes and tenants. Free of HTTP.
 //!
 //! May import: `particle` (tokens are issued the way a login issues them, API users are
 //! created by the team code), `world` and everything below; never `http` or `server`.
 
+mod account;
 mod clock;
 mod rate_limits;
 mod tenants;
@@ -14,6 +15,8 @@ mod tokens;
 mod users;
 pub use crate::faults::{FaultInfo, FaultSpec};
 pub use crate::journal::{JournalEntry, JournalFilter};
+pub(crate) use account::{clients, customers, password_resets};
+pub use account::{ClientInfo, CustomerInfo, PasswordReset};
 pub use clock::*;
 pub(crate) use rate_limits::*;
 pub use tenants::*;

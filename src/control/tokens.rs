@@ -185,8 +185,7 @@ pub(crate) fn live_tokens(world: &World) -> Vec<LiveToken> {
                 Owner::Customer(i) => (
                     "customer",
                     directory
-                        .customers
-                        .get(i as usize)
+                        .customer(i)
                         .map(|c| c.email.clone())
                         .unwrap_or_default(),
                     Vec::new(),

@@ -232,6 +232,8 @@ pub(crate) fn add_user(world: &World, new: NewUser) -> Result<UserView, ApiError
         password: new.password,
         first_name: new.first_name,
         last_name: new.last_name,
+        company_name: String::new(),
+        business_account: false,
         mfa,
         pending_enrolment: None,
     }));

@@ -163,6 +163,8 @@ pub(crate) struct Caller {
     pub body: Bytes,
     /// Whether that body was JSON.
     pub body_is_json: bool,
+    /// The request headers (for a multipart body's boundary).
+    pub headers: HeaderMap,
 }
 
 impl Caller {
@@ -321,6 +323,7 @@ impl Caller {
             token: record,
             body,
             body_is_json,
+            headers: parts.headers,
         })
     }
 }
@@ -343,6 +346,101 @@ pub(crate) fn refuse_bearer_by_table(
         Some((_, record)) => check_need(&store, record.owner, need),
         None => Ok(()),
     }
+}
+
+/// A request's headers and body, read within the body limit, for routes that
+/// authenticate their own way (create-customer: Basic, body credentials or a bearer
+/// token) or take a multipart upload (product device import).
+pub(crate) struct RawRequest {
+    /// The request headers.
+    pub headers: HeaderMap,
+    /// The body.
+    pub body: Bytes,
+}
+
+impl FromRequest<AppState> for RawRequest {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let (parts, body) = read_body(req, state.body_limit).await?;
+        Ok(Self {
+            headers: parts.headers,
+            body,
+        })
+    }
+}
+
+impl RawRequest {
+    /// The body's fields: a form, or a JSON object whose string, number and boolean
+    /// values become text; anything else is a clear 400.
+    pub fn fields(&self) -> Result<crate::particle::forms::FormFields, ApiError> {
+        if !is_json(&self.headers) && self.body.first() != Some(&b'{') {
+            return Ok(parse_form(&self.body));
+        }
+        if self.body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(crate::particle::forms::FormFields::default());
+        }
+        let map: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&self.body)
+            .map_err(|e| ApiError::BadRequest(format!("Invalid JSON body: {e}")))?;
+        let mut fields = crate::particle::forms::FormFields::default();
+        fields.extend(map.into_iter().filter_map(|(k, v)| {
+            let text = match v {
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Number(n) => n.to_string(),
+                serde_json::Value::Bool(b) => b.to_string(),
+                _ => return None,
+            };
+            Some((k, text))
+        }));
+        Ok(fields)
+    }
+
+    /// The `Authorization: Bearer` token, if any (the ONE bearer parser).
+    pub fn bearer(&self) -> Option<&str> {
+        self.headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(bearer_token)
+    }
+
+    /// The content of the multipart part named `name` (a `multipart/form-data` upload,
+    /// as particle-api-js sends `files`); `None` if the body is not multipart or has no
+    /// such part.
+    pub fn multipart_part(&self, name: &str) -> Option<&[u8]> {
+        let ct = content_type(&self.headers);
+        if !media_type_is(ct, "multipart/form-data") {
+            return None;
+        }
+        let boundary = ct.split(';').find_map(|p| {
+            let (k, v) = p.trim().split_once('=')?;
+            k.eq_ignore_ascii_case("boundary")
+                .then(|| v.trim_matches('"').to_string())
+        })?;
+        multipart_part(&self.body, &boundary, name)
+    }
+}
+
+/// The part named `name` of a multipart body with `boundary` (RFC 7578, minimal).
+fn multipart_part<'a>(body: &'a [u8], boundary: &str, name: &str) -> Option<&'a [u8]> {
+    let delimiter = format!("--{boundary}");
+    let wanted = format!("name=\"{name}\"");
+    let mut rest = body;
+    while let Some(at) = find(rest, delimiter.as_bytes()) {
+        rest = rest.get(at + delimiter.len()..)?;
+        let end = find(rest, delimiter.as_bytes()).unwrap_or(rest.len());
+        let part = rest.get(..end)?;
+        let split = find(part, b"\r\n\r\n")?;
+        let head = std::str::from_utf8(part.get(..split)?).ok()?;
+        if head.contains(&wanted) {
+            let content = part.get(split + 4..)?;
+            return Some(content.strip_suffix(b"\r\n").unwrap_or(content));
+        }
+    }
+    None
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// A JSON (or form) body for endpoints without bearer auth.
@@ -423,6 +521,14 @@ mod tests {
         );
         headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic !!!"));
         assert_eq!(basic_credentials(&headers), None);
+    }
+
+    #[test]
+    fn a_multipart_part_is_found_by_name() {
+        let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"other\"\r\n\r\nno\r\n--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"ids.txt\"\r\nContent-Type: text/plain\r\n\r\na\nb\r\n--XyZ--\r\n";
+        assert_eq!(multipart_part(body, "XyZ", "file"), Some(&b"a\nb"[..]));
+        assert_eq!(multipart_part(body, "XyZ", "missing"), None);
+        assert_eq!(multipart_part(b"garbage", "XyZ", "file"), None);
     }
 
     #[test]

@@ -22,6 +22,10 @@ pub(crate) struct UserInfo {
     pub mfa: MfaStatus,
     pub wifi_device_count: usize,
     pub cellular_device_count: usize,
+    /// particle-api-js types it as a number; its meaning is unknown (A2.2): always 1.
+    pub tos: u32,
+    /// particle-api-js types it as an object array; unknown (A2.2): always empty.
+    pub memberships: Vec<Value>,
 }
 
 /// Names on the account.
@@ -30,6 +34,7 @@ pub(crate) struct AccountInfo {
     pub first_name: String,
     pub last_name: String,
     pub business_account: bool,
+    pub company_name: String,
 }
 
 /// `mfa.enabled`.
@@ -54,7 +59,7 @@ fn device_filter(owner: Owner, store: &Store) -> Option<DeviceFilter> {
             }))
         }
         Owner::Customer(index) => {
-            let c = directory.customers.get(index as usize)?.clone();
+            let c = directory.customer(index)?.clone();
             let product = c.product.to_string();
             Some(Box::new(move |d| {
                 d.product.as_deref() == Some(product.as_str())
@@ -80,7 +85,7 @@ pub(crate) fn user_info(world: &World, owner: Owner) -> Result<UserInfo, ApiErro
     let store = world.store();
     let devices = devices_of(world, owner)?;
     let directory = store.directory.read();
-    let (username, first_name, last_name, mfa, no_password) = match owner {
+    let (username, first_name, last_name, mfa, no_password, business, company) = match owner {
         Owner::User(id) => {
             let u = directory.user(id).ok_or_else(ApiError::invalid_token)?;
             (
@@ -89,12 +94,13 @@ pub(crate) fn user_info(world: &World, owner: Owner) -> Result<UserInfo, ApiErro
                 u.last_name.clone(),
                 u.mfa.is_some(),
                 false,
+                u.business_account,
+                u.company_name.clone(),
             )
         }
         Owner::Customer(index) => {
             let c = directory
-                .customers
-                .get(index as usize)
+                .customer(index)
                 .ok_or_else(ApiError::invalid_token)?;
             (
                 c.email.clone(),
@@ -102,6 +108,8 @@ pub(crate) fn user_info(world: &World, owner: Owner) -> Result<UserInfo, ApiErro
                 String::new(),
                 false,
                 c.password.is_none(),
+                false,
+                String::new(),
             )
         }
         Owner::ApiUser(_) | Owner::Product(_) => return Err(refuse_non_human()),
@@ -116,13 +124,16 @@ pub(crate) fn user_info(world: &World, owner: Owner) -> Result<UserInfo, ApiErro
         account_info: AccountInfo {
             first_name,
             last_name,
-            business_account: false,
+            business_account: business,
+            company_name: company,
         },
         scim_provisioned: false,
         no_password,
         mfa: MfaStatus { enabled: mfa },
         wifi_device_count: devices.len() - cellular,
         cellular_device_count: cellular,
+        tos: 1,
+        memberships: Vec::new(),
     })
 }
 

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::error::ApiError;
-use crate::particle::account::device_json;
+use crate::particle::devices::{product_device_json, DeviceQuery};
 use crate::particle::scopes::{authorize, TeamRef};
 use crate::world::store::{Directory, Owner, Product, Team};
 use crate::world::World;
@@ -45,7 +45,7 @@ impl Paging {
     }
 
     /// The page's items and its `meta` (particle-api-js `PaginationMeta` field names).
-    fn apply<T>(self, items: Vec<T>) -> (Vec<T>, Meta) {
+    pub(crate) fn apply<T>(self, items: Vec<T>) -> (Vec<T>, Meta) {
         let total = items.len();
         let meta = Meta {
             page: self.page,
@@ -88,34 +88,98 @@ pub(crate) struct DeviceList {
 #[derive(Debug, Serialize)]
 pub(crate) struct CustomerList {
     pub customers: Vec<Value>,
+    pub devices: Vec<Value>,
     pub meta: Meta,
 }
 
-fn product_by_id(directory: &Directory, team: &Team) -> Result<Product, ApiError> {
+pub(crate) fn product_by_id(directory: &Directory, team: &Team) -> Result<Product, ApiError> {
     match team {
         Team::Product(id) => directory
             .products
             .iter()
             .find(|p| p.id == *id)
             .cloned()
-            .ok_or_else(|| ApiError::NotFound("Product not found.".into())),
-        Team::Org(_) => Err(ApiError::NotFound("Product not found.".into())),
+            .ok_or_else(crate::particle::scopes::product_permission_denied),
+        Team::Org(_) => Err(crate::particle::scopes::product_permission_denied()),
     }
 }
 
-fn product_json(directory: &Directory, p: &Product) -> Value {
+/// A product as `getProduct` and `listProducts` show it: the fields recorded in 2018 and
+/// 2019 and the current docs' (account spec A6); values the fixtures do not hold are
+/// fixed placeholders.
+pub(crate) fn product_json(directory: &Directory, p: &Product) -> Value {
     let org = p.org.as_deref().and_then(|o| directory.org(o));
+    let key = p.id.to_string();
+    let devices = directory
+        .devices
+        .iter()
+        .filter(|d| d.product.as_deref() == Some(key.as_str()));
+    let mut groups: Vec<&str> = devices
+        .clone()
+        .flat_map(|d| d.groups.iter().map(String::as_str))
+        .collect();
+    groups.sort_unstable();
+    groups.dedup();
+    let owner = directory
+        .memberships
+        .iter()
+        .find(|m| m.team == Team::Product(p.id) && m.role == "Owner")
+        .and_then(|m| directory.user(m.user))
+        .map(|u| u.email.clone());
     json!({
         "id": p.id,
         "platform_id": p.platform_id,
         "name": p.name,
         "slug": p.slug,
+        "latest_firmware_version": null,
         "description": "",
+        "type": "Consumer",
+        "hardware_version": "v1.0.0",
+        "config_id": format!("{:024x}", p.id),
+        "organization": org.map(|o| o.id.clone()),
+        "requires_activation_codes": false,
+        "subscription_id": p.id,
+        "mb_limit": null,
+        "user": owner,
+        "groups": groups,
+        "settings": {
+            "location": {},
+            "known_application": {"opt_in": false},
+            "quarantine": false,
+        },
+        "device_protection": "disabled",
+        "device_count": devices.count(),
         "org": org.map(|o| o.slug.clone()),
         "organization_id": org.map(|o| o.id.clone()),
-        "groups": [],
-        "settings": {},
     })
+}
+
+/// `GET /v1/products` and `GET /v1/user/products` (`products:list`, account spec A6):
+/// the products the caller may see: a human's (directly or through an org), an API
+/// user's team's, a product token's own.
+pub(crate) fn list_products(world: &World, caller: Owner) -> Result<Value, ApiError> {
+    let store = world.store();
+    let directory = store.directory.read();
+    let visible = |p: &Product| {
+        let team = Team::Product(p.id);
+        match caller {
+            Owner::User(user) => {
+                crate::particle::scopes::role_in(&directory, user, &team).is_some()
+            }
+            Owner::ApiUser(id) => directory
+                .api_user(id)
+                .is_some_and(|a| crate::particle::scopes::covers(&directory, &a.team, &team)),
+            Owner::Product(own) => own == p.id,
+            Owner::Customer(_) => false,
+        }
+    };
+    let products: Vec<Value> = directory
+        .products
+        .iter()
+        .filter(|p| visible(p))
+        .map(|p| product_json(&directory, p))
+        .collect();
+    Ok(json!({ "products": products }))
 }
 
 /// `GET /v1/products/{p}` (`products:get`): `{"product":{..}}`.
@@ -152,23 +216,29 @@ pub(crate) fn list_org_products(
     Ok(json!({ "products": products }))
 }
 
-/// `GET /v1/products/{p}/devices` (`devices:list`): one page of the product's devices.
+/// `GET /v1/products/{p}/devices` (`devices:list`): one page of the product's devices,
+/// filtered and sorted as `query` says (account spec A11).
 pub(crate) fn list_devices(
     world: &World,
     caller: Owner,
     target: TeamRef<'_>,
     paging: Paging,
+    query: &DeviceQuery,
 ) -> Result<DeviceList, ApiError> {
     let store = world.store();
     let directory = store.directory.read();
     let team = authorize(&directory, caller, target)?;
     let product = product_by_id(&directory, &team)?.id.to_string();
     let now = world.now();
-    let devices: Vec<Value> = directory
-        .devices
-        .iter()
-        .filter(|d| d.product.as_deref() == Some(product.as_str()))
-        .map(|d| device_json(d, now))
+    let devices: Vec<Value> = query
+        .select(
+            directory
+                .devices
+                .iter()
+                .filter(|d| d.product.as_deref() == Some(product.as_str())),
+        )
+        .into_iter()
+        .map(|d| product_device_json(d, now))
         .collect();
     let (devices, meta) = paging.apply(devices);
     Ok(DeviceList { devices, meta })
@@ -192,7 +262,7 @@ pub(crate) fn get_device(
         .find(|d| {
             d.product.as_deref() == Some(product.as_str()) && d.id.eq_ignore_ascii_case(device_id)
         })
-        .map(|d| device_json(d, world.now()))
+        .map(|d| product_device_json(d, world.now()))
         .ok_or_else(|| {
             ApiError::NotFound("Device not found.".into()).because("no such device in this product")
         })
@@ -216,10 +286,12 @@ pub(crate) fn list_customers(
     let team = authorize(&directory, caller, target)?;
     let product = product_by_id(&directory, &team)?.id;
     let product_key = product.to_string();
+    let mut listed_devices: Vec<Value> = Vec::new();
     let customers: Vec<Value> = directory
         .customers
         .iter()
         .enumerate()
+        .filter_map(|(i, c)| c.as_ref().map(|c| (i, c)))
         .filter(|(_, c)| c.product == product)
         .map(|(i, c)| {
             let devices: Vec<&str> = directory
@@ -233,8 +305,22 @@ pub(crate) fn list_customers(
                 })
                 .map(|d| d.id.as_str())
                 .collect();
+            for d in directory
+                .devices
+                .iter()
+                .filter(|d| devices.contains(&d.id.as_str()))
+            {
+                listed_devices.push(json!({
+                    "id": d.id,
+                    "product_id": product,
+                    "last_ip_address": if d.online { Some("127.0.0.1") } else { None },
+                    "firmware_version": null,
+                    "online": d.online,
+                }));
+            }
             json!({
                 "id": customer_id(product, i),
+                "full_name": null,
                 "username": c.email,
                 "product_id": product,
                 "devices": devices,
@@ -242,7 +328,19 @@ pub(crate) fn list_customers(
         })
         .collect();
     let (customers, meta) = paging.apply(customers);
-    Ok(CustomerList { customers, meta })
+    // The top-level `devices` are those of the customers on this page.
+    let on_page: Vec<&str> = customers
+        .iter()
+        .filter_map(|c| c["devices"].as_array())
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    listed_devices.retain(|d| d["id"].as_str().is_some_and(|id| on_page.contains(&id)));
+    Ok(CustomerList {
+        customers,
+        devices: listed_devices,
+        meta,
+    })
 }
 
 #[cfg(test)]

@@ -110,11 +110,24 @@ pub(crate) fn insufficient_scope(scope: &str) -> ApiError {
     .because(format!("missing scope {scope}"))
 }
 
-/// The team a path names, or 404 `Product not found.` / `Organization not found.`.
+/// The refusal for a product that does not exist or that the caller may not see: 403
+/// `Permission denied` (account spec A11, what production answered in 2025; it
+/// supersedes the 2018 recording of 404 `Product not found.`).
+pub(crate) fn product_permission_denied() -> ApiError {
+    ApiError::Forbidden("Permission denied".into())
+}
+
+/// The refusal for a role too low for a change (account spec A1's suggestion).
+pub(crate) fn role_permission_denied(why: &str) -> ApiError {
+    ApiError::Forbidden("Permission Denied".into()).because(why.to_string())
+}
+
+/// The team a path names, or 403 `Permission denied` (product) / 404 `Organization not found.`.
 pub(crate) fn resolve(directory: &Directory, target: TeamRef<'_>) -> Result<Team, ApiError> {
     directory.team(target).ok_or_else(|| match target {
-        TeamRef::Product(key) => ApiError::NotFound("Product not found.".into())
-            .because(format!("unknown product `{}`", truncate(key))),
+        TeamRef::Product(key) => {
+            product_permission_denied().because(format!("unknown product `{}`", truncate(key)))
+        }
         TeamRef::Org(key) => ApiError::NotFound("Organization not found.".into())
             .because(format!("unknown org `{}`", truncate(key))),
     })
@@ -132,7 +145,7 @@ fn org_of(directory: &Directory, team: &Team) -> Option<String> {
 }
 
 /// Whether `team` is `within` or, for a product, belongs to the org `within`.
-fn covers(directory: &Directory, within: &Team, team: &Team) -> bool {
+pub(crate) fn covers(directory: &Directory, within: &Team, team: &Team) -> bool {
     within == team
         || matches!(within, Team::Org(org) if org_of(directory, team).as_deref() == Some(org.as_str()))
 }
@@ -172,6 +185,10 @@ pub(crate) fn authorize(
     let word = team_word(&team);
     match owner {
         Owner::User(user) => {
+            if role_in(directory, user, &team).is_none() && matches!(team, Team::Product(_)) {
+                return Err(product_permission_denied()
+                    .because("user is not a member of the product".to_string()));
+            }
             if role_in(directory, user, &team).is_none() {
                 return Err(
                     ApiError::Forbidden(format!("You are not a member of this {word}."))
@@ -217,12 +234,47 @@ pub(crate) fn authorize_admin(
 ) -> Result<Team, ApiError> {
     let user = human(owner)?;
     let team = authorize(directory, owner, target)?;
-    if role_in(directory, user, &team).as_deref() != Some("Administrator") {
+    if !matches!(
+        role_in(directory, user, &team).as_deref(),
+        Some("Administrator" | "Owner")
+    ) {
         let word = team_word(&team);
         return Err(ApiError::Forbidden(format!(
             "Only an Administrator of this {word} may manage its API users."
         ))
         .because(format!("user is not an Administrator of the {word}")));
+    }
+    Ok(team)
+}
+
+/// Step 2 for writes to customers and OAuth clients (account spec A1, D-TAC): a human
+/// needs the Developer role or higher (Owner, Administrator, Developer); an API user of
+/// the team has passed its scope check; the product's own token only when
+/// `product_token_may` (customers: yes, OAuth clients: refused).
+pub(crate) fn authorize_developer(
+    directory: &Directory,
+    owner: Owner,
+    target: TeamRef<'_>,
+    product_token_may: bool,
+) -> Result<Team, ApiError> {
+    let team = authorize(directory, owner, target)?;
+    match owner {
+        Owner::User(user)
+            if !matches!(
+                role_in(directory, user, &team).as_deref(),
+                Some("Owner" | "Administrator" | "Developer")
+            ) =>
+        {
+            return Err(role_permission_denied(
+                "a View-only or Support member tried a change",
+            ));
+        }
+        Owner::Product(_) if !product_token_may => {
+            return Err(role_permission_denied(
+                "a product token called an OAuth-client route",
+            ))
+        }
+        _ => {}
     }
     Ok(team)
 }
@@ -268,7 +320,7 @@ mod tests {
             authorize(&dir, Owner::User(user), TeamRef::Product("nope"))
                 .unwrap_err()
                 .inner(),
-            &ApiError::NotFound("Product not found.".into())
+            &ApiError::Forbidden("Permission denied".into())
         );
     }
 }

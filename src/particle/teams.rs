@@ -72,8 +72,16 @@ pub(crate) struct TeamList {
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
 pub(crate) enum Member {
-    /// A person.
-    Human { username: String, role: Role },
+    /// A person (the reference's extra flags, account spec A5).
+    Human {
+        #[serde(rename = "_id")]
+        id: String,
+        username: String,
+        role: Role,
+        no_mfa: bool,
+        scim_provisioned: bool,
+        no_password: bool,
+    },
     /// An API user.
     Programmatic {
         username: String,
@@ -269,16 +277,103 @@ fn issue_token(
     Ok(key)
 }
 
-/// §3.2: creates an API user with one never-expiring token.
-pub(crate) fn create_api_user(
+/// `POST …/team` answer for an invite (account spec A5, REF-COPY+'s shape).
+#[derive(Debug, Serialize)]
+pub(crate) struct Invited {
+    pub ok: bool,
+    pub invited: InvitedUser,
+}
+
+/// The `invited` object.
+#[derive(Debug, Serialize)]
+pub(crate) struct InvitedUser {
+    pub username: String,
+    pub role: String,
+}
+
+/// What `POST …/team` did: the same route creates API users and invites humans.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub(crate) enum TeamAddition {
+    /// `friendly_name` + `scopes`: an API user (§3.2).
+    ApiUser(Created),
+    /// `username`: a human invited (A5).
+    Invite(Invited),
+}
+
+/// A role a member may be given: any of [`ROLES`] but `Owner` (exactly one per team).
+fn assignable_role(value: Option<&Value>) -> Result<Option<String>, ApiError> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(r)) if r == "Owner" => Err(bad("The Owner role cannot be given.")),
+        Some(Value::String(r)) if ROLES.iter().any(|(name, _)| name == r) => Ok(Some(r.clone())),
+        Some(_) => {
+            let names: Vec<_> = ROLES
+                .iter()
+                .map(|(n, _)| *n)
+                .filter(|n| *n != "Owner")
+                .collect();
+            Err(bad(format!("role must be one of {}.", names.join(", "))))
+        }
+    }
+}
+
+/// The direct membership of `username` in `team`, by index.
+fn membership_in(directory: &Directory, team: &Team, username: &str) -> Option<usize> {
+    let (user, _) = directory.user_by_email(username)?;
+    directory
+        .memberships
+        .iter()
+        .position(|m| m.user == user && &m.team == team)
+}
+
+/// A5: invites an existing Particle user by `username`; listed at once (no pending
+/// state), with `role` or Administrator (before roles, members had full access).
+fn invite(
+    directory: &mut Directory,
+    team: Team,
+    map: &Map<String, Value>,
+) -> Result<Invited, ApiError> {
+    let Some(Value::String(username)) = map.get("username") else {
+        return Err(bad("username must be a string."));
+    };
+    let username = username.trim().to_ascii_lowercase();
+    let role = assignable_role(map.get("role"))?.unwrap_or_else(|| "Administrator".into());
+    let Some((user, _)) = directory.user_by_email(&username) else {
+        return Err(bad("The invitee must be an existing Particle user.")
+            .because(format!("invite of unknown user {}", truncate(&username))));
+    };
+    if membership_in(directory, &team, &username).is_some() {
+        return Err(bad("This user is already a member of the team."));
+    }
+    directory.memberships.push(crate::world::store::Membership {
+        user,
+        team,
+        role: role.clone(),
+    });
+    tracing::info!(member = %username, role = %role, "team member invited");
+    Ok(Invited {
+        ok: true,
+        invited: InvitedUser { username, role },
+    })
+}
+
+/// §3.2 and A5: `friendly_name` + `scopes` create an API user with one never-expiring
+/// token; `username` (without `friendly_name`) invites a human.
+pub(crate) fn add_to_team(
     world: &World,
     caller: Owner,
     target: TeamRef<'_>,
     body: &[u8],
-) -> Result<Created, ApiError> {
+) -> Result<TeamAddition, ApiError> {
     let store = world.store();
     let mut directory = store.directory.write();
     let team = authorize_admin(&directory, caller, target)?;
+    let map = json_object(body)?;
+    if map.contains_key("username") && !map.contains_key("friendly_name") {
+        return invite(&mut directory, team, &map).map(TeamAddition::Invite);
+    }
+    drop(map);
     let changes = parse_changes(body)?;
     let friendly_name = changes
         .friendly_name
@@ -288,7 +383,7 @@ pub(crate) fn create_api_user(
         .ok_or_else(|| bad("scopes is required: name at least one scope."))?;
     let (username, key) = add_api_user(world, &store, &mut directory, team, friendly_name, scopes)?;
     tracing::info!(api_user = %username, "API user created");
-    Ok(Created {
+    Ok(TeamAddition::ApiUser(Created {
         ok: true,
         created: CreatedUser {
             username,
@@ -297,7 +392,7 @@ pub(crate) fn create_api_user(
                 token: format_token(&key),
             }],
         },
-    })
+    }))
 }
 
 /// §3.3: the team's humans (with their role) and API users.
@@ -320,6 +415,10 @@ pub(crate) fn list_team(
                 .find(|(name, _)| *name == m.role)
                 .map_or("", |(_, id)| *id);
             Some(Member::Human {
+                id: format!("{:08x}{:016x}", 0x5e00_0001u32, m.user),
+                no_mfa: user.mfa.is_none(),
+                scim_provisioned: false,
+                no_password: false,
                 username: user.email.clone(),
                 role: Role {
                     id: id.to_string(),
@@ -360,6 +459,65 @@ fn user_not_found(username: &str) -> ApiError {
         .because(format!("no member `{}` in this team", truncate(username)))
 }
 
+/// `{"ok":true,"updated":{"username","role":{..}}}` for a human's new role.
+#[derive(Debug, Serialize)]
+pub(crate) struct RoleUpdated {
+    pub ok: bool,
+    pub updated: RoleOf,
+}
+
+/// The `updated` object of a role change.
+#[derive(Debug, Serialize)]
+pub(crate) struct RoleOf {
+    pub username: String,
+    pub role: Role,
+}
+
+/// What `PUT`/`POST …/team/{username}` did.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub(crate) enum MemberUpdate {
+    /// An API user renamed or re-scoped.
+    ApiUser(Updated),
+    /// A human's role changed.
+    Human(RoleUpdated),
+}
+
+/// A5: a human member's new `role`; the Owner's role cannot be changed.
+fn update_role(
+    directory: &mut Directory,
+    team: &Team,
+    username: &str,
+    body: &[u8],
+) -> Result<MemberUpdate, ApiError> {
+    let at = membership_in(directory, team, username).ok_or_else(|| user_not_found(username))?;
+    let map = json_object(body)?;
+    let role = assignable_role(map.get("role"))?
+        .ok_or_else(|| bad("role is required to update a member."))?;
+    let membership = directory
+        .memberships
+        .get_mut(at)
+        .ok_or_else(|| user_not_found(username))?;
+    if membership.role == "Owner" {
+        return Err(bad("The Owner's role cannot be changed."));
+    }
+    membership.role = role.clone();
+    let id = ROLES
+        .iter()
+        .find(|(n, _)| *n == role)
+        .map_or("", |(_, id)| *id);
+    Ok(MemberUpdate::Human(RoleUpdated {
+        ok: true,
+        updated: RoleOf {
+            username: username.trim().to_ascii_lowercase(),
+            role: Role {
+                id: id.to_string(),
+                name: role,
+            },
+        },
+    }))
+}
+
 /// §3.4: renames and/or re-scopes an API user. A change of the scope set (or a token that
 /// was revoked meanwhile) replaces the token: the old one is 401 at once.
 pub(crate) fn update_api_user(
@@ -368,16 +526,12 @@ pub(crate) fn update_api_user(
     target: TeamRef<'_>,
     username: &str,
     body: &[u8],
-) -> Result<Updated, ApiError> {
+) -> Result<MemberUpdate, ApiError> {
     let store = world.store();
     let mut directory = store.directory.write();
     let team = authorize_admin(&directory, caller, target)?;
     let Some(id) = api_user_in(&directory, &team, username) else {
-        return Err(if directory.user_by_email(username).is_some() {
-            bad("Only API users can be updated with this endpoint.")
-        } else {
-            user_not_found(username)
-        });
+        return update_role(&mut directory, &team, username, body);
     };
     let changes = parse_changes(body)?;
     if changes.friendly_name.is_none() && changes.scopes.is_none() {
@@ -412,7 +566,7 @@ pub(crate) fn update_api_user(
         a.token = key;
     }
     tracing::info!(api_user = %a.username, rotated = rotate, "API user updated");
-    Ok(Updated {
+    Ok(MemberUpdate::ApiUser(Updated {
         ok: true,
         updated: UpdatedUser {
             username: a.username.clone(),
@@ -425,7 +579,7 @@ pub(crate) fn update_api_user(
                 }]
             }),
         },
-    })
+    }))
 }
 
 /// §3.5: deletes an API user (its token is 401 at once), or removes a human member from
@@ -450,6 +604,12 @@ pub(crate) fn delete_member(
             tracing::info!(api_user = %a.username, "API user deleted");
         }
         return Ok(());
+    }
+    if membership_in(&directory, &team, username)
+        .and_then(|i| directory.memberships.get(i))
+        .is_some_and(|m| m.role == "Owner")
+    {
+        return Err(bad("The Owner cannot be removed."));
     }
     let user = directory.user_by_email(username).map(|(id, _)| id);
     let before = directory.memberships.len();

@@ -144,6 +144,61 @@ impl Controls {
         control::live_tokens(&self.world)
     }
 
+    /// The outstanding password-reset tokens, oldest first, as the reset email would carry
+    /// them (`GET /__mock/password-resets`).
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() {
+    /// use particle_auth_mock::MockServer;
+    ///
+    /// // Arrange
+    /// let mock = MockServer::start().await;
+    /// // Act
+    /// let resets = mock.password_resets();
+    /// // Assert: none until someone asks for one.
+    /// assert!(resets.is_empty());
+    /// # }
+    /// ```
+    pub fn password_resets(&self) -> Vec<control::PasswordReset> {
+        control::password_resets(&self.world)
+    }
+
+    /// Every live OAuth client, with its secret (`GET /__mock/clients`).
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() {
+    /// use particle_auth_mock::MockServer;
+    ///
+    /// // Arrange
+    /// let mock = MockServer::start().await;
+    /// // Act
+    /// let clients = mock.clients();
+    /// // Assert: the built-in clients and the fixtures' product and user clients.
+    /// assert!(clients.iter().any(|c| c.id == "demo-product-2146" && c.kind == "product"));
+    /// # }
+    /// ```
+    pub fn clients(&self) -> Vec<control::ClientInfo> {
+        control::clients(&self.world)
+    }
+
+    /// Every live customer, never a password (`GET /__mock/customers`).
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() {
+    /// use particle_auth_mock::MockServer;
+    ///
+    /// // Arrange
+    /// let mock = MockServer::start().await;
+    /// // Act
+    /// let customers = mock.customers();
+    /// // Assert
+    /// assert_eq!(customers[0].email, "customer@example.com");
+    /// # }
+    /// ```
+    pub fn customers(&self) -> Vec<control::CustomerInfo> {
+        control::customers(&self.world)
+    }
+
     /// The journaled requests matching `filter`, oldest first (`GET /__mock/journal`).
     ///
     /// # Errors

@@ -86,6 +86,7 @@ pub(crate) const KNOWN_SCOPES: &[&str] = &[
 
 /// Team roles a membership may name, with the 24-hex role ids the team list shows.
 pub(crate) const ROLES: &[(&str, &str)] = &[
+    ("Owner", "000000000000000000000001"),
     ("Administrator", "000000000000000000000002"),
     ("Developer", "000000000000000000000003"),
     ("View-only", "000000000000000000000004"),
@@ -192,7 +193,7 @@ pub(crate) struct MembershipFixture {
     pub role: String,
 }
 
-/// A product OAuth client.
+/// An OAuth client of a product (`product`) or of a user (`owner`): exactly one of the two.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ClientFixture {
@@ -201,8 +202,26 @@ pub(crate) struct ClientFixture {
     #[serde(default)]
     pub name: String,
     /// Owning product, by id or slug.
-    pub product: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
+    /// Owning user (email): a `/v1/clients` client acting for that user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// `installed` (default) or `web`.
+    #[serde(default = "default_client_type", rename = "type")]
+    pub client_type: String,
+    /// A web client's redirect URI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_uri: Option<String>,
 }
+
+fn default_client_type() -> String {
+    "installed".into()
+}
+
+/// Longest device group name, and most groups per device.
+const MAX_GROUP: usize = 64;
+const MAX_GROUPS: usize = 32;
 
 /// A product's customer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -245,6 +264,9 @@ pub(crate) struct DeviceFixture {
     pub serial_number: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
+    /// Product device groups (account spec A11), e.g. `["field", "beta"]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
 }
 
 /// An API user with a known token.
@@ -520,8 +542,29 @@ impl Fixtures {
             if c.secret.is_empty() {
                 return Err(format!("at `{at}.secret`: empty secret"));
             }
-            self.find_product(&c.product)
-                .ok_or_else(|| format!("at `{at}.product`: unknown product `{}`", c.product))?;
+            match (&c.product, &c.owner) {
+                (Some(p), None) => {
+                    self.find_product(p)
+                        .ok_or_else(|| format!("at `{at}.product`: unknown product `{p}`"))?;
+                }
+                (None, Some(o)) => self.check_user(o, &format!("{at}.owner"))?,
+                _ => {
+                    return Err(format!(
+                        "at `{at}`: name exactly one of `product` and `owner`"
+                    ))
+                }
+            }
+            match (c.client_type.as_str(), &c.redirect_uri) {
+                ("installed", _) | ("web", Some(_)) => {}
+                ("web", None) => {
+                    return Err(format!("at `{at}.redirect_uri`: a web client needs one"))
+                }
+                (other, _) => {
+                    return Err(format!(
+                        "at `{at}.type`: `{other}` is not `installed` or `web`"
+                    ))
+                }
+            }
         }
         let mut customers = HashSet::new();
         for (i, c) in self.customers.iter().enumerate() {
@@ -544,6 +587,15 @@ impl Fixtures {
             }
             if let Some(owner) = &d.owner {
                 self.check_user(owner, &format!("{at}.owner"))?;
+            }
+            if d.groups.len() > MAX_GROUPS
+                || d.groups
+                    .iter()
+                    .any(|g| g.is_empty() || g.len() > MAX_GROUP || g.contains(','))
+            {
+                return Err(format!(
+                    "at `{at}.groups`: at most {MAX_GROUPS} groups of 1 to {MAX_GROUP} characters, no commas"
+                ));
             }
             let product = match &d.product {
                 Some(p) => Some(

@@ -227,8 +227,22 @@ pub(crate) struct User {
     pub password: String,
     pub first_name: String,
     pub last_name: String,
+    /// `account_info.company_name` (A2.2); empty when never set.
+    pub company_name: String,
+    /// `account_info.business_account` (A2.2).
+    pub business_account: bool,
     pub mfa: Option<Mfa>,
     pub pending_enrolment: Option<PendingEnrolment>,
+}
+
+/// An outstanding password reset (`POST /v1/user/password-reset`, A2.5): redeemed once
+/// by `PUT /v1/user/password-reset`, readable through the control API.
+#[derive(Debug, Clone)]
+pub(crate) struct PasswordReset {
+    pub user: UserId,
+    /// 40 hex characters.
+    pub token: String,
+    pub expires_at: Millis,
 }
 
 /// A product.
@@ -269,6 +283,9 @@ pub(crate) enum ClientKind {
     Developer,
     /// A product's OAuth client: product bearer tokens, customer tokens.
     Product(u32),
+    /// A user's own OAuth client (`/v1/clients`, account spec A4): people log in through
+    /// it, and its client_credentials tokens act for its owner.
+    User(UserId),
 }
 
 /// An OAuth client.
@@ -277,9 +294,35 @@ pub(crate) struct Client {
     pub id: String,
     pub secret: String,
     pub kind: ClientKind,
+    /// Its display name (empty for the built-in clients).
+    pub name: String,
+    /// `installed` or `web`.
+    pub client_type: String,
+    /// A web client's redirect URI.
+    pub redirect_uri: Option<String>,
+    /// The scope it was created with (`customers:create`, `*:*`), if any.
+    pub scope: Option<String>,
+    /// False once deleted: its credentials fail, its index stays (tokens name it).
+    pub live: bool,
 }
 
-/// A product's customer.
+impl Client {
+    /// A live client with no name, type `installed`.
+    pub(crate) fn new(id: String, secret: String, kind: ClientKind) -> Self {
+        Self {
+            id,
+            secret,
+            kind,
+            name: String::new(),
+            client_type: "installed".into(),
+            redirect_uri: None,
+            scope: None,
+            live: true,
+        }
+    }
+}
+
+/// A product's customer (`None` in the directory once deleted: indices stay, tokens name them).
 #[derive(Debug, Clone)]
 pub(crate) struct Customer {
     pub email: String,
@@ -350,9 +393,11 @@ pub(crate) struct Directory {
     pub orgs: Vec<Org>,
     pub memberships: Vec<Membership>,
     pub clients: Vec<Client>,
-    pub customers: Vec<Customer>,
+    pub customers: Vec<Option<Customer>>,
     pub devices: Vec<DeviceFixture>,
     pub api_users: Vec<Option<ApiUser>>,
+    /// Outstanding password resets, oldest first (capped by the account code).
+    pub password_resets: Vec<PasswordReset>,
 }
 
 impl Directory {
@@ -387,12 +432,26 @@ impl Directory {
         self.orgs.iter().find(|o| o.slug == key || o.id == key)
     }
 
-    /// A client by its id.
+    /// A live customer by index.
+    pub fn customer(&self, index: u32) -> Option<&Customer> {
+        self.customers.get(index as usize).and_then(Option::as_ref)
+    }
+
+    /// The live customer of `product` with `email` (any case), with its index.
+    pub fn customer_by_email(&self, product: u32, email: &str) -> Option<(u32, &Customer)> {
+        self.customers.iter().enumerate().find_map(|(i, c)| {
+            c.as_ref()
+                .filter(|c| c.product == product && c.email.eq_ignore_ascii_case(email))
+                .and_then(|c| Some((u32::try_from(i).ok()?, c)))
+        })
+    }
+
+    /// A live client by its id.
     pub fn client_by_id(&self, id: &str) -> Option<(ClientIdx, &Client)> {
         self.clients
             .iter()
             .enumerate()
-            .find(|(_, c)| c.id == id)
+            .find(|(_, c)| c.live && c.id == id)
             .map(|(i, c)| (i as ClientIdx, c))
     }
 
@@ -456,6 +515,8 @@ impl Directory {
                 password: u.password.clone(),
                 first_name: u.first_name.clone(),
                 last_name: u.last_name.clone(),
+                company_name: String::new(),
+                business_account: false,
                 mfa,
                 pending_enrolment: None,
             }));
@@ -493,28 +554,30 @@ impl Directory {
             }
         }
         for id in BUILT_IN_CLIENTS {
-            dir.clients.push(Client {
-                id: id.into(),
-                secret: id.into(),
-                kind: ClientKind::Developer,
-            });
+            dir.clients
+                .push(Client::new(id.into(), id.into(), ClientKind::Developer));
         }
         for c in &fixtures.clients {
-            if let Some(product) = dir.product(&c.product).map(|p| p.id) {
-                dir.clients.push(Client {
-                    id: c.id.clone(),
-                    secret: c.secret.clone(),
-                    kind: ClientKind::Product(product),
-                });
+            let kind = match (c.product.as_deref(), c.owner.as_deref()) {
+                (Some(p), _) => dir.product(p).map(|p| ClientKind::Product(p.id)),
+                (None, Some(o)) => dir.user_by_email(o).map(|(id, _)| ClientKind::User(id)),
+                (None, None) => None,
+            };
+            if let Some(kind) = kind {
+                let mut client = Client::new(c.id.clone(), c.secret.clone(), kind);
+                client.name = c.name.clone();
+                client.client_type = c.client_type.clone();
+                client.redirect_uri = c.redirect_uri.clone();
+                dir.clients.push(client);
             }
         }
         for c in &fixtures.customers {
             if let Some(product) = dir.product(&c.product).map(|p| p.id) {
-                dir.customers.push(Customer {
-                    email: c.email.clone(),
+                dir.customers.push(Some(Customer {
+                    email: c.email.to_ascii_lowercase(),
                     password: c.password.clone(),
                     product,
-                });
+                }));
             }
         }
         dir.devices = fixtures.devices.clone();

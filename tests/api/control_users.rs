@@ -71,7 +71,7 @@ async fn invalid_users_are_refused_with_400() {
         .post_json(
             "/__mock/users",
             json!({"email": "y@example.com", "password": "p",
-                   "memberships": [{"product": "demo-product", "role": "Owner"}]}),
+                   "memberships": [{"product": "demo-product", "role": "Boss"}]}),
         )
         .await;
     // Assert

@@ -3,6 +3,8 @@
 #![allow(clippy::field_reassign_with_default)] // tests tweak one option of a default Config
 
 mod account;
+mod account_lifecycle;
+mod account_resources;
 mod bearer;
 mod binary;
 mod control_clock;

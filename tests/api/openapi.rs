@@ -57,6 +57,8 @@ async fn the_mock_serves_its_particle_description_and_each_operation_reaches_a_h
                 .replace("{orgIdOrSlug}", "no-such-org")
                 .replace("{deviceId}", "no-such-device")
                 .replace("{username}", "ghost@example.com")
+                .replace("{customerEmail}", "ghost@example.com")
+                .replace("{clientId}", "no-such-client")
                 .replace("{token}", "0000000000000000000000000000000000000000");
             let response = mock
                 .client

@@ -226,12 +226,13 @@ async fn a_user_outside_the_team_may_not_even_list_it() {
 }
 
 #[tokio::test]
-async fn an_unknown_product_or_org_is_404() {
+async fn an_unknown_product_is_permission_denied_and_an_unknown_org_404() {
     let mock = spawn_mock().await;
     let (status, body) =
         status_and_json(mock.get_with("/v1/products/nope/team", USER_TOKEN).await).await;
-    assert_eq!(status, 404);
-    assert_eq!(body, json!({"ok": false, "error": "Product not found."}));
+    // Account spec A11: production's 2025 answer supersedes the 2018 404.
+    assert_eq!(status, 403);
+    assert_eq!(body, json!({"ok": false, "error": "Permission denied"}));
     let response = call(
         &mock,
         reqwest::Method::POST,

@@ -70,6 +70,9 @@ pub(crate) fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState
         ("GET", "/__mock/tokens", get(list_tokens)),
         ("POST", "/__mock/tokens", post(issue_token)),
         ("DELETE", "/__mock/tokens/{token}", delete(revoke_token)),
+        ("GET", "/__mock/password-resets", get(list_password_resets)),
+        ("GET", "/__mock/clients", get(list_clients)),
+        ("GET", "/__mock/customers", get(list_customers)),
         ("GET", "/__mock/journal", get(read_journal)),
         ("DELETE", "/__mock/journal", delete(clear_journal)),
         ("GET", "/__mock/journal/stream", get(dashboard::stream)),
@@ -295,6 +298,18 @@ async fn revoke_token(
 ) -> Result<impl IntoResponse, ApiError> {
     control::revoke_token(&world, &token)?;
     Ok(ok(OK_TRUE))
+}
+
+async fn list_clients(CurrentWorld(world): CurrentWorld) -> impl IntoResponse {
+    ok(serde_json::json!({ "clients": control::clients(&world) }))
+}
+
+async fn list_customers(CurrentWorld(world): CurrentWorld) -> impl IntoResponse {
+    ok(serde_json::json!({ "customers": control::customers(&world) }))
+}
+
+async fn list_password_resets(CurrentWorld(world): CurrentWorld) -> impl IntoResponse {
+    ok(serde_json::json!({ "resets": control::password_resets(&world) }))
 }
 
 async fn issue_token(

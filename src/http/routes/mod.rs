@@ -29,8 +29,12 @@ use crate::rate_limit::Rule;
 use crate::world::World;
 
 pub(crate) mod access_tokens;
+pub(crate) mod account;
+pub(crate) mod clients;
 pub(crate) mod control;
+pub(crate) mod customers;
 pub(crate) mod dashboard;
+pub(crate) mod devices;
 pub(crate) mod oauth;
 pub(crate) mod products;
 pub(crate) mod teams;
@@ -227,7 +231,124 @@ pub(crate) static PARTICLE_ROUTES: &[Route] = &[
         None,
         routed!(products::org_products),
     ),
-    // §3.2–3.5: teams. Listing takes a scope; changing a team is for human admins.
+    // Account spec A6: the caller's products (the docs' and api-js' paths, same body).
+    row(
+        "GET",
+        "/v1/products",
+        Scope("products:list"),
+        None,
+        routed!(products::products_of_caller),
+    ),
+    row(
+        "GET",
+        "/v1/user/products",
+        Human,
+        None,
+        routed!(products::products_of_caller),
+    ),
+    // Account spec A11: device detail, and product device membership.
+    row(
+        "GET",
+        "/v1/devices/{deviceId}",
+        Person,
+        None,
+        routed!(devices::show_device),
+    ),
+    row(
+        "POST",
+        "/v1/products/{productIdOrSlug}/devices",
+        Scope("devices:import"),
+        None,
+        routed!(products::add_product_devices),
+    ),
+    row(
+        "DELETE",
+        "/v1/products/{productIdOrSlug}/devices/{deviceId}",
+        Scope("devices:remove"),
+        None,
+        routed!(products::remove_product_device),
+    ),
+    // Account spec A3: customers. Creating one authenticates its own way.
+    row(
+        "POST",
+        "/v1/products/{productIdOrSlug}/customers",
+        Public,
+        None,
+        routed!(customers::create_product_customer),
+    ),
+    row(
+        "PUT",
+        "/v1/products/{productIdOrSlug}/customers/{customerEmail}",
+        Scope("customers:update"),
+        None,
+        routed!(customers::update_product_customer),
+    ),
+    row(
+        "DELETE",
+        "/v1/products/{productIdOrSlug}/customers/{customerEmail}",
+        Scope("customers:remove"),
+        None,
+        routed!(customers::delete_product_customer),
+    ),
+    // Account spec A4: OAuth clients of the user and of products.
+    row(
+        "GET",
+        "/v1/clients",
+        Human,
+        None,
+        routed!(clients::list_user_clients),
+    ),
+    row(
+        "POST",
+        "/v1/clients",
+        Human,
+        None,
+        routed!(clients::create_user_client),
+    ),
+    row(
+        "PUT",
+        "/v1/clients/{clientId}",
+        Human,
+        None,
+        routed!(clients::update_user_client),
+    ),
+    row(
+        "DELETE",
+        "/v1/clients/{clientId}",
+        Human,
+        None,
+        routed!(clients::delete_user_client),
+    ),
+    row(
+        "GET",
+        "/v1/products/{productIdOrSlug}/clients",
+        Scope("clients:list"),
+        None,
+        routed!(clients::list_product_clients),
+    ),
+    row(
+        "POST",
+        "/v1/products/{productIdOrSlug}/clients",
+        Scope("clients:create"),
+        None,
+        routed!(clients::create_product_client),
+    ),
+    row(
+        "PUT",
+        "/v1/products/{productIdOrSlug}/clients/{clientId}",
+        Scope("clients:update"),
+        None,
+        routed!(clients::update_product_client),
+    ),
+    row(
+        "DELETE",
+        "/v1/products/{productIdOrSlug}/clients/{clientId}",
+        Scope("clients:remove"),
+        None,
+        routed!(clients::delete_product_client),
+    ),
+    // §3.2–3.5 and account spec A5: teams. Listing takes a scope; changing a team (API
+    // users, invites, roles) is for human admins. Updates come as PUT or POST (A5).
     row(
         "GET",
         "/v1/products/{productIdOrSlug}/team",
@@ -244,6 +365,13 @@ pub(crate) static PARTICLE_ROUTES: &[Route] = &[
     ),
     row(
         "PUT",
+        "/v1/products/{productIdOrSlug}/team/{username}",
+        Human,
+        None,
+        routed!(teams::update_product_api_user),
+    ),
+    row(
+        "POST",
         "/v1/products/{productIdOrSlug}/team/{username}",
         Human,
         None,
@@ -278,41 +406,63 @@ pub(crate) static PARTICLE_ROUTES: &[Route] = &[
         routed!(teams::update_org_api_user),
     ),
     row(
+        "POST",
+        "/v1/orgs/{orgIdOrSlug}/team/{username}",
+        Human,
+        None,
+        routed!(teams::update_org_api_user),
+    ),
+    row(
         "DELETE",
         "/v1/orgs/{orgIdOrSlug}/team/{username}",
         Human,
         None,
         routed!(teams::delete_org_member),
     ),
-    // §6: limited routes the mock does not emulate (yet): the limits still bite.
+    // Account spec A2: the account lifecycle, limited as §6 says.
     row(
         "POST",
         "/v1/users",
         Public,
         Some(Rule::UsersCreate),
-        Answer::Unemulated,
+        routed!(account::create_user),
+    ),
+    row(
+        "PUT",
+        "/v1/user",
+        Human,
+        None,
+        routed!(account::update_user),
     ),
     row(
         "DELETE",
         "/v1/user",
-        Public,
+        Human,
         Some(Rule::UserDelete),
-        Answer::Unemulated,
+        routed!(account::delete_user),
     ),
     row(
         "POST",
         "/v1/user/password-reset",
         Public,
         Some(Rule::PasswordResetPost),
-        Answer::Unemulated,
+        routed!(account::start_password_reset),
     ),
     row(
         "PUT",
         "/v1/user/password-reset",
         Public,
         Some(Rule::PasswordResetPut),
-        Answer::Unemulated,
+        routed!(account::finish_password_reset),
     ),
+    row(
+        "GET",
+        "/v1/user/identify",
+        Person,
+        None,
+        routed!(account::identify_user),
+    ),
+    // §6: limited routes the mock does not emulate (yet): the limits still bite.
     row(
         "GET",
         "/v1/events",

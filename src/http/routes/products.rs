@@ -5,10 +5,12 @@ use axum::extract::{Path, RawQuery};
 use axum::response::IntoResponse;
 
 use crate::error::ApiError;
+use crate::http::extract::RawRequest;
 use crate::http::extract::{parse_form, Caller};
 use crate::http::routes::ok;
+use crate::particle::devices::{add_devices, remove_device, DeviceQuery};
 use crate::particle::products::{
-    get_device, get_product, list_customers, list_devices, list_org_products, Paging,
+    get_device, get_product, list_customers, list_devices, list_org_products, list_products, Paging,
 };
 use crate::particle::scopes::TeamRef;
 
@@ -32,20 +34,73 @@ pub(super) async fn show_product(
     Ok(ok(body))
 }
 
-/// `GET /v1/products/{p}/devices` (`devices:list`), §5.2 product variant.
+/// `GET /v1/products` and `GET /v1/user/products` (A6): the same body.
+pub(super) async fn products_of_caller(caller: Caller) -> Result<impl IntoResponse, ApiError> {
+    Ok(ok(list_products(&caller.world, caller.token.owner)?))
+}
+
+/// `GET /v1/products/{p}/devices` (`devices:list`), §5.2 product variant with A11's
+/// filters (`deviceId`, `deviceName`, `groups`, `sortAttr`, `sortDir`).
 pub(super) async fn product_devices(
     Path(product): Path<String>,
     RawQuery(query): RawQuery,
     caller: Caller,
 ) -> Result<impl IntoResponse, ApiError> {
+    let fields = parse_form(query.as_deref().unwrap_or("").as_bytes());
+    let filter = DeviceQuery::parse(
+        fields.get("deviceId"),
+        fields.get("deviceName"),
+        fields.get("groups"),
+        fields.get("sortAttr"),
+        fields.get("sortDir"),
+    )?;
     let page = paging(query)?;
     let target = TeamRef::Product(&product);
-    Ok(ok(list_devices(
+    let list = list_devices(&caller.world, caller.token.owner, target, page, &filter)?;
+    Ok(ok(list))
+}
+
+/// `POST /v1/products/{p}/devices` (`devices:import`, A11): JSON `{"id"}` or a
+/// multipart `file` of ids, one a line.
+pub(super) async fn add_product_devices(
+    Path(product): Path<String>,
+    caller: Caller,
+) -> Result<impl IntoResponse, ApiError> {
+    let request = RawRequest {
+        headers: caller.headers.clone(),
+        body: caller.body.clone(),
+    };
+    let ids: Vec<String> = match request.multipart_part("file") {
+        Some(file) => String::from_utf8_lossy(file)
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect(),
+        None => request
+            .fields()?
+            .get("id")
+            .map(str::to_string)
+            .into_iter()
+            .collect(),
+    };
+    let target = TeamRef::Product(&product);
+    Ok(ok(add_devices(
         &caller.world,
         caller.token.owner,
         target,
-        page,
+        &ids,
     )?))
+}
+
+/// `DELETE /v1/products/{p}/devices/{id}` (`devices:remove`, A11), `{"deny":bool}` accepted.
+pub(super) async fn remove_product_device(
+    Path((product, device)): Path<(String, String)>,
+    caller: Caller,
+) -> Result<impl IntoResponse, ApiError> {
+    let target = TeamRef::Product(&product);
+    remove_device(&caller.world, caller.token.owner, target, &device)?;
+    Ok(ok(crate::http::routes::OK_TRUE))
 }
 
 /// `GET /v1/products/{p}/devices/{id}` (`devices:get`).

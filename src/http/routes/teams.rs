@@ -10,7 +10,7 @@ use crate::error::ApiError;
 use crate::http::extract::Caller;
 use crate::http::routes::{ok, OK_TRUE};
 use crate::particle::scopes::TeamRef;
-use crate::particle::teams::{create_api_user, delete_member, list_team, update_api_user};
+use crate::particle::teams::{add_to_team, delete_member, list_team, update_api_user};
 
 /// §3.3, product.
 pub(super) async fn list_product_team(
@@ -49,7 +49,7 @@ pub(super) async fn create_org_api_user(
 }
 
 fn create(caller: Caller, target: TeamRef<'_>) -> Result<impl IntoResponse, ApiError> {
-    let created = create_api_user(&caller.world, caller.token.owner, target, &caller.body)?;
+    let created = add_to_team(&caller.world, caller.token.owner, target, &caller.body)?;
     Ok(ok(created))
 }
 

@@ -22,7 +22,8 @@ pub(super) fn password_grant(
     let (owner, needs_mfa) = {
         let directory = store.directory.read();
         match kind {
-            ClientKind::Developer => {
+            // Custom user clients also serve the password grant (account spec A4.5).
+            ClientKind::Developer | ClientKind::User(_) => {
                 let found = directory.user_by_email(username);
                 // Compare against something even for an unknown user, so both cases take
                 // the same path (row 8: indistinguishable).
@@ -41,15 +42,12 @@ pub(super) fn password_grant(
                 }
             }
             ClientKind::Product(product) => {
-                let found =
-                    directory.customers.iter().enumerate().find(|(_, c)| {
-                        c.product == *product && c.email.eq_ignore_ascii_case(username)
-                    });
+                let found = directory.customer_by_email(*product, username);
                 let expected = found
                     .and_then(|(_, c)| c.password.as_deref())
                     .unwrap_or("\u{0}no-password");
                 if found.is_some() && secrets_equal(expected.as_bytes(), password.as_bytes()) {
-                    (Owner::Customer(found.map_or(0, |(i, _)| i as u32)), false)
+                    (Owner::Customer(found.map_or(0, |(i, _)| i)), false)
                 } else {
                     return Err(invalid().because(format!(
                         "wrong customer credentials for {} in product {product}",
@@ -254,7 +252,8 @@ pub(super) fn owner_exists(store: &Store, owner: Owner) -> bool {
     match owner {
         Owner::User(id) => directory.user(id).is_some(),
         Owner::ApiUser(id) => directory.api_user(id).is_some(),
-        Owner::Product(_) | Owner::Customer(_) => true,
+        Owner::Customer(i) => directory.customer(i).is_some(),
+        Owner::Product(_) => true,
     }
 }
 
@@ -266,11 +265,27 @@ pub(super) fn client_credentials_grant(
     client: ClientIdx,
     kind: &ClientKind,
 ) -> Result<TokenResponse, ApiError> {
-    let ClientKind::Product(product) = *kind else {
-        return Err(
-            ApiError::InvalidGrant("Client credentials are invalid".into())
-                .because("client_credentials needs a product OAuth client"),
-        );
+    let product = match *kind {
+        ClientKind::Product(product) => product,
+        // A user's own client: the token acts for its owner (api-js `loginAsClientOwner`,
+        // account spec A1 [INFERRED]); no scope.
+        ClientKind::User(user) => {
+            let lifetime = requested_lifetime(world, request)?;
+            scope_must_be_empty(request)?;
+            if store.directory.read().user(user).is_none() {
+                return Err(
+                    ApiError::InvalidGrant("Client credentials are invalid".into())
+                        .because("the client's owner was deleted"),
+                );
+            }
+            return issue(world, store, Owner::User(user), client, lifetime, None);
+        }
+        ClientKind::Developer => {
+            return Err(
+                ApiError::InvalidGrant("Client credentials are invalid".into())
+                    .because("client_credentials needs a product OAuth client"),
+            )
+        }
     };
     let lifetime = requested_lifetime(world, request)?;
     match request.present("scope") {
@@ -287,15 +302,14 @@ pub(super) fn client_credentials_grant(
                 store
                     .directory
                     .read()
-                    .customers
-                    .iter()
-                    .position(|c| c.product == product && c.email.eq_ignore_ascii_case(email))
+                    .customer_by_email(product, email)
+                    .map(|(i, _)| i)
             });
             match customer {
                 Some(index) => issue(
                     world,
                     store,
-                    Owner::Customer(index as u32),
+                    Owner::Customer(index),
                     client,
                     lifetime,
                     Some(scope.to_string()),

@@ -87,7 +87,7 @@ pub(crate) fn grant(world: &World, request: &TokenRequest) -> Result<TokenRespon
     let (client_idx, client_kind) = authenticate_client(&store, request)?;
     // Row 6: grants a client may use.
     let allowed = match client_kind {
-        ClientKind::Developer => true,
+        ClientKind::Developer | ClientKind::User(_) => true,
         ClientKind::Product(_) => !grant_type.starts_with("urn:custom:"),
     };
     if !allowed {
@@ -120,6 +120,16 @@ fn authenticate_client(
             request.present("client_secret"),
         ),
     };
+    authenticate_client_pair(store, id, secret)
+}
+
+/// Rows 3–5 for an id and secret found elsewhere (the create-customer route, account
+/// spec A3.1): the id shape, the secret, the pair. Deleted clients are unknown.
+pub(crate) fn authenticate_client_pair(
+    store: &Store,
+    id: Option<&str>,
+    secret: Option<&str>,
+) -> Result<(ClientIdx, ClientKind), ApiError> {
     let secret = secret.filter(|s| !s.is_empty());
     let id = id
         .filter(|id| valid_client_id(id))
