@@ -126,14 +126,14 @@ pub(crate) fn create_customer(
     };
     tracing::info!(customer = %truncate(&email), product, "customer created");
     let lifetime = world.settings.default_token_lifetime;
-    Ok(issue(
+    issue(
         world,
         &store,
         Owner::Customer(index),
         client,
         lifetime,
         None,
-    ))
+    )
 }
 
 fn target_key<'a>(target: TeamRef<'a>) -> &'a str {

@@ -278,14 +278,7 @@ pub(super) fn client_credentials_grant(
                         .because("the client's owner was deleted"),
                 );
             }
-            return Ok(issue(
-                world,
-                store,
-                Owner::User(user),
-                client,
-                lifetime,
-                None,
-            ));
+            return issue(world, store, Owner::User(user), client, lifetime, None);
         }
         ClientKind::Developer => {
             return Err(
