@@ -85,7 +85,7 @@ impl Refusal {
 }
 
 pub(super) fn human_window(ms: u32) -> String {
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("{} s", ms / 1000)
     } else {
         format!("{ms} ms")

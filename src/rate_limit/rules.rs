@@ -180,7 +180,7 @@ impl Limit {
 
 impl fmt::Display for Limit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.window_ms % 1000 == 0 {
+        if self.window_ms.is_multiple_of(1000) {
             write!(f, "{}/{}s", self.count, self.window_ms / 1000)
         } else {
             write!(f, "{}/{}ms", self.count, self.window_ms)

@@ -7,13 +7,9 @@
 //! its field path, and cross-references (a membership naming an unknown product, duplicate
 //! emails, an invalid base32 secret, …) with the path of the offending entry.
 
-use std::collections::HashSet;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-
-use crate::tokens::parse_token;
-use crate::totp::TotpSecret;
 
 /// The embedded default fixtures document.
 pub(crate) const DEFAULT_FIXTURES: &str = include_str!("../../fixtures/default.json");
@@ -220,8 +216,8 @@ fn default_client_type() -> String {
 }
 
 /// Longest device group name, and most groups per device.
-const MAX_GROUP: usize = 64;
-const MAX_GROUPS: usize = 32;
+pub(super) const MAX_GROUP: usize = 64;
+pub(super) const MAX_GROUPS: usize = 32;
 
 /// A product's customer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -314,7 +310,7 @@ pub struct FixtureError {
     pub message: String,
 }
 
-fn is_24_hex(s: &str) -> bool {
+pub(super) fn is_24_hex(s: &str) -> bool {
     s.len() == 24 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
@@ -434,263 +430,6 @@ impl Fixtures {
     /// ```
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()
-    }
-
-    fn find_product(&self, key: &str) -> Option<&ProductFixture> {
-        self.products
-            .iter()
-            .find(|p| p.slug == key || p.id.to_string() == key)
-    }
-
-    fn find_org(&self, key: &str) -> Option<&OrgFixture> {
-        self.orgs.iter().find(|o| o.slug == key || o.id == key)
-    }
-
-    fn validate(&self) -> Result<(), String> {
-        if let Some(section) = &self.rate_limits {
-            section.validate("rate_limits.")?;
-        }
-        let mut emails = HashSet::new();
-        for (i, user) in self.users.iter().enumerate() {
-            let at = format!("users[{i}]");
-            if !user.email.contains('@') || user.email.len() > 254 {
-                return Err(format!(
-                    "at `{at}.email`: `{}` is not an email address",
-                    user.email
-                ));
-            }
-            if !emails.insert(user.email.to_ascii_lowercase()) {
-                return Err(format!("at `{at}.email`: duplicate email `{}`", user.email));
-            }
-            if let Some(mfa) = &user.mfa {
-                TotpSecret::from_base32(&mfa.secret)
-                    .map_err(|e| format!("at `{at}.mfa.secret`: invalid TOTP secret: {e}"))?;
-                let mut codes = HashSet::new();
-                for (j, code) in mfa.recovery_codes.iter().enumerate() {
-                    if code.is_empty() || !codes.insert(code) {
-                        return Err(format!(
-                            "at `{at}.mfa.recovery_codes[{j}]`: empty or duplicate recovery code"
-                        ));
-                    }
-                }
-            }
-        }
-        let mut org_keys = HashSet::new();
-        for (i, org) in self.orgs.iter().enumerate() {
-            if !is_24_hex(&org.id) {
-                return Err(format!("at `orgs[{i}].id`: an org id is 24 hex characters"));
-            }
-            if !org_keys.insert(org.id.clone()) || !org_keys.insert(org.slug.clone()) {
-                return Err(format!("at `orgs[{i}]`: duplicate org id or slug"));
-            }
-        }
-        let mut product_keys = HashSet::new();
-        for (i, product) in self.products.iter().enumerate() {
-            if product.slug.is_empty() || product.slug.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(format!(
-                    "at `products[{i}].slug`: a slug must be non-empty and not all digits"
-                ));
-            }
-            if !product_keys.insert(product.id.to_string())
-                || !product_keys.insert(product.slug.clone())
-            {
-                return Err(format!("at `products[{i}]`: duplicate product id or slug"));
-            }
-            if let Some(org) = &product.org {
-                self.find_org(org)
-                    .ok_or_else(|| format!("at `products[{i}].org`: unknown org `{org}`"))?;
-            }
-        }
-        for (i, m) in self.memberships.iter().enumerate() {
-            let at = format!("memberships[{i}]");
-            self.check_user(&m.user, &format!("{at}.user"))?;
-            match (&m.product, &m.org) {
-                (Some(p), None) => {
-                    self.find_product(p)
-                        .ok_or_else(|| format!("at `{at}.product`: unknown product `{p}`"))?;
-                }
-                (None, Some(o)) => {
-                    self.find_org(o)
-                        .ok_or_else(|| format!("at `{at}.org`: unknown org `{o}`"))?;
-                }
-                _ => {
-                    return Err(format!(
-                        "at `{at}`: name exactly one of `product` and `org`"
-                    ))
-                }
-            }
-            if !ROLES.iter().any(|(name, _)| *name == m.role) {
-                let names: Vec<_> = ROLES.iter().map(|(n, _)| *n).collect();
-                return Err(format!(
-                    "at `{at}.role`: unknown role `{}` (one of {})",
-                    m.role,
-                    names.join(", ")
-                ));
-            }
-        }
-        let mut client_ids: HashSet<&str> = ["particle", "particle-api", "particle-cli"].into();
-        for (i, c) in self.clients.iter().enumerate() {
-            let at = format!("clients[{i}]");
-            if !valid_client_id(&c.id) {
-                return Err(format!(
-                    "at `{at}.id`: a client id is 3 to 40 of [A-Za-z0-9-_]"
-                ));
-            }
-            if !client_ids.insert(&c.id) {
-                return Err(format!("at `{at}.id`: duplicate client id `{}`", c.id));
-            }
-            if c.secret.is_empty() {
-                return Err(format!("at `{at}.secret`: empty secret"));
-            }
-            match (&c.product, &c.owner) {
-                (Some(p), None) => {
-                    self.find_product(p)
-                        .ok_or_else(|| format!("at `{at}.product`: unknown product `{p}`"))?;
-                }
-                (None, Some(o)) => self.check_user(o, &format!("{at}.owner"))?,
-                _ => {
-                    return Err(format!(
-                        "at `{at}`: name exactly one of `product` and `owner`"
-                    ))
-                }
-            }
-            match (c.client_type.as_str(), &c.redirect_uri) {
-                ("installed", _) | ("web", Some(_)) => {}
-                ("web", None) => {
-                    return Err(format!("at `{at}.redirect_uri`: a web client needs one"))
-                }
-                (other, _) => {
-                    return Err(format!(
-                        "at `{at}.type`: `{other}` is not `installed` or `web`"
-                    ))
-                }
-            }
-        }
-        let mut customers = HashSet::new();
-        for (i, c) in self.customers.iter().enumerate() {
-            let at = format!("customers[{i}]");
-            let product = self
-                .find_product(&c.product)
-                .ok_or_else(|| format!("at `{at}.product`: unknown product `{}`", c.product))?;
-            if !customers.insert((product.id, c.email.to_ascii_lowercase())) {
-                return Err(format!("at `{at}.email`: duplicate customer `{}`", c.email));
-            }
-        }
-        let mut device_ids = HashSet::new();
-        for (i, d) in self.devices.iter().enumerate() {
-            let at = format!("devices[{i}]");
-            if !is_24_hex(&d.id) {
-                return Err(format!("at `{at}.id`: a device id is 24 hex characters"));
-            }
-            if !device_ids.insert(d.id.to_ascii_lowercase()) {
-                return Err(format!("at `{at}.id`: duplicate device id `{}`", d.id));
-            }
-            if let Some(owner) = &d.owner {
-                self.check_user(owner, &format!("{at}.owner"))?;
-            }
-            if d.groups.len() > MAX_GROUPS
-                || d.groups
-                    .iter()
-                    .any(|g| g.is_empty() || g.len() > MAX_GROUP || g.contains(','))
-            {
-                return Err(format!(
-                    "at `{at}.groups`: at most {MAX_GROUPS} groups of 1 to {MAX_GROUP} characters, no commas"
-                ));
-            }
-            let product = match &d.product {
-                Some(p) => Some(
-                    self.find_product(p)
-                        .ok_or_else(|| format!("at `{at}.product`: unknown product `{p}`"))?,
-                ),
-                None => None,
-            };
-            if let Some(customer) = &d.customer {
-                let known = product.is_some_and(|p| {
-                    self.customers.iter().any(|c| {
-                        c.email.eq_ignore_ascii_case(customer)
-                            && self.find_product(&c.product).map(|x| x.id) == Some(p.id)
-                    })
-                });
-                if !known {
-                    return Err(format!(
-                        "at `{at}.customer`: `{customer}` is not a customer of the device's product"
-                    ));
-                }
-            }
-        }
-        let mut tokens = HashSet::new();
-        let mut usernames = HashSet::new();
-        for (i, a) in self.api_users.iter().enumerate() {
-            let at = format!("api_users[{i}]");
-            match (&a.product, &a.org) {
-                (Some(p), None) => {
-                    self.find_product(p)
-                        .ok_or_else(|| format!("at `{at}.product`: unknown product `{p}`"))?;
-                }
-                (None, Some(o)) => {
-                    self.find_org(o)
-                        .ok_or_else(|| format!("at `{at}.org`: unknown org `{o}`"))?;
-                }
-                _ => {
-                    return Err(format!(
-                        "at `{at}`: name exactly one of `product` and `org`"
-                    ))
-                }
-            }
-            if a.friendly_name.trim().is_empty() {
-                return Err(format!("at `{at}.friendly_name`: empty"));
-            }
-            if !a.username.ends_with("@api.particle.io") || !usernames.insert(&a.username) {
-                return Err(format!(
-                    "at `{at}.username`: must end in @api.particle.io and be unique"
-                ));
-            }
-            if a.scopes.is_empty() {
-                return Err(format!(
-                    "at `{at}.scopes`: an API user needs at least one scope"
-                ));
-            }
-            for (j, s) in a.scopes.iter().enumerate() {
-                if !KNOWN_SCOPES.contains(&s.as_str()) {
-                    return Err(format!("at `{at}.scopes[{j}]`: unknown scope `{s}`"));
-                }
-            }
-            let key = parse_token(&a.token)
-                .ok_or_else(|| format!("at `{at}.token`: a token is 40 hex characters"))?;
-            if !tokens.insert(key) {
-                return Err(format!("at `{at}.token`: duplicate token"));
-            }
-        }
-        for (i, t) in self.tokens.iter().enumerate() {
-            let at = format!("tokens[{i}]");
-            let key = parse_token(&t.token)
-                .ok_or_else(|| format!("at `{at}.token`: a token is 40 hex characters"))?;
-            if !tokens.insert(key) {
-                return Err(format!("at `{at}.token`: duplicate token"));
-            }
-            self.check_user(&t.user, &format!("{at}.user"))?;
-            if !client_ids.contains(t.client.as_str()) {
-                return Err(format!("at `{at}.client`: unknown client `{}`", t.client));
-            }
-            if let Some(when) = &t.expires_at {
-                crate::clock::parse_iso8601(when).ok_or_else(|| {
-                    format!("at `{at}.expires_at`: `{when}` is not an ISO 8601 date or date-time")
-                })?;
-            }
-        }
-        Ok(())
-    }
-
-    fn check_user(&self, email: &str, at: &str) -> Result<(), String> {
-        if self
-            .users
-            .iter()
-            .any(|u| u.email.eq_ignore_ascii_case(email))
-        {
-            Ok(())
-        } else {
-            Err(format!("at `{at}`: unknown user `{email}`"))
-        }
     }
 }
 

@@ -3,9 +3,11 @@
 //! `/t/<id>`; nothing is shared between worlds.
 
 pub(crate) mod fixtures;
+mod fixtures_check;
 pub(crate) mod registry;
 mod settings;
 pub(crate) mod store;
+mod tables;
 
 pub(crate) use registry::Registry;
 pub(crate) use settings::WorldSettings;
