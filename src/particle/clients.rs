@@ -147,21 +147,7 @@ fn scope_text(scope: Option<Value>) -> Result<Option<String>, ApiError> {
 
 /// A4.2 id: lowercase, every other run of characters one `-` (so "My App" is `my-app`).
 fn slug(name: &str) -> String {
-    let mut out = String::new();
-    for c in name.chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push(c.to_ascii_lowercase());
-        } else if !out.is_empty() && !out.ends_with('-') {
-            out.push('-');
-        }
-    }
-    out.truncate(MAX_SLUG);
-    let trimmed = out.trim_end_matches('-');
-    if trimmed.is_empty() {
-        "client".into()
-    } else {
-        trimmed.to_string()
-    }
+    crate::support::text::slug(name, MAX_SLUG, "client")
 }
 
 /// A4.1: the owner's live clients, without secrets.

@@ -102,21 +102,7 @@ pub(crate) struct Role {
 /// characters one `-`, no leading or trailing `-`, at most 40 characters; `api-user` if
 /// nothing is left (§3.2 leaves the derivation unknown).
 pub(crate) fn slug(friendly_name: &str) -> String {
-    let mut out = String::new();
-    for c in friendly_name.chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push(c.to_ascii_lowercase());
-        } else if !out.is_empty() && !out.ends_with('-') {
-            out.push('-');
-        }
-    }
-    out.truncate(MAX_SLUG);
-    let trimmed = out.trim_end_matches('-');
-    if trimmed.is_empty() {
-        "api-user".into()
-    } else {
-        trimmed.to_string()
-    }
+    crate::support::text::slug(friendly_name, MAX_SLUG, "api-user")
 }
 
 /// What a create or update body says, validated.

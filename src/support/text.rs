@@ -33,6 +33,27 @@ pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
     p[pi..].iter().all(|b| *b == b'*')
 }
 
+/// The slug of `text`: lowercase ASCII alphanumerics, every other run of characters one
+/// `-`, no leading or trailing `-`, at most `max` characters; `fallback` if nothing is left.
+/// API-user names and OAuth client ids are made with it.
+pub(crate) fn slug(text: &str, max: usize, fallback: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.truncate(max);
+    let trimmed = out.trim_end_matches('-');
+    if trimmed.is_empty() {
+        fallback.into()
+    } else {
+        trimmed.to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
