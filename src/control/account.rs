@@ -12,6 +12,30 @@ pub(crate) fn password_resets(world: &World) -> Vec<PasswordReset> {
     crate::particle::lifecycle::outstanding_resets(&world.store(), world.now())
 }
 
+/// One page of [`password_resets`] (the cursor is a position).
+pub(crate) fn password_resets_page(
+    world: &World,
+    request: &PageRequest,
+) -> Result<Page<PasswordReset>, ApiError> {
+    page_at_offset(password_resets(world), request).map_err(ApiError::BadRequest)
+}
+
+/// One page of [`clients`] (the cursor is a position).
+pub(crate) fn clients_page(
+    world: &World,
+    request: &PageRequest,
+) -> Result<Page<ClientInfo>, ApiError> {
+    page_at_offset(clients(world), request).map_err(ApiError::BadRequest)
+}
+
+/// One page of [`customers`] (the cursor is a position).
+pub(crate) fn customers_page(
+    world: &World,
+    request: &PageRequest,
+) -> Result<Page<CustomerInfo>, ApiError> {
+    page_at_offset(customers(world), request).map_err(ApiError::BadRequest)
+}
+
 /// An OAuth client as the control API shows it: with its secret (a test that created one
 /// through the Particle API reads it in the create answer; this is for the rest).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -15,7 +15,9 @@ mod tokens;
 mod users;
 pub use crate::faults::{FaultInfo, FaultSpec};
 pub use crate::journal::{JournalEntry, JournalFilter};
-pub(crate) use account::{clients, customers, password_resets};
+pub(crate) use account::{
+    clients, clients_page, customers, customers_page, password_resets, password_resets_page,
+};
 pub use account::{ClientInfo, CustomerInfo, PasswordReset};
 pub use clock::*;
 pub(crate) use rate_limits::*;
@@ -34,6 +36,8 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::particle::oauth::issue;
 use crate::rate_limit::{RateLimitSection, RateLimitSettings};
+use crate::rate_limit::ClientRateLimits;
+use crate::support::paging::{page_at_offset, page_of_sorted, Page, PageRequest};
 use crate::support::text::truncate;
 use crate::tokens::format_token;
 use crate::totp::{current_codes, TotpSecret};

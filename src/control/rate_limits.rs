@@ -19,6 +19,20 @@ pub(crate) fn parse_client(text: &str) -> Result<IpAddr, ApiError> {
     })
 }
 
+/// One page of the tracked clients, ordered by client; the cursor is the last client
+/// of the previous page.
+pub(crate) fn rate_limit_clients_page(
+    world: &World,
+    request: &PageRequest,
+) -> Result<Page<ClientRateLimits>, ApiError> {
+    let after = request.cursor.as_deref().map(parse_client).transpose()?;
+    let (items, more) = world.rate_limit_clients_page(after, request.limit);
+    let next_cursor = more
+        .then(|| items.last().map(|c| c.client.clone()))
+        .flatten();
+    Ok(Page { items, next_cursor })
+}
+
 /// What a rate-limit change applies to: `PUT` starts from §6's defaults (the body is a
 /// complete description, like a fixtures file's `rate_limits` section), `PATCH` from the
 /// settings in force (absent fields stay as they are).

@@ -54,6 +54,18 @@ pub(crate) fn tenant_ids(registry: &Registry) -> Vec<String> {
     ids
 }
 
+/// One page of the live tenant ids, sorted (one pass over the registry, keeping only
+/// the page).
+pub(crate) fn tenant_page(registry: &Registry, request: &PageRequest) -> Page<String> {
+    let (items, more) = crate::support::paging::smallest_after(
+        registry.tenants.iter().map(|e| e.key().clone()),
+        request.cursor.as_ref(),
+        request.limit,
+    );
+    let next_cursor = more.then(|| items.last().cloned()).flatten();
+    Page { items, next_cursor }
+}
+
 /// Deletes a tenant; whether it existed.
 pub(crate) fn delete_tenant(registry: &Registry, id: &str) -> bool {
     registry.tenants.remove(id).is_some()

@@ -3,6 +3,9 @@
 #[allow(unused_imports)]
 use super::*;
 use crate::particle::teams::add_api_user;
+use crate::tokens::TokenKey;
+use crate::world::store::AccessToken;
+use crate::world::tables::{Position, Tier};
 
 /// A token to issue directly (`POST /__mock/tokens`): either for a human `user`, or a new
 /// API user holding `scopes` on a `product` or an `org`.
@@ -158,7 +161,8 @@ pub(crate) fn issue_token(world: &World, order: TokenOrder) -> Result<IssuedToke
     })
 }
 
-/// Every live (unexpired) access token of the world, ordered by owner then token.
+/// Every live (unexpired) access token of the world, ordered by owner then token (a
+/// copy of the whole table: the HTTP list pages with [`token_page`] instead).
 pub(crate) fn live_tokens(world: &World) -> Vec<LiveToken> {
     let store = world.store();
     let now = world.now();
@@ -167,42 +171,132 @@ pub(crate) fn live_tokens(world: &World) -> Vec<LiveToken> {
         .tokens
         .iter()
         .filter(|e| e.expires_at.is_none_or(|at| at > now))
-        .map(|e| {
-            let (owner_type, owner, scopes) = match e.owner {
-                Owner::User(id) => (
-                    "user",
-                    directory
-                        .user(id)
-                        .map(|u| u.email.clone())
-                        .unwrap_or_default(),
-                    Vec::new(),
-                ),
-                Owner::ApiUser(id) => match directory.api_user(id) {
-                    Some(a) => ("api_user", a.username.clone(), a.scopes.clone()),
-                    None => ("api_user", String::new(), Vec::new()),
-                },
-                Owner::Product(p) => ("product", p.to_string(), Vec::new()),
-                Owner::Customer(i) => (
-                    "customer",
-                    directory
-                        .customer(i)
-                        .map(|c| c.email.clone())
-                        .unwrap_or_default(),
-                    Vec::new(),
-                ),
-            };
-            LiveToken {
-                token: format_token(e.key()),
-                owner_type: owner_type.into(),
-                owner,
-                client: directory.client_name(e.client).to_string(),
-                expires_at: e.expires_at.map(iso8601),
-                scopes,
-            }
-        })
+        .map(|e| describe_token(&directory, e.key(), e.value()))
         .collect();
     tokens.sort_by(|a, b| (&a.owner, &a.token).cmp(&(&b.owner, &b.token)));
     tokens
+}
+
+/// One page of the live access tokens, in eviction order (the evictable tokens soonest
+/// to expire first, then those never evicted), and how many are live in all. Reads the
+/// table's order index, so a page costs O(limit · log n) whatever the table's size, and
+/// copies only the page.
+pub(crate) fn token_page(
+    world: &World,
+    request: &PageRequest,
+) -> Result<(Page<LiveToken>, usize), ApiError> {
+    let cursor = request
+        .cursor
+        .as_deref()
+        .map(|c| {
+            parse_token_cursor(c).ok_or_else(|| {
+                ApiError::BadRequest("invalid cursor: pass a next_cursor unchanged".into())
+            })
+        })
+        .transpose()?;
+    let store = world.store();
+    let now = world.now();
+    let (entries, next) = store
+        .tokens
+        .page(cursor.as_ref(), request.limit, now, |_, _| true);
+    let directory = store.directory.read();
+    let items = entries
+        .iter()
+        .map(|(key, token)| describe_token(&directory, key, token))
+        .collect();
+    let total = store.tokens.len().saturating_sub(store.tokens.expired_count(now));
+    let page = Page {
+        items,
+        next_cursor: next.map(|at| format_token_cursor(&at)),
+    };
+    Ok((page, total))
+}
+
+/// Page `skip + 1` of `per_page` live tokens (the dashboard's numbered pages): the
+/// pages before it are read and dropped, `per_page` at a time, so the memory used is
+/// one page whatever the number.
+pub(crate) fn token_page_number(
+    world: &World,
+    skip: usize,
+    per_page: usize,
+) -> (Page<LiveToken>, usize) {
+    let mut request = PageRequest {
+        limit: per_page,
+        cursor: None,
+    };
+    for _ in 0..skip {
+        // The cursors are the mock's own, so they always parse.
+        match token_page(world, &request) {
+            Ok((
+                Page {
+                    next_cursor: Some(next),
+                    ..
+                },
+                _,
+            )) => request.cursor = Some(next),
+            Ok((_, total)) => return (Page::empty(), total),
+            Err(_) => return (Page::empty(), 0),
+        }
+    }
+    token_page(world, &request).unwrap_or_else(|_| (Page::empty(), 0))
+}
+
+/// A token page's cursor: `<tier>.<expiry ms>.<token>` (the token is a secret: the
+/// redactor hides the `cursor` parameter from the log and the journal).
+fn format_token_cursor((tier, at, key): &Position<TokenKey>) -> String {
+    let tier = match tier {
+        Tier::Evictable => 0,
+        Tier::Kept => 1,
+    };
+    format!("{tier}.{at}.{}", format_token(key))
+}
+
+/// Reads back a [`format_token_cursor`].
+fn parse_token_cursor(cursor: &str) -> Option<Position<TokenKey>> {
+    let mut parts = cursor.splitn(3, '.');
+    let tier = match parts.next()? {
+        "0" => Tier::Evictable,
+        "1" => Tier::Kept,
+        _ => return None,
+    };
+    let at = parts.next()?.parse().ok()?;
+    let key = crate::tokens::parse_token(parts.next()?)?;
+    Some((tier, at, key))
+}
+
+/// How the control API shows one access token.
+fn describe_token(directory: &Directory, key: &TokenKey, token: &AccessToken) -> LiveToken {
+    let (owner_type, owner, scopes) = match token.owner {
+        Owner::User(id) => (
+            "user",
+            directory
+                .user(id)
+                .map(|u| u.email.clone())
+                .unwrap_or_default(),
+            Vec::new(),
+        ),
+        Owner::ApiUser(id) => match directory.api_user(id) {
+            Some(a) => ("api_user", a.username.clone(), a.scopes.clone()),
+            None => ("api_user", String::new(), Vec::new()),
+        },
+        Owner::Product(p) => ("product", p.to_string(), Vec::new()),
+        Owner::Customer(i) => (
+            "customer",
+            directory
+                .customer(i)
+                .map(|c| c.email.clone())
+                .unwrap_or_default(),
+            Vec::new(),
+        ),
+    };
+    LiveToken {
+        token: format_token(key),
+        owner_type: owner_type.into(),
+        owner,
+        client: directory.client_name(token.client).to_string(),
+        expires_at: token.expires_at.map(iso8601),
+        scopes,
+    }
 }
 
 /// Revokes one live access token; 404 if there is no such token.

@@ -349,6 +349,12 @@ pub(crate) fn totp_codes(world: &World, email: &str) -> Result<TotpCodes, ApiErr
 }
 
 /// Every user of a world, sorted by email.
+/// One page of the users, sorted by email; the cursor is the last email of the previous
+/// page.
+pub(crate) fn users_page(world: &World, request: &PageRequest) -> Page<UserView> {
+    page_of_sorted(users(world), |u| u.email.clone(), request)
+}
+
 pub(crate) fn users(world: &World) -> Vec<UserView> {
     let store = world.store();
     let directory = store.directory.read();

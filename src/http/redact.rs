@@ -12,7 +12,8 @@ use std::borrow::Cow;
 /// What replaces a secret in anything logged or journaled.
 pub(crate) const REDACTED: &str = "[redacted]";
 
-/// Query parameters whose values are secrets (compared case-insensitively).
+/// Query parameters whose values are secrets (compared case-insensitively; `cursor`:
+/// a token list's cursor names a token).
 const SECRET_PARAMS: &[&str] = &[
     "access_token",
     "refresh_token",
@@ -24,6 +25,7 @@ const SECRET_PARAMS: &[&str] = &[
     "token",
     "secret",
     "code",
+    "cursor",
 ];
 
 /// The shortest run of hex digits taken for a token inside a path segment (the mock's

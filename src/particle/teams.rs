@@ -258,6 +258,7 @@ fn issue_token(
             owner: Owner::ApiUser(id),
             client: 0,
             expires_at: None,
+            pinned: true,
         },
     );
     Ok(key)

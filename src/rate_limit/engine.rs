@@ -423,6 +423,31 @@ impl RateLimiter {
         }
     }
 
+    /// Up to `limit` tracked clients after `after`, ordered by client, and whether more
+    /// follow: one pass over the keys keeping `limit` of them (no copy of the table),
+    /// then the standing of just those.
+    pub(crate) fn clients_page(
+        &self,
+        after: Option<ClientKey>,
+        limit: usize,
+        now: Millis,
+    ) -> (Vec<ClientRateLimits>, bool) {
+        let (keys, more) = crate::support::paging::smallest_after(
+            self.clients.iter().map(|e| *e.key()),
+            after.as_ref(),
+            limit,
+        );
+        let settings = self.settings.load();
+        let page = keys
+            .into_iter()
+            .filter_map(|key| {
+                let state = self.clients.get(&key)?;
+                Some(describe(key, &state, &settings, now))
+            })
+            .collect();
+        (page, more)
+    }
+
     /// Every tracked client's standing.
     pub(crate) fn snapshot(&self, now: Millis) -> RateLimitSnapshot {
         let settings = self.settings.load();

@@ -1,5 +1,6 @@
-//! Small helpers every layer may use: shared map types and text helpers. Imports nothing
+//! Small helpers every layer may use: shared map types, list paging and text helpers. Imports nothing
 //! of the crate.
 
 pub(crate) mod maps;
+pub(crate) mod paging;
 pub(crate) mod text;

@@ -7,7 +7,7 @@ mod fixtures_check;
 pub(crate) mod registry;
 mod settings;
 pub(crate) mod store;
-mod tables;
+pub(crate) mod tables;
 
 pub(crate) use registry::Registry;
 pub(crate) use settings::WorldSettings;
@@ -27,7 +27,6 @@ use crate::rate_limit::{
 };
 use crate::tokens::TokenGenerator;
 use crate::world::fixtures::Fixtures;
-use crate::world::store::Owner;
 use crate::world::store::Store;
 
 /// One isolated emulated cloud.
@@ -119,6 +118,16 @@ impl World {
         self.rate_limiter.summary()
     }
 
+    /// A page of the tracked clients after `after` (see `RateLimiter::clients_page`).
+    pub(crate) fn rate_limit_clients_page(
+        &self,
+        after: Option<IpAddr>,
+        limit: usize,
+    ) -> (Vec<ClientRateLimits>, bool) {
+        self.rate_limiter
+            .clients_page(after.map(ClientKey::from), limit, self.now())
+    }
+
     /// One client's counters (an IPv6 address names its /64), if it is tracked.
     pub(crate) fn rate_limit_client(&self, client: IpAddr) -> Option<ClientRateLimits> {
         self.rate_limiter
@@ -162,7 +171,7 @@ impl World {
     }
 
     /// Keeps the live-token count under the cap (`--max-tokens`) before one more token
-    /// is inserted. The policy (docs/limits.md):
+    /// is inserted, in O(log n) (the table's order index). The policy (docs/limits.md):
     ///
     /// 1. expired tokens go first;
     /// 2. then the expiring tokens closest to expiry, except the fixtures' tokens and
@@ -172,121 +181,28 @@ impl World {
     ///    ([`ApiError::TokenTableFull`]) rather than killing one a client was given.
     pub(crate) fn make_room_for_token(&self, store: &Store, now: Millis) -> Result<(), ApiError> {
         let cap = self.settings.max_tokens;
-        if store.tokens.len() < cap {
-            return Ok(());
-        }
-        store.evict_expired(now);
-        let evictable = make_room(
-            store.tokens.len(),
-            cap,
-            || {
-                store
-                    .tokens
-                    .iter()
-                    .filter(|e| {
-                        !matches!(e.value().owner, Owner::ApiUser(_))
-                            && !store.fixture_tokens.contains(e.key())
-                    })
-                    .filter_map(|e| Some((e.value().expires_at?, *e.key())))
-                    .collect()
-            },
-            |key| {
-                store.tokens.remove(&key);
-            },
-        );
-        // Refused only when nothing could be evicted (concurrent inserts racing this
-        // eviction may overshoot the cap by one each, as before).
-        if evictable == 0 && store.tokens.len() >= cap {
-            return Err(ApiError::TokenTableFull { max: cap });
+        while store.tokens.len() >= cap {
+            if !store.tokens.evict_one(now) {
+                return Err(ApiError::TokenTableFull { max: cap });
+            }
         }
         Ok(())
     }
 
     /// The same cap (`--max-tokens`) for refresh tokens: a login flood must not grow
     /// memory without bound, and a refresh token lives longer than its access token.
-    pub(crate) fn make_room_for_refresh_token(&self, store: &Store) {
-        let tokens = &store.refresh_tokens;
-        make_room(
-            tokens.len(),
-            self.settings.max_tokens,
-            || tokens.iter().map(|e| (e.expires_at, *e.key())).collect(),
-            |key| {
-                tokens.remove(&key);
-            },
-        );
+    /// Every refresh token may be evicted, the soonest to expire first.
+    pub(crate) fn make_room_for_refresh_token(&self, store: &Store, now: Millis) {
+        while store.refresh_tokens.len() >= self.settings.max_tokens
+            && store.refresh_tokens.evict_one(now)
+        {}
     }
 
     /// The same cap for outstanding MFA challenges (a flood of password grants for an
     /// MFA user opens one per request).
-    pub(crate) fn make_room_for_challenge(&self, store: &Store) {
-        let challenges = &store.mfa_challenges;
-        make_room(
-            challenges.len(),
-            self.settings.max_tokens,
-            || {
-                challenges
-                    .iter()
-                    .map(|e| (e.expires_at, e.key().clone()))
-                    .collect()
-            },
-            |key| {
-                challenges.remove(&key);
-            },
-        );
-    }
-}
-
-/// Keeps a table of `len` entries under `cap` before one more insert: the entries
-/// closest to expiry go (expired ones first, as they come first), a batch of at least
-/// 1/16 of the cap at a time, picked by a linear-time selection: amortised O(1) per
-/// insert (the request that triggers a batch still pays one O(n) pass).
-/// `by_expiry` lists the evictable entries (only called when the table is full); `remove`
-/// evicts one. Returns how many entries were evictable (`usize::MAX` when the table was
-/// not full).
-fn make_room<K>(
-    len: usize,
-    cap: usize,
-    by_expiry: impl FnOnce() -> Vec<(Millis, K)>,
-    remove: impl Fn(K),
-) -> usize {
-    if len < cap {
-        return usize::MAX;
-    }
-    let excess = (len + 1).saturating_sub(cap);
-    let mut by_expiry = by_expiry();
-    let evictable = by_expiry.len();
-    let batch = excess.max(cap / 16).min(by_expiry.len());
-    // The `batch` soonest to expire, in linear time (a selection, not a sort): one O(n)
-    // pass every n/16 inserts is amortised O(1) per insert.
-    if batch > 0 && batch < by_expiry.len() {
-        by_expiry.select_nth_unstable_by_key(batch - 1, |(at, _)| *at);
-    }
-    for (_, key) in by_expiry.into_iter().take(batch) {
-        remove(key);
-    }
-    evictable
-}
-
-#[cfg(test)]
-mod tests {
-    use super::make_room;
-    use std::cell::RefCell;
-
-    #[test]
-    fn make_room_evicts_a_batch_of_the_soonest_to_expire() {
-        // Arrange: a full table of 64, expiries in scrambled order.
-        let entries: Vec<(i64, u32)> = (0..64u32).map(|k| (i64::from((k * 37) % 64), k)).collect();
-        let removed = RefCell::new(Vec::new());
-        // Act
-        let evictable = make_room(64, 64, || entries.clone(), |k| removed.borrow_mut().push(k));
-        // Assert: 64/16 = 4 go, exactly the four soonest (expiries 0..4).
-        let mut gone: Vec<i64> = removed
-            .borrow()
-            .iter()
-            .map(|k| i64::from((k * 37) % 64))
-            .collect();
-        gone.sort_unstable();
-        assert_eq!(gone, [0, 1, 2, 3]);
-        assert_eq!(evictable, 64);
+    pub(crate) fn make_room_for_challenge(&self, store: &Store, now: Millis) {
+        while store.mfa_challenges.len() >= self.settings.max_tokens
+            && store.mfa_challenges.evict_one(now)
+        {}
     }
 }

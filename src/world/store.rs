@@ -8,7 +8,6 @@
 //! `remove` is what makes a refresh token or an `mfa_token` single-use under concurrency.
 //! No guard is ever held across an `.await` (nothing here is async).
 
-pub(crate) use crate::support::maps::{shrink_if_sparse, FastMap};
 pub(crate) use crate::world::tables::CountedMap;
 
 use parking_lot::RwLock;
@@ -205,6 +204,9 @@ pub(crate) struct AccessToken {
     pub client: ClientIdx,
     /// `None`: never expires.
     pub expires_at: Option<Millis>,
+    /// A fixtures' token: never evicted at `--max-tokens` (API users' tokens are not
+    /// either, whatever this says).
+    pub pinned: bool,
 }
 
 /// A live refresh token.
@@ -461,10 +463,7 @@ pub(crate) struct Store {
     /// Live refresh tokens by key.
     pub refresh_tokens: CountedMap<TokenKey, RefreshToken>,
     /// Outstanding MFA challenges by `mfa_token`.
-    pub mfa_challenges: FastMap<String, MfaChallenge>,
-    /// The keys of the fixtures' tokens, never evicted at `--max-tokens` (written once
-    /// when the store is built, so no lock).
-    pub fixture_tokens: std::collections::HashSet<TokenKey>,
+    pub mfa_challenges: CountedMap<String, MfaChallenge>,
 }
 
 impl Store {
@@ -480,32 +479,29 @@ impl Store {
                         owner: Owner::ApiUser(i as ApiUserId),
                         client: 0,
                         expires_at: None,
+                        pinned: true,
                     },
                 );
             }
         }
-        let mut fixture_tokens = std::collections::HashSet::new();
         for t in &fixtures.tokens {
             let user = directory.user_by_email(&t.user).map(|(id, _)| id);
             let client = directory.client_by_id(&t.client).map(|(idx, _)| idx);
             if let (Some(key), Some(user), Some(client)) = (parse_token(&t.token), user, client) {
                 let expires_at = t.expires_at.as_deref().and_then(parse_iso8601);
-                fixture_tokens.insert(key);
                 store.tokens.insert(
                     key,
                     AccessToken {
                         owner: Owner::User(user),
                         client,
                         expires_at,
+                        pinned: true,
                     },
                 );
             }
         }
         *store.directory.write() = directory;
-        Store {
-            fixture_tokens,
-            ..store
-        }
+        store
     }
 
     /// Removes expired access tokens, refresh tokens and MFA challenges; returns how many.
@@ -513,15 +509,9 @@ impl Store {
     /// Counted inside `retain`, not as a difference of lengths: other requests insert
     /// concurrently, so the maps may hold more afterwards than before.
     pub fn evict_expired(&self, now: Millis) -> usize {
-        let mut challenges = 0usize;
-        self.mfa_challenges.retain(|_, c| {
-            challenges += usize::from(c.expires_at <= now);
-            c.expires_at > now
-        });
-        if challenges > 0 {
-            shrink_if_sparse(&self.mfa_challenges, self.mfa_challenges.len());
-        }
-        self.tokens.evict_expired(now) + self.refresh_tokens.evict_expired(now) + challenges
+        self.tokens.evict_expired(now)
+            + self.refresh_tokens.evict_expired(now)
+            + self.mfa_challenges.evict_expired(now)
     }
 
     /// Revokes every access and refresh token of `owner`; returns how many access tokens.
@@ -568,6 +558,7 @@ mod tests {
             owner: Owner::User(0),
             client: 0,
             expires_at,
+            pinned: false,
         };
         store.tokens.insert([1; 20], token(Some(100)));
         store.tokens.insert([2; 20], token(Some(200)));
@@ -584,6 +575,7 @@ mod tests {
             owner: Owner::User(0),
             client: 0,
             expires_at,
+            pinned: false,
         };
         tokens.insert([1; 20], token(Some(100)));
         tokens.insert([2; 20], token(Some(300)));

@@ -96,6 +96,10 @@ async fn counters_are_read_over_http_and_match_the_library() {
         .get_json("/__mock/rate-limits/clients?client=10.0.0.3")
         .await;
     let (_, summary) = mock.get_json("/__mock/rate-limits").await;
+    let (_, page1) = mock.get_json("/__mock/rate-limits/clients?limit=1").await;
+    let (_, page2) = mock
+        .get_json("/__mock/rate-limits/clients?limit=1&cursor=10.0.0.1")
+        .await;
     // Assert
     assert_eq!(status, 200);
     assert_eq!(client_names(&all), ["10.0.0.1", "10.0.0.2"]);
@@ -106,8 +110,13 @@ async fn counters_are_read_over_http_and_match_the_library() {
     assert_eq!(first["counters"][1]["limit"], "100/300s");
     assert_eq!(first["blocked_for_secs"], Value::Null);
     assert_eq!(client_names(&one), ["10.0.0.2"]);
+    // Paged (issue 16): one client a page, the cursor is the last client.
+    assert_eq!(client_names(&page1), ["10.0.0.1"]);
+    assert_eq!(page1["next_cursor"], "10.0.0.1");
+    assert_eq!(client_names(&page2), ["10.0.0.2"]);
+    assert_eq!(page2["next_cursor"], Value::Null);
     assert_eq!(count(&one["clients"][0], "global"), 1);
-    assert_eq!(unknown, json!({"clients": []}));
+    assert_eq!(unknown, json!({"clients": [], "next_cursor": null}));
     assert_eq!(summary["tracked_clients"], 2);
     assert_eq!(summary["untracked_admissions"], 0);
     assert_eq!(summary["settings"]["algorithm"], "sliding");
@@ -173,7 +182,7 @@ async fn resetting_every_client_over_http_empties_the_table() {
     // Assert
     assert_eq!(reset, (200, json!({"ok": true})));
     let (_, clients) = mock.get_json("/__mock/rate-limits/clients").await;
-    assert_eq!(clients, json!({"clients": []}));
+    assert_eq!(clients, json!({"clients": [], "next_cursor": null}));
     assert_eq!(
         mock.get_json("/__mock/rate-limits").await.1["tracked_clients"],
         0
@@ -470,7 +479,7 @@ async fn reset_over_http_clears_the_counters_and_lifts_blocks() {
     // Assert
     assert_eq!(status, 200);
     let (_, clients) = mock.get_json("/__mock/rate-limits/clients").await;
-    assert_eq!(clients, json!({"clients": []}));
+    assert_eq!(clients, json!({"clients": [], "next_cursor": null}));
     assert_eq!(mock.server.rate_limit_summary().tracked_clients, 0);
     assert_eq!(login(&mock, &mock.uri).await.0, 200);
 }

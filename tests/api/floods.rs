@@ -178,3 +178,59 @@ async fn expiring_logins_at_the_cap_evict_the_soonest_to_expire_but_never_a_fixt
     }
     assert!(mock.server.live_tokens().len() <= 10);
 }
+
+/// Issue 16 finding 4: at the cap a new token evicts exactly one token, the one soonest
+/// to expire (no batch, no scan of the table), and the count stays at the cap.
+#[tokio::test]
+async fn each_token_issued_at_the_cap_evicts_exactly_the_one_soonest_to_expire() {
+    // Arrange: 64 live tokens at most; the two fixture tokens plus 62 logins, each
+    // expiring sooner than the one before.
+    let mut config = Config::default();
+    config.max_tokens = 64;
+    config.no_rate_limits = true;
+    let mock = spawn_with_config(config).await;
+    let mut issued = Vec::new();
+    for i in 0..62 {
+        let lifetime = (10_000 - i).to_string();
+        let response = mock
+            .token_request(&[
+                ("grant_type", "password"),
+                ("username", "user@example.com"),
+                ("password", "password"),
+                ("expires_in", lifetime.as_str()),
+            ])
+            .await;
+        let (status, body) = status_and_json(response).await;
+        assert_eq!(status, 200, "{body}");
+        issued.push(body["access_token"].as_str().unwrap().to_string());
+    }
+    assert_eq!(mock.server.live_tokens().len(), 64);
+    // Act: three more logins that outlive them all.
+    for _ in 0..3 {
+        let response = mock
+            .token_request(&[
+                ("grant_type", "password"),
+                ("username", "user@example.com"),
+                ("password", "password"),
+                ("expires_in", "20000"),
+            ])
+            .await;
+        assert_eq!(response.status(), 200);
+    }
+    // Assert: still exactly 64; the three soonest to expire went, the fourth stayed.
+    assert_eq!(mock.server.live_tokens().len(), 64);
+    let status = |token: String| {
+        let mock = &mock;
+        async move {
+            mock.get_with("/v1/access_tokens/current", &token)
+                .await
+                .status()
+                .as_u16()
+        }
+    };
+    for gone in &issued[59..] {
+        assert_eq!(status(gone.clone()).await, 401, "{gone} should be evicted");
+    }
+    assert_eq!(status(issued[58].clone()).await, 200);
+    assert_eq!(status(USER_TOKEN.into()).await, 200);
+}

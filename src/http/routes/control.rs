@@ -28,7 +28,8 @@ use crate::http::extract::{CurrentWorld, JsonOrForm, RawBody};
 use crate::http::routes::{dashboard, ok, Reply, OK_TRUE};
 use crate::http::state::AppState;
 use crate::journal::JournalFilter;
-use crate::rate_limit::{ClientRateLimits, RateLimitSection};
+use crate::support::paging::{Page, PageRequest, MAX_PAGE};
+use crate::rate_limit::RateLimitSection;
 use crate::world::fixtures::Fixtures;
 use crate::world::World;
 
@@ -256,39 +257,69 @@ async fn user_totp(
     Ok(ok(control::totp_codes(&world, &email)?))
 }
 
-/// Every user, sorted by email (never a password or secret).
-async fn list_users(CurrentWorld(world): CurrentWorld) -> impl IntoResponse {
-    ok(serde_json::json!({ "users": control::users(&world) }))
+/// The paging parameters of every control list (`docs/control-api.md`, "Lists").
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+/// Reads a query string into `T`; `400` naming what is wrong.
+fn read_query<T: serde::de::DeserializeOwned>(uri: &Uri) -> Result<T, ApiError> {
+    serde_urlencoded::from_str(uri.query().unwrap_or(""))
+        .map_err(|e| ApiError::BadRequest(format!("invalid query: {e}")))
+}
+
+/// The page a list request asks for (`limit` 1..=1000, default 100; `cursor`).
+fn page_request(limit: Option<usize>, cursor: Option<String>) -> Result<PageRequest, ApiError> {
+    PageRequest::new(limit, cursor).map_err(ApiError::BadRequest)
+}
+
+/// A list answer: `{"<name>": [...], "next_cursor": "…" | null}`.
+fn listed<T: Serialize>(name: &str, page: Page<T>) -> Response {
+    let mut body = serde_json::Map::new();
+    body.insert(
+        name.into(),
+        serde_json::to_value(page.items).unwrap_or_default(),
+    );
+    body.insert("next_cursor".into(), page.next_cursor.into());
+    ok(serde_json::Value::Object(body)).into_response()
+}
+
+/// One page of the users, sorted by email (never a password or secret).
+async fn list_users(CurrentWorld(world): CurrentWorld, uri: Uri) -> Result<Response, ApiError> {
+    let q: ListQuery = read_query(&uri)?;
+    let request = page_request(q.limit, q.cursor)?;
+    Ok(listed("users", control::users_page(&world, &request)))
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TokenPage {
+    limit: Option<usize>,
+    cursor: Option<String>,
     page: Option<usize>,
     per_page: Option<usize>,
 }
 
-/// Live tokens sorted by owner, all of them or (`?page=1&per_page=25`) one page;
-/// `total` counts them all.
-async fn list_tokens(
-    CurrentWorld(world): CurrentWorld,
-    uri: Uri,
-) -> Result<impl IntoResponse, ApiError> {
-    let query: TokenPage = serde_urlencoded::from_str(uri.query().unwrap_or(""))
-        .map_err(|e| ApiError::BadRequest(format!("invalid query: {e}")))?;
-    let mut tokens = control::live_tokens(&world);
-    let total = tokens.len();
-    if query.page.is_some() || query.per_page.is_some() {
-        let per_page = query.per_page.unwrap_or(25).clamp(1, 1000);
-        let skip = query
-            .page
-            .unwrap_or(1)
-            .max(1)
-            .saturating_sub(1)
-            .saturating_mul(per_page);
-        tokens = tokens.into_iter().skip(skip).take(per_page).collect();
-    }
-    Ok(ok(serde_json::json!({ "tokens": tokens, "total": total })))
+/// One page of the live tokens in eviction order (`limit`, `cursor`; or the dashboard's
+/// `page` and `per_page`); `total` counts every live token.
+async fn list_tokens(CurrentWorld(world): CurrentWorld, uri: Uri) -> Result<Response, ApiError> {
+    let q: TokenPage = read_query(&uri)?;
+    let (page, total) = if q.page.is_some() || q.per_page.is_some() {
+        let per_page = q.per_page.unwrap_or(25).clamp(1, MAX_PAGE);
+        let skip = q.page.unwrap_or(1).max(1).saturating_sub(1);
+        control::token_page_number(&world, skip, per_page)
+    } else {
+        control::token_page(&world, &page_request(q.limit, q.cursor)?)?
+    };
+    Ok(ok(serde_json::json!({
+        "tokens": page.items,
+        "total": total,
+        "next_cursor": page.next_cursor,
+    }))
+    .into_response())
 }
 
 /// Revokes one access token (as `DELETE /v1/access_tokens/current` with it would).
@@ -300,16 +331,28 @@ async fn revoke_token(
     Ok(ok(OK_TRUE))
 }
 
-async fn list_clients(CurrentWorld(world): CurrentWorld) -> impl IntoResponse {
-    ok(serde_json::json!({ "clients": control::clients(&world) }))
+async fn list_clients(CurrentWorld(world): CurrentWorld, uri: Uri) -> Result<Response, ApiError> {
+    let q: ListQuery = read_query(&uri)?;
+    let request = page_request(q.limit, q.cursor)?;
+    Ok(listed("clients", control::clients_page(&world, &request)?))
 }
 
-async fn list_customers(CurrentWorld(world): CurrentWorld) -> impl IntoResponse {
-    ok(serde_json::json!({ "customers": control::customers(&world) }))
+async fn list_customers(
+    CurrentWorld(world): CurrentWorld,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let q: ListQuery = read_query(&uri)?;
+    let request = page_request(q.limit, q.cursor)?;
+    Ok(listed("customers", control::customers_page(&world, &request)?))
 }
 
-async fn list_password_resets(CurrentWorld(world): CurrentWorld) -> impl IntoResponse {
-    ok(serde_json::json!({ "resets": control::password_resets(&world) }))
+async fn list_password_resets(
+    CurrentWorld(world): CurrentWorld,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let q: ListQuery = read_query(&uri)?;
+    let request = page_request(q.limit, q.cursor)?;
+    Ok(listed("resets", control::password_resets_page(&world, &request)?))
 }
 
 async fn issue_token(
@@ -367,29 +410,28 @@ async fn update_rate_limits(
 #[serde(deny_unknown_fields)]
 struct ClientQuery {
     client: Option<String>,
+    limit: Option<usize>,
+    cursor: Option<String>,
 }
 
-#[derive(Serialize)]
-struct Clients {
-    clients: Vec<ClientRateLimits>,
-}
-
-/// Every tracked client's counters and block, or (`?client=IP`) that one client's, if
-/// tracked.
+/// One page of the tracked clients' counters and blocks, ordered by client, or
+/// (`?client=IP`) that one client's, if tracked.
 async fn list_rate_limit_clients(
     CurrentWorld(world): CurrentWorld,
     uri: Uri,
-) -> Result<impl IntoResponse, ApiError> {
-    let query: ClientQuery = serde_urlencoded::from_str(uri.query().unwrap_or(""))
-        .map_err(|e| ApiError::BadRequest(format!("invalid query: {e}")))?;
-    let clients = match query.client {
-        Some(client) => world
-            .rate_limit_client(parse_client(&client)?)
-            .into_iter()
-            .collect(),
-        None => world.rate_limit_snapshot().clients,
+) -> Result<Response, ApiError> {
+    let q: ClientQuery = read_query(&uri)?;
+    let page = match q.client {
+        Some(client) => Page {
+            items: world
+                .rate_limit_client(parse_client(&client)?)
+                .into_iter()
+                .collect(),
+            next_cursor: None,
+        },
+        None => control::rate_limit_clients_page(&world, &page_request(q.limit, q.cursor)?)?,
     };
-    Ok(ok(Clients { clients }))
+    Ok(listed("clients", page))
 }
 
 async fn reset_rate_limits(CurrentWorld(world): CurrentWorld) -> impl IntoResponse {
@@ -494,16 +536,23 @@ async fn list_tenants(
     State(state): State<AppState>,
     CurrentWorld(world): CurrentWorld,
     headers: HeaderMap,
-) -> Result<impl IntoResponse, ApiError> {
+    uri: Uri,
+) -> Result<Response, ApiError> {
     default_world_only(&state, &world)?;
-    let tenants: Vec<TenantInfo> = control::tenant_ids(&state.registry)
-        .into_iter()
-        .map(|id| TenantInfo {
-            base_url: tenant_url(&state, &headers, &id),
-            id,
-        })
-        .collect();
-    Ok(ok(serde_json::json!({ "tenants": tenants })))
+    let q: ListQuery = read_query(&uri)?;
+    let page = control::tenant_page(&state.registry, &page_request(q.limit, q.cursor)?);
+    let tenants = Page {
+        items: page
+            .items
+            .into_iter()
+            .map(|id| TenantInfo {
+                base_url: tenant_url(&state, &headers, &id),
+                id,
+            })
+            .collect(),
+        next_cursor: page.next_cursor,
+    };
+    Ok(listed("tenants", tenants))
 }
 
 async fn delete_tenant(

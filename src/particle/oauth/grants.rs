@@ -80,7 +80,7 @@ pub(super) fn challenge(
     let ttl_ms = i64::try_from(world.settings.mfa_token_ttl_secs)
         .unwrap_or(i64::MAX / 1000)
         .saturating_mul(1000);
-    world.make_room_for_challenge(store);
+    world.make_room_for_challenge(store, world.now());
     store.mfa_challenges.insert(
         mfa_token.clone(),
         MfaChallenge {
@@ -128,9 +128,7 @@ pub(super) fn mfa_grant(
     let now = world.now();
     // The entry guard holds the challenge's shard for the whole check, so two requests with
     // the same mfa_token are decided one after the other: at most one succeeds.
-    let dashmap::mapref::entry::Entry::Occupied(mut entry) =
-        store.mfa_challenges.entry(mfa_token.to_string())
-    else {
+    let Some(mut entry) = store.mfa_challenges.occupied(mfa_token.to_string()) else {
         return Err(refuse("unknown or already used mfa_token"));
     };
     let challenge = *entry.get();

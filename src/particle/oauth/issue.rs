@@ -24,12 +24,13 @@ pub(crate) fn issue(
             owner,
             client,
             expires_at,
+            pinned: false,
         },
     );
     let refresh_token = expires_at.map(|access_expiry| {
         let key = refresh;
         let refresh_ms = world.settings.refresh_token_lifetime.saturating_mul(1000);
-        world.make_room_for_refresh_token(store);
+        world.make_room_for_refresh_token(store, now);
         store.refresh_tokens.insert(
             key,
             RefreshToken {
