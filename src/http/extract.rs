@@ -7,6 +7,7 @@
 //! - [`TokenForm`]: the `/oauth/token` request (form only, §1.1) with Basic client credentials.
 //! - [`JsonOrForm`]: a JSON (or form) body for the JSON endpoints.
 
+use crate::support::text::{field_too_long, json_strings_within, MAX_FIELD_BYTES};
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -144,10 +145,11 @@ impl FromRequest<AppState> for TokenForm {
         }
         let basic = basic_credentials(req.headers());
         let (_, bytes) = read_body(req, state.body_limit).await?;
-        Ok(Self(TokenRequest {
-            params: parse_form(&bytes),
-            basic,
-        }))
+        let params = parse_form(&bytes);
+        if !params.within(MAX_FIELD_BYTES) {
+            return Err(ApiError::InvalidRequest(field_too_long()));
+        }
+        Ok(Self(TokenRequest { params, basic }))
     }
 }
 
@@ -188,9 +190,15 @@ pub(crate) fn decode_body<T: DeserializeOwned>(bytes: &[u8], is_json: bool) -> R
         bytes
     };
     if is_json || bytes.first() == Some(&b'{') {
+        if !json_strings_within(bytes, MAX_FIELD_BYTES) {
+            return Err(ApiError::BadRequest(field_too_long()));
+        }
         serde_json::from_slice(bytes)
             .map_err(|e| ApiError::BadRequest(format!("Invalid JSON body: {e}")))
     } else {
+        if !parse_form(bytes).within(MAX_FIELD_BYTES) {
+            return Err(ApiError::BadRequest(field_too_long()));
+        }
         serde_urlencoded::from_bytes(bytes)
             .map_err(|e| ApiError::BadRequest(format!("Invalid form body: {e}")))
     }
@@ -375,10 +383,17 @@ impl RawRequest {
     /// values become text; anything else is a clear 400.
     pub fn fields(&self) -> Result<crate::particle::forms::FormFields, ApiError> {
         if !is_json(&self.headers) && self.body.first() != Some(&b'{') {
-            return Ok(parse_form(&self.body));
+            let fields = parse_form(&self.body);
+            if !fields.within(MAX_FIELD_BYTES) {
+                return Err(ApiError::BadRequest(field_too_long()));
+            }
+            return Ok(fields);
         }
         if self.body.iter().all(u8::is_ascii_whitespace) {
             return Ok(crate::particle::forms::FormFields::default());
+        }
+        if !json_strings_within(&self.body, MAX_FIELD_BYTES) {
+            return Err(ApiError::BadRequest(field_too_long()));
         }
         let map: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&self.body)
             .map_err(|e| ApiError::BadRequest(format!("Invalid JSON body: {e}")))?;

@@ -30,6 +30,11 @@ impl FormFields {
         self.fields().find(|(n, _)| *n == name).map(|(_, v)| v)
     }
 
+    /// Whether every name and value is at most `max` bytes long (decoded).
+    pub(crate) fn within(&self, max: usize) -> bool {
+        self.fields().all(|(n, v)| n.len() <= max && v.len() <= max)
+    }
+
     /// How many fields were sent, repeats included.
     #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn len(&self) -> usize {

@@ -3,6 +3,48 @@
 /// At most this many characters of a client's input are echoed in an error or a log.
 pub(crate) const ECHO_CHARS: usize = 64;
 
+/// The longest string one field of a request body may hold, in bytes: a JSON string
+/// (key or value, measured as sent, escapes included) or a decoded form name or value,
+/// in every Particle and control body and in fixtures documents. Far above any real
+/// field (emails, names, scopes, secrets), far below the body cap times the number of
+/// places a string is copied to.
+pub(crate) const MAX_FIELD_BYTES: usize = 8 * 1024;
+
+/// The message of a body refused for a field over [`MAX_FIELD_BYTES`].
+pub(crate) fn field_too_long() -> String {
+    format!("A field of the request body is longer than {MAX_FIELD_BYTES} bytes")
+}
+
+/// Whether every string of the JSON text `bytes` (keys and values, as sent) is at most
+/// `max` bytes long: one pass, no allocation. Malformed JSON is left to the parser.
+pub(crate) fn json_strings_within(bytes: &[u8], max: usize) -> bool {
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut len = 0usize;
+    for &b in bytes {
+        if !in_string {
+            if b == b'"' {
+                in_string = true;
+                len = 0;
+            }
+            continue;
+        }
+        if escaped {
+            escaped = false;
+        } else if b == b'\\' {
+            escaped = true;
+        } else if b == b'"' {
+            in_string = false;
+            continue;
+        }
+        len += 1;
+        if len > max {
+            return false;
+        }
+    }
+    true
+}
+
 /// `text` cut to [`ECHO_CHARS`] characters, for echoing client input in an error
 /// description or a log line without letting it grow the answer.
 pub(crate) fn truncate(text: &str) -> String {
@@ -57,6 +99,17 @@ pub(crate) fn slug(text: &str, max: usize, fallback: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_strings_are_measured_as_sent_keys_included() {
+        assert!(json_strings_within(br#"{"name":"abcd","n":12345678}"#, 4));
+        assert!(!json_strings_within(br#"{"name":"abcde"}"#, 4));
+        assert!(!json_strings_within(br#"{"abcde":1}"#, 4));
+        // An escaped quote does not end the string; the escape counts as sent.
+        assert!(!json_strings_within(br#"["a\"bc"]"#, 4));
+        assert!(json_strings_within(br#"["a\"b"]"#, 4));
+        assert!(json_strings_within(b"[1, 2, 3]", 0));
+    }
 
     #[test]
     fn long_input_is_cut_to_64_characters_and_short_input_kept() {

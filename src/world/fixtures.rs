@@ -396,6 +396,15 @@ impl Fixtures {
             origin: origin.to_string(),
             message,
         };
+        if !crate::support::text::json_strings_within(
+            json.as_bytes(),
+            crate::support::text::MAX_FIELD_BYTES,
+        ) {
+            return Err(fail(format!(
+                "a string is longer than {} bytes",
+                crate::support::text::MAX_FIELD_BYTES
+            )));
+        }
         let mut de = serde_json::Deserializer::from_str(json);
         let fixtures: Fixtures = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let path = e.path().to_string();

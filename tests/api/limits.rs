@@ -434,3 +434,74 @@ async fn a_malformed_chunk_is_answered_400_json_not_413() {
     assert_eq!(status_of(&response), 400, "{response}");
     assert_eq!(body_of(&response)["error"], "invalid_request", "{response}");
 }
+
+/// Issue 16 finding 7: a field over 8 KiB in any body (a Particle form, a Particle or
+/// control JSON body, a fixtures document) is a clear 400; one of 8 KiB is read.
+#[tokio::test]
+async fn a_body_field_over_8_kib_is_a_400_in_every_kind_of_body() {
+    // Arrange
+    let mock = spawn_with_config(config(|c| c.no_rate_limits = true)).await;
+    let long = "x".repeat(8 * 1024 + 1);
+    let fits = "x".repeat(8 * 1024);
+    let client = &mock.client;
+    // Act + Assert: the token endpoint's form (a long password).
+    for (password, status) in [(&long, 400), (&fits, 400)] {
+        let response = client
+            .post(mock.url("/oauth/token"))
+            .basic_auth("particle", Some("particle"))
+            .form(&[
+                ("grant_type", "password"),
+                ("username", "user@example.com"),
+                ("password", password.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let (got, body) = status_and_json(response).await;
+        assert_eq!(got, status, "{body}");
+        if password.len() > 8 * 1024 {
+            assert_eq!(body["error"], "invalid_request", "{body}");
+            assert!(
+                body["error_description"].as_str().unwrap().contains("8192"),
+                "{body}"
+            );
+        } else {
+            // Read, and refused as a wrong password: not a size error.
+            assert_eq!(body["error"], "invalid_grant", "{body}");
+        }
+    }
+    // A Particle JSON body behind a bearer token, and a control JSON body.
+    let particle = client
+        .put(mock.url("/v1/user"))
+        .bearer_auth(USER_TOKEN)
+        .json(&serde_json::json!({ "account_info": { "first_name": long } }))
+        .send()
+        .await
+        .unwrap();
+    let control = client
+        .post(mock.url("/__mock/users"))
+        .json(&serde_json::json!({ "email": "long@example.com", "password": long }))
+        .send()
+        .await
+        .unwrap();
+    let long_key = client
+        .post(mock.url("/__mock/users"))
+        .json(&serde_json::json!({ long.clone(): 1 }))
+        .send()
+        .await
+        .unwrap();
+    let fixtures = client
+        .post(mock.url("/__mock/reset"))
+        .json(&serde_json::json!({ "users": [{ "email": "a@example.com", "password": long }] }))
+        .send()
+        .await
+        .unwrap();
+    for response in [particle, control, long_key, fixtures] {
+        let (status, body) = status_and_json(response).await;
+        assert_eq!(status, 400, "{body}");
+        assert!(body.to_string().contains("8192"), "{body}");
+    }
+    // Nothing was changed by the refused bodies.
+    let (_, users) = status_and_json(client.get(mock.url("/__mock/users")).send().await.unwrap()).await;
+    assert!(!users.to_string().contains("long@example.com"), "{users}");
+}
