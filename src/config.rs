@@ -156,6 +156,27 @@ pub struct Config {
     #[arg(long, env = "PARTICLE_MOCK_MAX_TENANTS", default_value_t = defaults::MAX_TENANTS)]
     pub max_tenants: usize,
 
+    /// Cap on access tokens, refresh tokens and MFA challenges of all worlds together
+    /// (the default world and every tenant); past it a world makes room by evicting one
+    /// of its own, as at `--max-tokens`.
+    #[arg(long, env = "PARTICLE_MOCK_MAX_TOTAL_TOKENS", default_value_t = defaults::MAX_TOTAL_TOKENS)]
+    pub max_total_tokens: usize,
+
+    /// Cap on rate-limited clients tracked by all worlds together; past it new clients
+    /// are admitted untracked, as at `--max-tracked-clients`.
+    #[arg(
+        long,
+        env = "PARTICLE_MOCK_MAX_TOTAL_TRACKED_CLIENTS",
+        default_value_t = defaults::MAX_TOTAL_TRACKED_CLIENTS
+    )]
+    pub max_total_tracked_clients: usize,
+
+    /// Cap on directory records (users, customers, devices, OAuth clients, API users) of
+    /// all worlds together, fixtures included; past it creations answer 503 and new
+    /// tenants 503.
+    #[arg(long, env = "PARTICLE_MOCK_MAX_TOTAL_RECORDS", default_value_t = defaults::MAX_TOTAL_RECORDS)]
+    pub max_total_records: usize,
+
     /// Switch the control API off: `/__mock/…` answers 404 like any unknown route, except
     /// `/__mock/health` and `/__mock/ready`, which stay for health checks.
     #[arg(long, env = "PARTICLE_MOCK_NO_CONTROL")]
@@ -268,6 +289,39 @@ impl Config {
         }
         within("journal-size", self.journal_size, 0, d::MAX_JOURNAL_SIZE)?;
         within("max-tenants", self.max_tenants, 0, d::MAX_MAX_TENANTS)?;
+        within(
+            "max-total-tokens",
+            self.max_total_tokens,
+            1,
+            d::MAX_MAX_TOTAL,
+        )?;
+        within(
+            "max-total-tracked-clients",
+            self.max_total_tracked_clients,
+            1,
+            d::MAX_MAX_TOTAL,
+        )?;
+        within(
+            "max-total-records",
+            self.max_total_records,
+            1,
+            d::MAX_MAX_TOTAL,
+        )?;
+        let journals = self.journal_size.saturating_mul(self.max_tenants + 1);
+        if journals > d::MAX_TOTAL_JOURNAL {
+            return Err(InvalidOption {
+                option: "journal-size",
+                reason: format!(
+                    "{} entries in each of up to {} worlds (--max-tenants {} and the default \
+                     world) is {journals}, over the {} journal entries all worlds may hold; \
+                     lower --journal-size or --max-tenants",
+                    self.journal_size,
+                    self.max_tenants + 1,
+                    self.max_tenants,
+                    d::MAX_TOTAL_JOURNAL
+                ),
+            });
+        }
         if self
             .control_secret
             .as_deref()
@@ -326,6 +380,12 @@ pub mod defaults {
     pub const JOURNAL_SIZE: usize = 1_000;
     /// `--max-tenants`.
     pub const MAX_TENANTS: usize = 1_000;
+    /// `--max-total-tokens`.
+    pub const MAX_TOTAL_TOKENS: usize = 4_000_000;
+    /// `--max-total-tracked-clients`.
+    pub const MAX_TOTAL_TRACKED_CLIENTS: usize = 2_000_000;
+    /// `--max-total-records`.
+    pub const MAX_TOTAL_RECORDS: usize = 1_000_000;
 
     /// Largest `--token-lifetime`, `--refresh-token-lifetime` and `--mfa-token-ttl`,
     /// seconds (100 years).
@@ -338,6 +398,11 @@ pub mod defaults {
     pub const MAX_JOURNAL_SIZE: usize = 100_000;
     /// Largest `--max-tenants`.
     pub const MAX_MAX_TENANTS: usize = 100_000;
+    /// Largest `--max-total-tokens`, `--max-total-tracked-clients`, `--max-total-records`.
+    pub const MAX_MAX_TOTAL: usize = 300_000_000;
+    /// Most journal entries all worlds may hold: `--journal-size` × (`--max-tenants` + 1)
+    /// may not exceed it.
+    pub const MAX_TOTAL_JOURNAL: usize = 5_000_000;
 }
 
 impl Default for Config {
@@ -366,6 +431,9 @@ impl Default for Config {
             trust_forwarded: false,
             journal_size: defaults::JOURNAL_SIZE,
             max_tenants: defaults::MAX_TENANTS,
+            max_total_tokens: defaults::MAX_TOTAL_TOKENS,
+            max_total_tracked_clients: defaults::MAX_TOTAL_TRACKED_CLIENTS,
+            max_total_records: defaults::MAX_TOTAL_RECORDS,
             no_control: false,
             control_secret: None,
             allowed_hosts: Vec::new(),

@@ -106,6 +106,18 @@ pub enum ApiError {
         /// The cap.
         max: usize,
     },
+    /// `503 {"error":"server_full",..}` with `Retry-After: 60`: all worlds together hold
+    /// the most the server allows of something (`--max-total-tokens`,
+    /// `--max-total-records`) and nothing of this world may make room.
+    #[error("server full: {what} (at most {max})")]
+    ServerFull {
+        /// What is full, in words (`live tokens`, `directory records`).
+        what: &'static str,
+        /// The server-wide cap.
+        max: usize,
+        /// The option that sets it (`--max-total-tokens`).
+        option: &'static str,
+    },
     /// `408 {"error":"request_timeout",..}`: the request (its body upload included) took
     /// longer than `--request-timeout-ms`; the connection is closed after the answer.
     #[error("request timeout")]
@@ -213,9 +225,10 @@ impl ApiError {
                 StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST)
             }
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Unavailable | Self::TooManyConnections | Self::TokenTableFull { .. } => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            Self::Unavailable
+            | Self::TooManyConnections
+            | Self::TokenTableFull { .. }
+            | Self::ServerFull { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::Explained { error, .. } => error.status(),
         }
@@ -268,6 +281,14 @@ impl ApiError {
                 &format!(
                     "The mock holds {max} live tokens (--max-tokens) and none may be evicted \
                      (tokens that never expire, fixture and API-user tokens); revoke some or \
+                     raise the cap."
+                ),
+            ),
+            Self::ServerFull { what, max, option } => oauth(
+                "server_full",
+                &format!(
+                    "All worlds of the mock together hold {max} {what} ({option}) and this \
+                     world has none that may make room; reset the world, delete tenants or \
                      raise the cap."
                 ),
             ),
@@ -364,7 +385,7 @@ impl IntoResponse for ApiError {
         if let Self::TooManyConnections = inner {
             headers.insert(HeaderName::from_static("retry-after"), HeaderValue::from(1));
         }
-        if let Self::TokenTableFull { .. } = inner {
+        if let Self::TokenTableFull { .. } | Self::ServerFull { .. } = inner {
             headers.insert(
                 HeaderName::from_static("retry-after"),
                 HeaderValue::from(60),

@@ -27,6 +27,15 @@ pub(crate) fn create_tenant(
         });
     }
     let fixtures = fixtures.unwrap_or_else(|| registry.default.fixtures().as_ref().clone());
+    let settings = WorldSettings::for_tenant(config, &registry.default.settings);
+    let records = &settings.budgets.records;
+    if records.used().saturating_add(fixtures.record_count()) > records.cap() {
+        return Err(ApiError::ServerFull {
+            what: "directory records",
+            max: records.cap(),
+            option: "--max-total-records",
+        });
+    }
     let id = loop {
         let id = registry.default.generator.alphanumeric(12);
         if !registry.tenants.contains_key(&id) {
@@ -37,12 +46,7 @@ pub(crate) fn create_tenant(
     let seed = config.seed.map(|s| {
         s ^ u64::from_le_bytes(*b"tenant\0\0").wrapping_add(registry.tenants.len() as u64)
     });
-    let world = Arc::new(World::new(
-        fixtures,
-        WorldSettings::from(config),
-        Clock::system(),
-        seed,
-    ));
+    let world = Arc::new(World::new(fixtures, settings, Clock::system(), seed));
     registry.tenants.insert(id.clone(), world.clone());
     Ok((id, world))
 }

@@ -204,7 +204,10 @@ pub(crate) fn token_page(
         .iter()
         .map(|(key, token)| describe_token(&directory, key, token))
         .collect();
-    let total = store.tokens.len().saturating_sub(store.tokens.expired_count(now));
+    let total = store
+        .tokens
+        .len()
+        .saturating_sub(store.tokens.expired_count(now));
     let page = Page {
         items,
         next_cursor: next.map(|at| format_token_cursor(&at)),

@@ -227,6 +227,7 @@ pub(crate) fn add_user(world: &World, new: NewUser) -> Result<UserView, ApiError
     }
     let memberships = resolve_memberships(&directory, &new.memberships)?;
     let id = u32::try_from(directory.users.len()).map_err(|_| ApiError::Unavailable)?;
+    store.take_record()?;
     directory.users.push(Some(User {
         email: new.email,
         password: new.password,

@@ -231,6 +231,7 @@ pub(crate) fn create_client(
     };
     client.scope = scope;
     let answer = view(&client, true);
+    store.take_record()?;
     tracing::info!(client = %client.id, "OAuth client created");
     directory.clients.push(client);
     Ok(OneClient {

@@ -117,6 +117,7 @@ pub(crate) fn create_customer(
             return Err(bad("Too many customers in this mock world."));
         }
         let index = u32::try_from(directory.customers.len()).map_err(|_| ApiError::Unavailable)?;
+        store.take_record()?;
         directory.customers.push(Some(Customer {
             email: email.clone(),
             password,

@@ -235,7 +235,8 @@ pub(crate) fn add_devices(
                 d.product = Some(key.clone());
                 answer.updated += 1;
             }
-            None if full => answer.invalid_device_ids.push(id),
+            // Past the world's cap or the server's (`--max-total-records`).
+            None if full || store.take_record().is_err() => answer.invalid_device_ids.push(id),
             None => {
                 directory.devices.push(DeviceFixture {
                     id,

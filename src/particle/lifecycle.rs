@@ -230,6 +230,7 @@ pub(crate) fn sign_up(world: &World, body: SignUp) -> Result<(), ApiError> {
     if let Some(info) = body.account_info {
         apply_info(&mut user, info).map_err(|e| sign_up_error(&e.to_string()))?;
     }
+    store.take_record()?;
     directory.users.push(Some(user));
     tracing::info!(user = %username, "user signed up");
     Ok(())

@@ -228,7 +228,8 @@ pub(crate) fn add_api_user(
         }
     };
     let id = ApiUserId::try_from(directory.api_users.len()).map_err(|_| ApiError::Unavailable)?;
-    let key = issue_token(world, store, id)?;
+    store.take_record()?;
+    let key = issue_token(world, store, id).inspect_err(|_| store.give_record())?;
     directory.api_users.push(Some(ApiUser {
         username: username.clone(),
         friendly_name,

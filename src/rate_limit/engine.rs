@@ -3,6 +3,7 @@
 
 #[allow(unused_imports)]
 use super::*;
+use crate::support::budget::Tally;
 
 /// What an answer of `POST /oauth/token` means for the failure streak.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,9 +120,20 @@ pub(crate) struct RateLimiter {
     untracked: AtomicU64,
     /// Clock instant of the last sweep triggered by a full table.
     last_full_sweep: AtomicI64,
+    /// The server-wide tally the tracked clients count in (`--max-total-tracked-clients`).
+    tally: Option<std::sync::Arc<Tally>>,
     /// No tracked client was last seen before this (a lower bound): a sweep skips the
     /// scan while nobody can have outlived the retention yet.
     oldest_activity: AtomicI64,
+}
+
+impl Drop for RateLimiter {
+    fn drop(&mut self) {
+        // A deleted tenant gives its tracked clients' room back to the server.
+        if let Some(tally) = &self.tally {
+            tally.give(*self.tracked.get_mut());
+        }
+    }
 }
 
 impl RateLimiter {
@@ -134,6 +146,35 @@ impl RateLimiter {
             untracked: AtomicU64::new(0),
             last_full_sweep: AtomicI64::new(Millis::MIN),
             oldest_activity: AtomicI64::new(Millis::MAX),
+            tally: None,
+        }
+    }
+
+    /// The same limiter, its tracked clients also counted in the server-wide `tally`.
+    pub(crate) fn counted_in(mut self, tally: std::sync::Arc<Tally>) -> Self {
+        self.tally = Some(tally);
+        self
+    }
+
+    /// Reserves room for one more tracked client, in this world (`max`) and in the
+    /// server-wide tally; whether there was.
+    fn take_slot(&self, max: usize) -> bool {
+        if self.tracked.fetch_add(1, Ordering::SeqCst) >= max {
+            self.tracked.fetch_sub(1, Ordering::SeqCst);
+            return false;
+        }
+        if self.tally.as_ref().is_some_and(|t| !t.try_take(1)) {
+            self.tracked.fetch_sub(1, Ordering::SeqCst);
+            return false;
+        }
+        true
+    }
+
+    /// Gives back the room of `n` tracked clients.
+    fn release(&self, n: usize) {
+        self.tracked.fetch_sub(n, Ordering::SeqCst);
+        if let Some(tally) = &self.tally {
+            tally.give(n);
         }
     }
 
@@ -178,7 +219,7 @@ impl RateLimiter {
             removed += 1;
             false
         });
-        self.tracked.fetch_sub(removed, Ordering::SeqCst);
+        self.release(removed);
         self.untracked.store(0, Ordering::Relaxed);
     }
 
@@ -186,7 +227,7 @@ impl RateLimiter {
     pub(crate) fn reset_client(&self, client: ClientKey) -> bool {
         let removed = self.clients.remove(&client).is_some();
         if removed {
-            self.tracked.fetch_sub(1, Ordering::SeqCst);
+            self.release(1);
         }
         removed
     }
@@ -217,7 +258,7 @@ impl RateLimiter {
             keep
         });
         self.oldest_activity.fetch_min(oldest, Ordering::AcqRel);
-        self.tracked.fetch_sub(evicted, Ordering::SeqCst);
+        self.release(evicted);
         // A flood that has passed leaves a table sized for it: give the memory back.
         if evicted > 0 {
             crate::support::maps::shrink_if_sparse(&self.clients, self.clients.len());
@@ -240,10 +281,9 @@ impl RateLimiter {
     /// Reserves room for one more client: sweeps once if the table is full.
     fn reserve(&self, max: usize, now: Millis) -> bool {
         for attempt in 0..2 {
-            if self.tracked.fetch_add(1, Ordering::SeqCst) < max {
+            if self.take_slot(max) {
                 return true;
             }
-            self.tracked.fetch_sub(1, Ordering::SeqCst);
             let last = self.last_full_sweep.load(Ordering::Relaxed);
             let due = now.saturating_sub(last) >= FULL_SWEEP_EVERY_MS;
             if attempt > 0
@@ -285,10 +325,9 @@ impl RateLimiter {
         let mut state = match self.clients.entry(client) {
             Entry::Occupied(o) => o.into_ref(),
             Entry::Vacant(v) => {
-                if self.tracked.fetch_add(1, Ordering::SeqCst) < settings.max_tracked_clients {
+                if self.take_slot(settings.max_tracked_clients) {
                     self.insert_new(v, now)
                 } else {
-                    self.tracked.fetch_sub(1, Ordering::SeqCst);
                     // Release the shard: a sweep locks every shard.
                     drop(v);
                     if !self.reserve(settings.max_tracked_clients, now) {
@@ -308,7 +347,7 @@ impl RateLimiter {
                     match self.clients.entry(client) {
                         Entry::Occupied(o) => {
                             // Another request of this client inserted it meanwhile.
-                            self.tracked.fetch_sub(1, Ordering::SeqCst);
+                            self.release(1);
                             o.into_ref()
                         }
                         Entry::Vacant(v) => self.insert_new(v, now),

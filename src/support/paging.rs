@@ -64,9 +64,12 @@ pub(crate) fn page_of_sorted<T>(
     key: impl Fn(&T) -> String,
     request: &PageRequest,
 ) -> Page<T> {
-    let mut after = items
-        .into_iter()
-        .filter(|item| request.cursor.as_deref().is_none_or(|c| key(item).as_str() > c));
+    let mut after = items.into_iter().filter(|item| {
+        request
+            .cursor
+            .as_deref()
+            .is_none_or(|c| key(item).as_str() > c)
+    });
     let items: Vec<T> = after.by_ref().take(request.limit).collect();
     let next_cursor = match (after.next(), items.last()) {
         (Some(_), Some(last)) => Some(key(last)),
@@ -152,7 +155,10 @@ mod tests {
     #[test]
     fn short_lists_page_by_position() {
         let first = page_at_offset(1..=5, &PageRequest::first(2)).unwrap();
-        assert_eq!((first.items, first.next_cursor.as_deref()), (vec![1, 2], Some("2")));
+        assert_eq!(
+            (first.items, first.next_cursor.as_deref()),
+            (vec![1, 2], Some("2"))
+        );
         let last = PageRequest::new(Some(3), Some("2".into())).unwrap();
         let rest = page_at_offset(1..=5, &last).unwrap();
         assert_eq!((rest.items, rest.next_cursor), (vec![3, 4, 5], None));

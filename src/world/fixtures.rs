@@ -420,6 +420,16 @@ impl Fixtures {
         Ok(fixtures)
     }
 
+    /// How many directory records the document makes (users, customers, devices, OAuth
+    /// clients, API users): what a world built from it takes of `--max-total-records`.
+    pub(crate) fn record_count(&self) -> usize {
+        self.users.len()
+            + self.customers.len()
+            + self.devices.len()
+            + self.clients.len()
+            + self.api_users.len()
+    }
+
     /// The emails of the fixture users, in order.
     pub fn user_emails(&self) -> Vec<&str> {
         self.users.iter().map(|u| u.email.as_str()).collect()

@@ -58,10 +58,11 @@ impl World {
         clock: Clock,
         seed: Option<u64>,
     ) -> Self {
-        let store = Store::from_fixtures(&fixtures);
+        let store = Store::for_world(&fixtures, &settings.budgets);
         let limits = settings.rate_limits.resolve(fixtures.rate_limits.as_ref());
         Self {
-            rate_limiter: RateLimiter::new(limits),
+            rate_limiter: RateLimiter::new(limits)
+                .counted_in(settings.budgets.tracked_clients.clone()),
             journal: Journal::new(settings.journal_size),
             faults: Faults::default(),
             settings,
@@ -96,7 +97,7 @@ impl World {
             self.fixtures.store(Arc::new(f));
         }
         let fixtures = self.fixtures.load();
-        let store = Store::from_fixtures(&fixtures);
+        let store = Store::for_world(&fixtures, &self.settings.budgets);
         self.store.store(Arc::new(store));
         self.journal.clear();
         self.faults.clear();
@@ -186,6 +187,15 @@ impl World {
                 return Err(ApiError::TokenTableFull { max: cap });
             }
         }
+        // All worlds together at `--max-total-tokens`: this world makes room with one of
+        // its own (one, not a loop: the others' tokens are not this world's to count).
+        if store.tokens.over_total() && !store.tokens.evict_one(now) {
+            return Err(ApiError::ServerFull {
+                what: "live tokens",
+                max: self.settings.budgets.credentials.cap(),
+                option: "--max-total-tokens",
+            });
+        }
         Ok(())
     }
 
@@ -193,16 +203,20 @@ impl World {
     /// memory without bound, and a refresh token lives longer than its access token.
     /// Every refresh token may be evicted, the soonest to expire first.
     pub(crate) fn make_room_for_refresh_token(&self, store: &Store, now: Millis) {
-        while store.refresh_tokens.len() >= self.settings.max_tokens
-            && store.refresh_tokens.evict_one(now)
-        {}
+        let tokens = &store.refresh_tokens;
+        while tokens.len() >= self.settings.max_tokens && tokens.evict_one(now) {}
+        if tokens.over_total() {
+            tokens.evict_one(now);
+        }
     }
 
     /// The same cap for outstanding MFA challenges (a flood of password grants for an
     /// MFA user opens one per request).
     pub(crate) fn make_room_for_challenge(&self, store: &Store, now: Millis) {
-        while store.mfa_challenges.len() >= self.settings.max_tokens
-            && store.mfa_challenges.evict_one(now)
-        {}
+        let challenges = &store.mfa_challenges;
+        while challenges.len() >= self.settings.max_tokens && challenges.evict_one(now) {}
+        if challenges.over_total() {
+            challenges.evict_one(now);
+        }
     }
 }

@@ -1,7 +1,33 @@
 //! [`WorldSettings`]: the per-world subset of the configuration.
 
+use std::sync::Arc;
+
 use crate::config::Config;
 use crate::rate_limit::RateLimitOverrides;
+use crate::support::budget::Tally;
+
+/// The server-wide tallies that every world of one server shares (the default world's
+/// are handed to each tenant): caps on the sum over all worlds.
+#[derive(Debug, Clone)]
+pub(crate) struct Budgets {
+    /// Access tokens, refresh tokens and MFA challenges (`--max-total-tokens`).
+    pub credentials: Arc<Tally>,
+    /// Rate-limited clients tracked (`--max-total-tracked-clients`).
+    pub tracked_clients: Arc<Tally>,
+    /// Users, customers, devices, OAuth clients and API users (`--max-total-records`).
+    pub records: Arc<Tally>,
+}
+
+impl Budgets {
+    /// Fresh tallies with the caps of `config`.
+    pub(crate) fn new(config: &Config) -> Self {
+        Self {
+            credentials: Arc::new(Tally::new(config.max_total_tokens)),
+            tracked_clients: Arc::new(Tally::new(config.max_total_tracked_clients)),
+            records: Arc::new(Tally::new(config.max_total_records)),
+        }
+    }
+}
 
 /// The per-world subset of [`Config`]: what a tenant carries with it.
 #[derive(Debug, Clone)]
@@ -16,6 +42,19 @@ pub(crate) struct WorldSettings {
     pub rate_limits: RateLimitOverrides,
     /// Requests kept in the journal (0: none).
     pub journal_size: usize,
+    /// The server-wide tallies (shared with every other world of the server).
+    pub budgets: Budgets,
+}
+
+impl WorldSettings {
+    /// The settings of a new tenant: `config`'s, sharing the tallies of `server` (the
+    /// default world's settings).
+    pub(crate) fn for_tenant(config: &Config, server: &WorldSettings) -> Self {
+        Self {
+            budgets: server.budgets.clone(),
+            ..Self::from(config)
+        }
+    }
 }
 
 impl From<&Config> for WorldSettings {
@@ -36,6 +75,7 @@ impl From<&Config> for WorldSettings {
                 rules: c.rate_limits.clone(),
             },
             journal_size: c.journal_size,
+            budgets: Budgets::new(c),
         }
     }
 }

@@ -10,12 +10,18 @@
 
 pub(crate) use crate::world::tables::CountedMap;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
 use parking_lot::RwLock;
 
 use crate::clock::{parse_iso8601, Millis};
+use crate::error::ApiError;
+use crate::support::budget::Tally;
 use crate::tokens::{parse_token, TokenKey};
 use crate::totp::TotpSecret;
 use crate::world::fixtures::{DeviceFixture, Fixtures};
+use crate::world::settings::Budgets;
 
 /// Index of a user in the directory.
 pub(crate) type UserId = u32;
@@ -464,13 +470,74 @@ pub(crate) struct Store {
     pub refresh_tokens: CountedMap<TokenKey, RefreshToken>,
     /// Outstanding MFA challenges by `mfa_token`.
     pub mfa_challenges: CountedMap<String, MfaChallenge>,
+    /// The server-wide tally of directory records (`--max-total-records`), if counted.
+    records: Option<Arc<Tally>>,
+    /// What this store took of it (given back when the store is dropped: a reset or a
+    /// deleted tenant).
+    records_taken: AtomicUsize,
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        if let Some(records) = &self.records {
+            records.give(*self.records_taken.get_mut());
+        }
+    }
 }
 
 impl Store {
-    /// A store holding the fixtures' directory and pre-issued tokens.
+    /// A store holding the fixtures' directory and pre-issued tokens, counted in no
+    /// server-wide tally (tests, fuzzing).
+    #[cfg(any(test, feature = "fuzzing"))]
     pub fn from_fixtures(fixtures: &Fixtures) -> Self {
+        Self::fill(Store::default(), fixtures)
+    }
+
+    /// A world's store: the fixtures' directory and tokens, its credentials and records
+    /// counted in the server's tallies (the fixtures' records are taken whatever the
+    /// cap: a tenant is refused before its store is built).
+    pub(crate) fn for_world(fixtures: &Fixtures, budgets: &Budgets) -> Self {
+        let count = fixtures.record_count();
+        budgets.records.take(count);
+        let store = Store {
+            directory: RwLock::default(),
+            tokens: CountedMap::counted_in(budgets.credentials.clone()),
+            refresh_tokens: CountedMap::counted_in(budgets.credentials.clone()),
+            mfa_challenges: CountedMap::counted_in(budgets.credentials.clone()),
+            records: Some(budgets.records.clone()),
+            records_taken: AtomicUsize::new(count),
+        };
+        Self::fill(store, fixtures)
+    }
+
+    /// Takes room for one more directory record in the server-wide tally; `503` when
+    /// all worlds together hold `--max-total-records`.
+    pub(crate) fn take_record(&self) -> Result<(), ApiError> {
+        let Some(records) = &self.records else {
+            return Ok(());
+        };
+        if !records.try_take(1) {
+            return Err(ApiError::ServerFull {
+                what: "directory records",
+                max: records.cap(),
+                option: "--max-total-records",
+            });
+        }
+        self.records_taken.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Gives back a record taken by [`Store::take_record`] that was not made after all.
+    pub(crate) fn give_record(&self) {
+        if let Some(records) = &self.records {
+            records.give(1);
+            self.records_taken.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Loads `fixtures` into the empty `store`.
+    fn fill(store: Store, fixtures: &Fixtures) -> Self {
         let directory = Directory::from_fixtures(fixtures);
-        let store = Store::default();
         for (i, api_user) in directory.api_users.iter().enumerate() {
             if let Some(a) = api_user {
                 store.tokens.insert(

@@ -8,10 +8,12 @@ use std::collections::BTreeSet;
 use std::hash::Hash;
 use std::ops::Bound;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use parking_lot::Mutex;
 
 use crate::clock::Millis;
+use crate::support::budget::Tally;
 use crate::support::maps::{big_map, shrink_if_sparse, FastMap};
 use crate::world::store::{AccessToken, MfaChallenge, Owner, RefreshToken};
 
@@ -89,6 +91,8 @@ pub(crate) struct CountedMap<K, V> {
     map: FastMap<K, V>,
     len: AtomicUsize,
     order: Mutex<BTreeSet<Position<K>>>,
+    /// The server-wide tally this table's entries count in (`--max-total-tokens`).
+    tally: Option<Arc<Tally>>,
 }
 
 impl<K: Eq + Hash, V> std::fmt::Debug for CountedMap<K, V> {
@@ -105,6 +109,16 @@ impl<K: Eq + Hash + Ord + Clone + Default, V: Expiring> Default for CountedMap<K
             map: big_map(),
             len: AtomicUsize::new(0),
             order: Mutex::new(BTreeSet::new()),
+            tally: None,
+        }
+    }
+}
+
+impl<K, V> Drop for CountedMap<K, V> {
+    fn drop(&mut self) {
+        // A world reset or deleted gives its entries' room back to the server.
+        if let Some(tally) = &self.tally {
+            tally.give(*self.len.get_mut());
         }
     }
 }
@@ -132,13 +146,46 @@ impl<K: Eq + Hash + Ord + Clone, V: Expiring> Occupied<'_, K, V> {
     pub(crate) fn remove(self) -> V {
         let table = self.table;
         let (key, value) = self.entry.remove_entry();
-        table.len.fetch_sub(1, Ordering::Relaxed);
+        table.shrank(1);
         table.order.lock().remove(&position(&key, &value));
         value
     }
 }
 
+impl<K, V> CountedMap<K, V> {
+    /// Counts `n` more entries, here and in the server-wide tally.
+    fn grew(&self, n: usize) {
+        self.len.fetch_add(n, Ordering::Relaxed);
+        if let Some(tally) = &self.tally {
+            tally.take(n);
+        }
+    }
+
+    /// Counts `n` fewer entries, here and in the server-wide tally.
+    fn shrank(&self, n: usize) {
+        self.len.fetch_sub(n, Ordering::Relaxed);
+        if let Some(tally) = &self.tally {
+            tally.give(n);
+        }
+    }
+}
+
 impl<K: Eq + Hash + Ord + Clone + Default, V: Expiring> CountedMap<K, V> {
+    /// An empty table whose entries also count in `tally`.
+    pub(crate) fn counted_in(tally: Arc<Tally>) -> Self {
+        Self {
+            map: big_map(),
+            len: AtomicUsize::new(0),
+            order: Mutex::new(BTreeSet::new()),
+            tally: Some(tally),
+        }
+    }
+
+    /// Whether the server-wide tally is full (all worlds together hold their most).
+    pub(crate) fn over_total(&self) -> bool {
+        self.tally.as_ref().is_some_and(|t| t.is_full())
+    }
+
     /// How many entries (one atomic load).
     pub(crate) fn len(&self) -> usize {
         self.len.load(Ordering::Relaxed)
@@ -159,9 +206,7 @@ impl<K: Eq + Hash + Ord + Clone + Default, V: Expiring> CountedMap<K, V> {
             Some(old) => {
                 order.remove(&position(&at.2, old));
             }
-            None => {
-                self.len.fetch_add(1, Ordering::Relaxed);
-            }
+            None => self.grew(1),
         }
         order.insert(at);
         old
@@ -180,7 +225,7 @@ impl<K: Eq + Hash + Ord + Clone + Default, V: Expiring> CountedMap<K, V> {
     ) -> Option<(K, V)> {
         let removed = self.map.remove_if(key, keep_out);
         if let Some((k, v)) = &removed {
-            self.len.fetch_sub(1, Ordering::Relaxed);
+            self.shrank(1);
             self.order.lock().remove(&position(k, v));
         }
         removed
@@ -197,7 +242,7 @@ impl<K: Eq + Hash + Ord + Clone + Default, V: Expiring> CountedMap<K, V> {
             }
             kept
         });
-        self.len.fetch_sub(gone.len(), Ordering::Relaxed);
+        self.shrank(gone.len());
         let mut order = self.order.lock();
         for at in &gone {
             order.remove(at);
@@ -231,9 +276,7 @@ impl<K: Eq + Hash + Ord + Clone + Default, V: Expiring> CountedMap<K, V> {
     fn remove_at(&self, at: &Position<K>) -> bool {
         self.map
             .remove_if(&at.2, |k, v| position(k, v) == *at)
-            .inspect(|_| {
-                self.len.fetch_sub(1, Ordering::Relaxed);
-            })
+            .inspect(|_| self.shrank(1))
             .is_some()
     }
 
@@ -466,7 +509,8 @@ mod tests {
         }
         table.insert([7; 20], token(None, false));
         let (first, next) = table.page(None, 3, 101, |_, _| true);
-        let keys = |page: &[([u8; 20], AccessToken)]| page.iter().map(|(k, _)| k[0]).collect::<Vec<_>>();
+        let keys =
+            |page: &[([u8; 20], AccessToken)]| page.iter().map(|(k, _)| k[0]).collect::<Vec<_>>();
         // 0 and 1 have expired at 101: skipped, the page still holds 3.
         assert_eq!(keys(&first), [2, 3, 4]);
         let (second, next) = table.page(next.as_ref(), 3, 101, |_, _| true);

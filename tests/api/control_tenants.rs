@@ -280,3 +280,195 @@ async fn a_tenant_created_without_a_host_header_reports_the_bound_address() {
     let id = body["id"].as_str().unwrap();
     assert_eq!(body["base_url"], format!("{}/t/{id}", mock.uri), "{answer}");
 }
+
+/// Logs in to the world at `base` (a full URL) with `expires_in`; status and body.
+async fn login_at(mock: &TestMock, base: &str, expires_in: &str) -> (u16, serde_json::Value) {
+    let response = mock
+        .client
+        .post(format!("{base}/oauth/token"))
+        .basic_auth("particle", Some("particle"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "user@example.com"),
+            ("password", "password"),
+            ("expires_in", expires_in),
+        ])
+        .send()
+        .await
+        .unwrap();
+    status_and_json(response).await
+}
+
+/// Issue 16 finding 7: `--max-total-tokens` caps the credentials of all worlds together.
+/// A tenant's flood makes room with the tenant's own tokens, never another world's, and
+/// is refused `503 server_full` once it has none that may go.
+#[tokio::test]
+async fn a_tenant_flood_stays_within_the_server_wide_token_cap_and_spares_other_worlds() {
+    // Arrange: 24 credentials for every world together; the default world holds its two
+    // fixture tokens and three logins (an access and a refresh token each).
+    let mut config = Config::default();
+    config.max_total_tokens = 24;
+    config.no_rate_limits = true;
+    let mock = spawn_with_config(config).await;
+    let mut kept = Vec::new();
+    for _ in 0..3 {
+        let (status, body) = login_at(&mock, &mock.uri, "3600").await;
+        assert_eq!(status, 200, "{body}");
+        kept.push(body["access_token"].as_str().unwrap().to_string());
+    }
+    let tenant = create(&mock, None).await;
+    // Act: 200 expiring logins in the tenant, then never-expiring ones.
+    for _ in 0..200 {
+        let (status, body) = login_at(&mock, &tenant, "3600").await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let mut refused = None;
+    for _ in 0..50 {
+        let (status, body) = login_at(&mock, &tenant, "0").await;
+        if status != 200 {
+            refused = Some((status, body));
+            break;
+        }
+    }
+    // Assert: the tenant was refused with the server-wide error, the default world's
+    // tokens all still work, and the access tokens of both worlds stay within the cap.
+    let (status, body) = refused.expect("a never-expiring flood is refused at the cap");
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"], "server_full", "{body}");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("--max-total-tokens"),
+        "{body}"
+    );
+    for token in kept.iter().map(String::as_str).chain([USER_TOKEN]) {
+        let status = mock
+            .get_with("/v1/access_tokens/current", token)
+            .await
+            .status();
+        assert_eq!(status, 200, "{token}");
+    }
+    let path = tenant.replace(&mock.uri, "");
+    let (_, here) = mock.get_json("/__mock/tokens").await;
+    let (_, there) = mock.get_json(&format!("{path}/__mock/tokens")).await;
+    let total = here["total"].as_u64().unwrap() + there["total"].as_u64().unwrap();
+    assert!(total <= 24, "{total} access tokens");
+    assert_eq!(here["total"], 5, "{here}");
+}
+
+/// `--max-total-tracked-clients`: rate-limited clients of all worlds together.
+#[tokio::test]
+async fn tracked_clients_are_capped_across_worlds() {
+    // Arrange
+    let mut config = Config::default();
+    config.max_total_tracked_clients = 5;
+    config.trust_forwarded = true;
+    let mock = spawn_with_config(config).await;
+    let tenant = create(&mock, None).await;
+    // Act: four addresses at the default world, then four at the tenant.
+    for (base, first) in [(mock.uri.as_str(), 1), (tenant.as_str(), 11)] {
+        for i in first..first + 4 {
+            let status = mock
+                .client
+                .get(format!("{base}/v1/access_tokens/current"))
+                .header("X-Forwarded-For", format!("10.0.0.{i}"))
+                .bearer_auth(USER_TOKEN)
+                .send()
+                .await
+                .unwrap()
+                .status();
+            assert_eq!(status, 200);
+        }
+    }
+    // Assert: 5 tracked in all; the tenant's extra clients were admitted untracked.
+    let path = tenant.replace(&mock.uri, "");
+    let (_, here) = mock.get_json("/__mock/rate-limits").await;
+    let (_, there) = mock.get_json(&format!("{path}/__mock/rate-limits")).await;
+    assert_eq!(here["tracked_clients"], 4, "{here}");
+    assert_eq!(there["tracked_clients"], 1, "{there}");
+    assert_eq!(there["untracked_admissions"], 3, "{there}");
+    // Deleting the tenant gives its room back.
+    let (status, _) = mock
+        .call(
+            Method::DELETE,
+            &format!("/__mock/tenants/{}", path.trim_start_matches("/t/")),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let status = mock
+        .client
+        .get(mock.url("/v1/access_tokens/current"))
+        .header("X-Forwarded-For", "10.0.0.99")
+        .bearer_auth(USER_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 200);
+    let (_, here) = mock.get_json("/__mock/rate-limits").await;
+    assert_eq!(here["tracked_clients"], 5, "{here}");
+}
+
+/// `--max-total-records`: users, customers, devices, clients and API users of all
+/// worlds together, fixtures included; a full server refuses new tenants and new
+/// records with `503 server_full`, and a deleted tenant gives its records back.
+#[tokio::test]
+async fn directory_records_are_capped_across_worlds() {
+    // Arrange: room for the default world's fixtures and a few tenants.
+    let per_world = {
+        let probe = spawn_mock().await;
+        let (_, users) = probe.get_json("/__mock/users").await;
+        let (_, clients) = probe.get_json("/__mock/clients").await;
+        let (_, customers) = probe.get_json("/__mock/customers").await;
+        // Devices and API users are not listed here; the test reads the cap back
+        // from when creation stops instead of computing it.
+        users["users"].as_array().unwrap().len()
+            + clients["clients"].as_array().unwrap().len()
+            + customers["customers"].as_array().unwrap().len()
+    };
+    let mut config = Config::default();
+    config.max_total_records = per_world * 4;
+    let mock = spawn_with_config(config).await;
+    // Act: tenants until the server is full.
+    let mut tenants = Vec::new();
+    let refusal = loop {
+        let (status, body) = mock.call(Method::POST, "/__mock/tenants", None).await;
+        if status != 201 {
+            break (status, body);
+        }
+        tenants.push(body["id"].as_str().unwrap().to_string());
+        assert!(tenants.len() < 10, "never refused");
+    };
+    // Assert: refused 503 server_full naming the option; so is a new user, until a
+    // tenant is deleted.
+    assert_eq!(refusal.0, 503, "{}", refusal.1);
+    assert_eq!(refusal.1["error"], "server_full", "{}", refusal.1);
+    assert!(!tenants.is_empty());
+    let new_user = json!({"email": "late@example.com", "password": "pw"});
+    let mut created = 0;
+    let full = loop {
+        let email = format!("late{created}@example.com");
+        let (status, body) = mock
+            .post_json("/__mock/users", json!({"email": email, "password": "pw"}))
+            .await;
+        if status != 201 && status != 200 {
+            break (status, body);
+        }
+        created += 1;
+        assert!(created < per_world * 4, "never refused");
+    };
+    assert_eq!(full.0, 503, "{}", full.1);
+    assert_eq!(full.1["error"], "server_full", "{}", full.1);
+    let (status, _) = mock
+        .call(
+            Method::DELETE,
+            &format!("/__mock/tenants/{}", tenants[0]),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, body) = mock.post_json("/__mock/users", new_user).await;
+    assert!(status == 201 || status == 200, "{status} {body}");
+}

@@ -502,6 +502,7 @@ async fn a_body_field_over_8_kib_is_a_400_in_every_kind_of_body() {
         assert!(body.to_string().contains("8192"), "{body}");
     }
     // Nothing was changed by the refused bodies.
-    let (_, users) = status_and_json(client.get(mock.url("/__mock/users")).send().await.unwrap()).await;
+    let (_, users) =
+        status_and_json(client.get(mock.url("/__mock/users")).send().await.unwrap()).await;
     assert!(!users.to_string().contains("long@example.com"), "{users}");
 }

@@ -57,6 +57,20 @@ async fn nonsense_numeric_options_are_start_up_errors_naming_them() {
         ("--mfa-token-ttl", Box::new(|c| c.mfa_token_ttl = 0)),
         ("--journal-size", Box::new(|c| c.journal_size = usize::MAX)),
         ("--max-tenants", Box::new(|c| c.max_tenants = usize::MAX)),
+        ("--max-total-tokens", Box::new(|c| c.max_total_tokens = 0)),
+        (
+            "--max-total-tracked-clients",
+            Box::new(|c| c.max_total_tracked_clients = 0),
+        ),
+        ("--max-total-records", Box::new(|c| c.max_total_records = 0)),
+        // Every world's journal together: 100,000 × 1,001 worlds is over 5,000,000.
+        (
+            "--journal-size",
+            Box::new(|c| {
+                c.journal_size = 100_000;
+                c.max_tenants = 1_000;
+            }),
+        ),
         (
             "--max-tracked-clients",
             Box::new(|c| c.max_tracked_clients = Some(0)),

@@ -28,8 +28,8 @@ use crate::http::extract::{CurrentWorld, JsonOrForm, RawBody};
 use crate::http::routes::{dashboard, ok, Reply, OK_TRUE};
 use crate::http::state::AppState;
 use crate::journal::JournalFilter;
-use crate::support::paging::{Page, PageRequest, MAX_PAGE};
 use crate::rate_limit::RateLimitSection;
+use crate::support::paging::{Page, PageRequest, MAX_PAGE};
 use crate::world::fixtures::Fixtures;
 use crate::world::World;
 
@@ -337,13 +337,13 @@ async fn list_clients(CurrentWorld(world): CurrentWorld, uri: Uri) -> Result<Res
     Ok(listed("clients", control::clients_page(&world, &request)?))
 }
 
-async fn list_customers(
-    CurrentWorld(world): CurrentWorld,
-    uri: Uri,
-) -> Result<Response, ApiError> {
+async fn list_customers(CurrentWorld(world): CurrentWorld, uri: Uri) -> Result<Response, ApiError> {
     let q: ListQuery = read_query(&uri)?;
     let request = page_request(q.limit, q.cursor)?;
-    Ok(listed("customers", control::customers_page(&world, &request)?))
+    Ok(listed(
+        "customers",
+        control::customers_page(&world, &request)?,
+    ))
 }
 
 async fn list_password_resets(
@@ -352,7 +352,10 @@ async fn list_password_resets(
 ) -> Result<Response, ApiError> {
     let q: ListQuery = read_query(&uri)?;
     let request = page_request(q.limit, q.cursor)?;
-    Ok(listed("resets", control::password_resets_page(&world, &request)?))
+    Ok(listed(
+        "resets",
+        control::password_resets_page(&world, &request)?,
+    ))
 }
 
 async fn issue_token(
