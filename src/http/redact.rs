@@ -231,6 +231,11 @@ mod tests {
             redact_query("access%5Ftoken=abc"),
             "access%5Ftoken=[redacted]"
         );
+        // A token list's cursor names a token.
+        assert_eq!(
+            redact_query("limit=2&cursor=0.1700000000000.0123456789abcdef0123456789abcdef01234567"),
+            "limit=2&cursor=[redacted]"
+        );
     }
 
     #[test]

@@ -357,6 +357,19 @@ async fn a_tenant_flood_stays_within_the_server_wide_token_cap_and_spares_other_
     assert_eq!(here["total"], 5, "{here}");
 }
 
+/// `GET /v1/access_tokens/current` at the world at `base`, as the client `ip`; the status.
+async fn call_from(mock: &TestMock, base: &str, ip: &str) -> u16 {
+    mock.client
+        .get(format!("{base}/v1/access_tokens/current"))
+        .header("X-Forwarded-For", ip)
+        .bearer_auth(USER_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
 /// `--max-total-tracked-clients`: rate-limited clients of all worlds together.
 #[tokio::test]
 async fn tracked_clients_are_capped_across_worlds() {
@@ -369,16 +382,7 @@ async fn tracked_clients_are_capped_across_worlds() {
     // Act: four addresses at the default world, then four at the tenant.
     for (base, first) in [(mock.uri.as_str(), 1), (tenant.as_str(), 11)] {
         for i in first..first + 4 {
-            let status = mock
-                .client
-                .get(format!("{base}/v1/access_tokens/current"))
-                .header("X-Forwarded-For", format!("10.0.0.{i}"))
-                .bearer_auth(USER_TOKEN)
-                .send()
-                .await
-                .unwrap()
-                .status();
-            assert_eq!(status, 200);
+            assert_eq!(call_from(&mock, base, &format!("10.0.0.{i}")).await, 200);
         }
     }
     // Assert: 5 tracked in all; the tenant's extra clients were admitted untracked.
@@ -397,16 +401,7 @@ async fn tracked_clients_are_capped_across_worlds() {
         )
         .await;
     assert_eq!(status, 200);
-    let status = mock
-        .client
-        .get(mock.url("/v1/access_tokens/current"))
-        .header("X-Forwarded-For", "10.0.0.99")
-        .bearer_auth(USER_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .status();
-    assert_eq!(status, 200);
+    assert_eq!(call_from(&mock, &mock.uri, "10.0.0.99").await, 200);
     let (_, here) = mock.get_json("/__mock/rate-limits").await;
     assert_eq!(here["tracked_clients"], 5, "{here}");
 }

@@ -276,6 +276,12 @@ fn page_request(limit: Option<usize>, cursor: Option<String>) -> Result<PageRequ
     PageRequest::new(limit, cursor).map_err(ApiError::BadRequest)
 }
 
+/// The page a plain list request (`?limit=&cursor=`, nothing else) asks for.
+fn list_request(uri: &Uri) -> Result<PageRequest, ApiError> {
+    let q: ListQuery = read_query(uri)?;
+    page_request(q.limit, q.cursor)
+}
+
 /// A list answer: `{"<name>": [...], "next_cursor": "…" | null}`.
 fn listed<T: Serialize>(name: &str, page: Page<T>) -> Response {
     let mut body = serde_json::Map::new();
@@ -289,8 +295,7 @@ fn listed<T: Serialize>(name: &str, page: Page<T>) -> Response {
 
 /// One page of the users, sorted by email (never a password or secret).
 async fn list_users(CurrentWorld(world): CurrentWorld, uri: Uri) -> Result<Response, ApiError> {
-    let q: ListQuery = read_query(&uri)?;
-    let request = page_request(q.limit, q.cursor)?;
+    let request = list_request(&uri)?;
     Ok(listed("users", control::users_page(&world, &request)))
 }
 
@@ -332,14 +337,12 @@ async fn revoke_token(
 }
 
 async fn list_clients(CurrentWorld(world): CurrentWorld, uri: Uri) -> Result<Response, ApiError> {
-    let q: ListQuery = read_query(&uri)?;
-    let request = page_request(q.limit, q.cursor)?;
+    let request = list_request(&uri)?;
     Ok(listed("clients", control::clients_page(&world, &request)?))
 }
 
 async fn list_customers(CurrentWorld(world): CurrentWorld, uri: Uri) -> Result<Response, ApiError> {
-    let q: ListQuery = read_query(&uri)?;
-    let request = page_request(q.limit, q.cursor)?;
+    let request = list_request(&uri)?;
     Ok(listed(
         "customers",
         control::customers_page(&world, &request)?,
@@ -350,8 +353,7 @@ async fn list_password_resets(
     CurrentWorld(world): CurrentWorld,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    let q: ListQuery = read_query(&uri)?;
-    let request = page_request(q.limit, q.cursor)?;
+    let request = list_request(&uri)?;
     Ok(listed(
         "resets",
         control::password_resets_page(&world, &request)?,
@@ -542,8 +544,7 @@ async fn list_tenants(
     uri: Uri,
 ) -> Result<Response, ApiError> {
     default_world_only(&state, &world)?;
-    let q: ListQuery = read_query(&uri)?;
-    let page = control::tenant_page(&state.registry, &page_request(q.limit, q.cursor)?);
+    let page = control::tenant_page(&state.registry, &list_request(&uri)?);
     let tenants = Page {
         items: page
             .items
