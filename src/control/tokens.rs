@@ -5,7 +5,6 @@ use super::*;
 use crate::particle::teams::add_api_user;
 use crate::tokens::TokenKey;
 use crate::world::store::AccessToken;
-use crate::world::tables::{Position, Tier};
 
 /// A token to issue directly (`POST /__mock/tokens`): either for a human `user`, or a new
 /// API user holding `scopes` on a `product` or an `org`.
@@ -177,47 +176,41 @@ pub(crate) fn live_tokens(world: &World) -> Vec<LiveToken> {
     tokens
 }
 
-/// One page of the live access tokens, in eviction order (the evictable tokens soonest
-/// to expire first, then those never evicted), and how many are live in all. Reads the
-/// table's order index, so a page costs O(limit · log n) whatever the table's size, and
-/// copies only the page.
+/// One page of the live access tokens, ordered by token, and how many are live in all:
+/// one pass over the table that keeps only the page (no copy of the table). The cursor
+/// is the last token of the previous page (a secret: the redactor hides the `cursor`
+/// parameter from the log and the journal).
 pub(crate) fn token_page(
     world: &World,
     request: &PageRequest,
 ) -> Result<(Page<LiveToken>, usize), ApiError> {
-    let cursor = request
+    let after = request
         .cursor
         .as_deref()
         .map(|c| {
-            parse_token_cursor(c).ok_or_else(|| {
+            crate::tokens::parse_token(c).ok_or_else(|| {
                 ApiError::BadRequest("invalid cursor: pass a next_cursor unchanged".into())
             })
         })
         .transpose()?;
     let store = world.store();
-    let now = world.now();
-    let (entries, next) = store
+    let (entries, more, total) = store
         .tokens
-        .page(cursor.as_ref(), request.limit, now, |_, _| true);
+        .page(after.as_ref(), request.limit, world.now());
     let directory = store.directory.read();
-    let items = entries
+    let items: Vec<LiveToken> = entries
         .iter()
         .map(|(key, token)| describe_token(&directory, key, token))
         .collect();
-    let total = store
-        .tokens
-        .len()
-        .saturating_sub(store.tokens.expired_count(now));
-    let page = Page {
-        items,
-        next_cursor: next.map(|at| format_token_cursor(&at)),
-    };
-    Ok((page, total))
+    let next_cursor = more
+        .then(|| items.last().map(|t| t.token.clone()))
+        .flatten();
+    Ok((Page { items, next_cursor }, total))
 }
 
 /// Page `skip + 1` of `per_page` live tokens (the dashboard's numbered pages): the
-/// pages before it are read and dropped, `per_page` at a time, so the memory used is
-/// one page whatever the number.
+/// pages before it are read and dropped, so the memory used is one page whatever the
+/// number (each page is one pass over the table).
 pub(crate) fn token_page_number(
     world: &World,
     skip: usize,
@@ -242,29 +235,6 @@ pub(crate) fn token_page_number(
         }
     }
     token_page(world, &request).unwrap_or_else(|_| (Page::empty(), 0))
-}
-
-/// A token page's cursor: `<tier>.<expiry ms>.<token>` (the token is a secret: the
-/// redactor hides the `cursor` parameter from the log and the journal).
-fn format_token_cursor((tier, at, key): &Position<TokenKey>) -> String {
-    let tier = match tier {
-        Tier::Evictable => 0,
-        Tier::Kept => 1,
-    };
-    format!("{tier}.{at}.{}", format_token(key))
-}
-
-/// Reads back a [`format_token_cursor`].
-fn parse_token_cursor(cursor: &str) -> Option<Position<TokenKey>> {
-    let mut parts = cursor.splitn(3, '.');
-    let tier = match parts.next()? {
-        "0" => Tier::Evictable,
-        "1" => Tier::Kept,
-        _ => return None,
-    };
-    let at = parts.next()?.parse().ok()?;
-    let key = crate::tokens::parse_token(parts.next()?)?;
-    Some((tier, at, key))
 }
 
 /// How the control API shows one access token.

@@ -63,6 +63,7 @@ pub(super) async fn serve(
     let refusals = Arc::new(Semaphore::new(MAX_REFUSALS_IN_FLIGHT));
     let per_client = PerClient::new(state.config.max_connections_per_client);
     let sweeper = tokio::spawn(sweep_rate_limits(state.registry.clone()));
+    let evictions = tokio::spawn(prepare_evictions(state.registry.clone()));
     let viewers = state.viewers.clone();
     let pipeline = Arc::new(app(state));
     let graceful = GracefulShutdown::new();
@@ -119,6 +120,7 @@ pub(super) async fn serve(
     }
     drop(listener);
     sweeper.abort();
+    evictions.abort();
     // Journal streams never end by themselves: end them, or they would hold the
     // graceful shutdown for its whole grace period (and outlive it).
     viewers.close();

@@ -27,6 +27,30 @@ pub(super) async fn sweep_rate_limits(registry: Arc<Registry>) {
     }
 }
 
+/// How often the credential tables are checked for a table near its cap.
+pub(super) const EVICTIONS_CHECK_EVERY: Duration = Duration::from_millis(50);
+
+/// Every 50 ms, prepares the eviction candidates of every credential table past 15/16
+/// of its cap (one pass over the table, off the async workers), so that a login at the
+/// cap evicts one token in O(log n) instead of scanning the table itself.
+pub(super) async fn prepare_evictions(registry: Arc<Registry>) {
+    let mut tick = tokio::time::interval(EVICTIONS_CHECK_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let registry = registry.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            // The worlds first: no registry lock is held across a pass.
+            let mut worlds = vec![registry.default.clone()];
+            worlds.extend(registry.tenants.iter().map(|t| t.value().clone()));
+            for world in worlds {
+                world.prepare_evictions();
+            }
+        })
+        .await;
+    }
+}
+
 /// Entries a sweep must have evicted before freed memory is handed back to the OS.
 pub(super) const RELEASE_AFTER_EVICTING: usize = 1024;
 

@@ -374,4 +374,40 @@ mod tests {
         assert_eq!(sweep_expired_tokens(&registry), 1);
         assert!(store.refresh_tokens.is_empty());
     }
+
+    #[test]
+    fn the_housekeeper_prepares_evictions_only_near_the_cap() {
+        // Arrange: a cap of 32; the fixtures hold 2 tokens (never evicted).
+        let clock = Clock::manual(T0);
+        let settings = WorldSettings::from(&Config {
+            max_tokens: 32,
+            ..Config::default()
+        });
+        let world = World::new(Fixtures::default_set(), settings, clock, None);
+        let store = world.store();
+        let login = || {
+            crate::particle::oauth::issue(
+                &world,
+                &store,
+                crate::world::store::Owner::User(0),
+                0,
+                3600,
+                None,
+            )
+            .expect("room")
+        };
+        // Act / Assert: below 15/16 of the cap there is nothing to do; past it, the
+        // access and refresh tables are prepared once, then not again.
+        for _ in 0..27 {
+            login();
+        }
+        assert_eq!(world.prepare_evictions(), 0);
+        login();
+        assert_eq!(store.tokens.len(), 30);
+        assert_eq!(world.prepare_evictions(), 1);
+        assert_eq!(world.prepare_evictions(), 0);
+        login();
+        login();
+        assert_eq!(world.prepare_evictions(), 1);
+    }
 }

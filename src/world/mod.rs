@@ -172,7 +172,8 @@ impl World {
     }
 
     /// Keeps the live-token count under the cap (`--max-tokens`) before one more token
-    /// is inserted, in O(log n) (the table's order index). The policy (docs/limits.md):
+    /// is inserted: one token goes per new one, found in O(log n) among candidates the
+    /// housekeeper picks ahead of the cap (`CountedMap`). The policy (docs/limits.md):
     ///
     /// 1. expired tokens go first;
     /// 2. then the expiring tokens closest to expiry, except the fixtures' tokens and
@@ -182,14 +183,15 @@ impl World {
     ///    ([`ApiError::TokenTableFull`]) rather than killing one a client was given.
     pub(crate) fn make_room_for_token(&self, store: &Store, now: Millis) -> Result<(), ApiError> {
         let cap = self.settings.max_tokens;
+        let batch = eviction_batch(cap);
         while store.tokens.len() >= cap {
-            if !store.tokens.evict_one(now) {
+            if !store.tokens.evict_one(batch) && store.tokens.evict_expired(now) == 0 {
                 return Err(ApiError::TokenTableFull { max: cap });
             }
         }
         // All worlds together at `--max-total-tokens`: this world makes room with one of
         // its own (one, not a loop: the others' tokens are not this world's to count).
-        if store.tokens.over_total() && !store.tokens.evict_one(now) {
+        if store.tokens.over_total() && !store.tokens.evict_one(batch) {
             return Err(ApiError::ServerFull {
                 what: "live tokens",
                 max: self.settings.budgets.credentials.cap(),
@@ -202,21 +204,54 @@ impl World {
     /// The same cap (`--max-tokens`) for refresh tokens: a login flood must not grow
     /// memory without bound, and a refresh token lives longer than its access token.
     /// Every refresh token may be evicted, the soonest to expire first.
-    pub(crate) fn make_room_for_refresh_token(&self, store: &Store, now: Millis) {
+    pub(crate) fn make_room_for_refresh_token(&self, store: &Store) {
         let tokens = &store.refresh_tokens;
-        while tokens.len() >= self.settings.max_tokens && tokens.evict_one(now) {}
+        let (cap, batch) = (
+            self.settings.max_tokens,
+            eviction_batch(self.settings.max_tokens),
+        );
+        while tokens.len() >= cap && tokens.evict_one(batch) {}
         if tokens.over_total() {
-            tokens.evict_one(now);
+            tokens.evict_one(batch);
         }
     }
 
     /// The same cap for outstanding MFA challenges (a flood of password grants for an
     /// MFA user opens one per request).
-    pub(crate) fn make_room_for_challenge(&self, store: &Store, now: Millis) {
+    pub(crate) fn make_room_for_challenge(&self, store: &Store) {
         let challenges = &store.mfa_challenges;
-        while challenges.len() >= self.settings.max_tokens && challenges.evict_one(now) {}
+        let (cap, batch) = (
+            self.settings.max_tokens,
+            eviction_batch(self.settings.max_tokens),
+        );
+        while challenges.len() >= cap && challenges.evict_one(batch) {}
         if challenges.over_total() {
-            challenges.evict_one(now);
+            challenges.evict_one(batch);
         }
     }
+
+    /// Prepares the eviction candidates of every credential table past 15/16 of its cap
+    /// (the housekeeper calls it often, off the request path); how many it prepared.
+    pub(crate) fn prepare_evictions(&self) -> usize {
+        let store = self.store();
+        let cap = self.settings.max_tokens;
+        let batch = eviction_batch(cap);
+        let mut prepared = 0;
+        if store.tokens.wants_candidates(cap) {
+            prepared += usize::from(store.tokens.prepare(batch));
+        }
+        if store.refresh_tokens.wants_candidates(cap) {
+            prepared += usize::from(store.refresh_tokens.prepare(batch));
+        }
+        if store.mfa_challenges.wants_candidates(cap) {
+            prepared += usize::from(store.mfa_challenges.prepare(batch));
+        }
+        prepared
+    }
+}
+
+/// How many eviction candidates one pass over a table picks: 1/16 of the cap, so a pass
+/// over n entries serves n/16 inserts (amortised O(1) per insert).
+fn eviction_batch(cap: usize) -> usize {
+    (cap / 16).max(1)
 }

@@ -1,13 +1,13 @@
 //! [`CountedMap`]: the credential tables' map (access tokens, refresh tokens, MFA
-//! challenges). Beside the sharded map it keeps its length in an atomic counter and an
-//! ordered index of every entry by eviction order, so that at the `--max-tokens` cap the
-//! next entry to evict is found in O(log n), the periodic sweep visits only what has
-//! expired, and the control API pages through a table without copying it.
+//! challenges). Beside the sharded map it keeps its length in an atomic counter, a lower
+//! bound on its earliest expiry (so the periodic sweep skips a table in which nothing can
+//! have expired), and the next entries to evict at the cap, picked ahead of time (so a new
+//! entry at the cap evicts one in O(log n) instead of scanning the table).
 
-use std::collections::BTreeSet;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::hash::Hash;
-use std::ops::Bound;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -17,21 +17,7 @@ use crate::support::budget::Tally;
 use crate::support::maps::{big_map, shrink_if_sparse, FastMap};
 use crate::world::store::{AccessToken, MfaChallenge, Owner, RefreshToken};
 
-/// Whether an entry may be evicted at the cap: [`Tier::Evictable`] entries sort first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) enum Tier {
-    /// An expiring token that is not pinned: evicted at the cap, soonest expiry first.
-    Evictable,
-    /// Never evicted at the cap: the fixtures' tokens, API users' tokens and tokens that
-    /// never expire (only the sweep removes them, once expired, or a revocation).
-    Kept,
-}
-
-/// Where an entry sits in a [`CountedMap`]'s order: its tier, then its expiry
-/// (`Millis::MAX`: never), then its key. Also the control API's paging cursor.
-pub(crate) type Position<K> = (Tier, Millis, K);
-
-/// A record that may expire, for [`CountedMap`]'s order.
+/// A record that may expire, for [`CountedMap`]'s sweep and eviction.
 pub(crate) trait Expiring {
     /// When it expires; `None`: never.
     fn expires_at(&self) -> Option<Millis>;
@@ -64,33 +50,45 @@ impl Expiring for MfaChallenge {
     }
 }
 
-/// The position of `value` under `key`.
-fn position<K: Clone, V: Expiring>(key: &K, value: &V) -> Position<K> {
-    let at = value.expires_at();
-    let tier = match at {
-        Some(_) if value.evictable() => Tier::Evictable,
-        _ => Tier::Kept,
-    };
-    (tier, at.unwrap_or(Millis::MAX), key.clone())
+/// The expiry of `value` if it may be evicted at the cap.
+fn evictable_at<V: Expiring>(value: &V) -> Option<Millis> {
+    value.expires_at().filter(|_| value.evictable())
 }
 
-/// Expired positions dropped per lock of the order by a sweep, so that inserts wait
-/// for at most one batch however many entries expired at once.
-const SWEEP_BATCH: usize = 4096;
+/// The candidates for eviction at the cap: a min-heap of (expiry, key), and the bound
+/// below which it is complete.
+#[derive(Debug)]
+struct Candidates<K> {
+    heap: BinaryHeap<Reverse<(Millis, K)>>,
+}
 
 /// A [`FastMap`] that keeps its length in an atomic counter (the cap is checked before
-/// every insert, and `DashMap::len` would lock every shard to count) and every entry's
-/// [`Position`] in an ordered index. Only the operations the credential tables need,
-/// each keeping both exact.
+/// every insert, and `DashMap::len` would lock every shard to count), a lower bound on
+/// its earliest expiry, and its eviction candidates.
 ///
-/// The index is updated after the map, under its own lock, and never with a shard lock
-/// wanted while it is held (no deadlock): every entry of the map is in the index, and
-/// a position whose entry was removed or replaced concurrently may linger; every reader
-/// of the index checks the map and drops such a stale position when it meets one.
+/// **Eviction order.** [`CountedMap::prepare`] picks, in one pass (a selection, not a
+/// sort), the `batch` evictable entries closest to expiry into a min-heap and records the
+/// largest expiry picked as `complete_below`: from then on, every evictable entry
+/// expiring before that bound is in the heap, because an insert below it pushes itself
+/// (an O(1) check that, for tokens issued with the usual lifetimes, is always false).
+/// Popping the heap therefore yields the soonest-expiring evictable entry in O(log n).
+/// An entry removed meanwhile leaves a stale candidate, skipped when it is popped (its
+/// expiry is checked against the map). The pass runs ahead of the cap in the background
+/// (the housekeeper prepares a table past 15/16 of its cap), so the request path pays it
+/// only when it outruns the housekeeper (or for a small cap, where it is cheap).
+/// Concurrent inserts racing a pass may be missed by it: they are then evicted a little
+/// later than their expiry says, never wrongly kept or wrongly evicted.
 pub(crate) struct CountedMap<K, V> {
     map: FastMap<K, V>,
     len: AtomicUsize,
-    order: Mutex<BTreeSet<Position<K>>>,
+    /// No entry expires before this (a lower bound): the periodic sweep skips the scan
+    /// of a table in which nothing can have expired yet.
+    earliest_expiry: AtomicI64,
+    /// The next entries to evict at the cap.
+    candidates: Mutex<Candidates<K>>,
+    /// Every evictable entry expiring before this is among the candidates
+    /// (`Millis::MIN`: none is known, the candidates are empty).
+    complete_below: AtomicI64,
     /// The server-wide tally this table's entries count in (`--max-total-tokens`).
     tally: Option<Arc<Tally>>,
 }
@@ -103,14 +101,9 @@ impl<K: Eq + Hash, V> std::fmt::Debug for CountedMap<K, V> {
     }
 }
 
-impl<K: Eq + Hash + Ord + Clone + Default, V: Expiring> Default for CountedMap<K, V> {
+impl<K: Eq + Hash + Ord + Clone, V: Expiring> Default for CountedMap<K, V> {
     fn default() -> Self {
-        Self {
-            map: big_map(),
-            len: AtomicUsize::new(0),
-            order: Mutex::new(BTreeSet::new()),
-            tally: None,
-        }
+        Self::with_tally(None)
     }
 }
 
@@ -120,35 +113,6 @@ impl<K, V> Drop for CountedMap<K, V> {
         if let Some(tally) = &self.tally {
             tally.give(*self.len.get_mut());
         }
-    }
-}
-
-/// An entry of a [`CountedMap`] held under its shard's write lock (one caller at a time
-/// per key: what makes an `mfa_token` single-use under concurrency).
-pub(crate) struct Occupied<'a, K: Eq + Hash + Ord + Clone, V: Expiring> {
-    entry: dashmap::mapref::entry::OccupiedEntry<'a, K, V>,
-    table: &'a CountedMap<K, V>,
-}
-
-impl<K: Eq + Hash + Ord + Clone, V: Expiring> Occupied<'_, K, V> {
-    /// The entry's value.
-    pub(crate) fn get(&self) -> &V {
-        self.entry.get()
-    }
-
-    /// The entry's value, to change anything but its expiry (the index keeps the
-    /// position it was inserted with).
-    pub(crate) fn get_mut(&mut self) -> &mut V {
-        self.entry.get_mut()
-    }
-
-    /// Removes the entry.
-    pub(crate) fn remove(self) -> V {
-        let table = self.table;
-        let (key, value) = self.entry.remove_entry();
-        table.shrank(1);
-        table.order.lock().remove(&position(&key, &value));
-        value
     }
 }
 
@@ -170,15 +134,50 @@ impl<K, V> CountedMap<K, V> {
     }
 }
 
-impl<K: Eq + Hash + Ord + Clone + Default, V: Expiring> CountedMap<K, V> {
-    /// An empty table whose entries also count in `tally`.
-    pub(crate) fn counted_in(tally: Arc<Tally>) -> Self {
+/// An entry of a [`CountedMap`] held under its shard's write lock (one caller at a time
+/// per key: what makes an `mfa_token` single-use under concurrency).
+pub(crate) struct Occupied<'a, K: Eq + Hash + Ord + Clone, V: Expiring> {
+    entry: dashmap::mapref::entry::OccupiedEntry<'a, K, V>,
+    table: &'a CountedMap<K, V>,
+}
+
+impl<K: Eq + Hash + Ord + Clone, V: Expiring> Occupied<'_, K, V> {
+    /// The entry's value.
+    pub(crate) fn get(&self) -> &V {
+        self.entry.get()
+    }
+
+    /// The entry's value, to change anything but its expiry.
+    pub(crate) fn get_mut(&mut self) -> &mut V {
+        self.entry.get_mut()
+    }
+
+    /// Removes the entry.
+    pub(crate) fn remove(self) -> V {
+        let table = self.table;
+        let (_, value) = self.entry.remove_entry();
+        table.shrank(1);
+        value
+    }
+}
+
+impl<K: Eq + Hash + Ord + Clone, V: Expiring> CountedMap<K, V> {
+    fn with_tally(tally: Option<Arc<Tally>>) -> Self {
         Self {
             map: big_map(),
             len: AtomicUsize::new(0),
-            order: Mutex::new(BTreeSet::new()),
-            tally: Some(tally),
+            earliest_expiry: AtomicI64::new(Millis::MAX),
+            candidates: Mutex::new(Candidates {
+                heap: BinaryHeap::new(),
+            }),
+            complete_below: AtomicI64::new(Millis::MIN),
+            tally,
         }
+    }
+
+    /// An empty table whose entries also count in `tally`.
+    pub(crate) fn counted_in(tally: Arc<Tally>) -> Self {
+        Self::with_tally(Some(tally))
     }
 
     /// Whether the server-wide tally is full (all worlds together hold their most).
@@ -199,16 +198,25 @@ impl<K: Eq + Hash + Ord + Clone + Default, V: Expiring> CountedMap<K, V> {
 
     /// Inserts or replaces; returns the replaced value.
     pub(crate) fn insert(&self, key: K, value: V) -> Option<V> {
-        let at = position(&key, &value);
-        let old = self.map.insert(key, value);
-        let mut order = self.order.lock();
-        match &old {
-            Some(old) => {
-                order.remove(&position(&at.2, old));
-            }
-            None => self.grew(1),
+        let at = value.expires_at();
+        if let Some(at) = at {
+            self.earliest_expiry.fetch_min(at, Ordering::AcqRel);
         }
-        order.insert(at);
+        let evict_at = evictable_at(&value);
+        let pushed_key = evict_at
+            .filter(|at| *at < self.complete_below.load(Ordering::Acquire))
+            .map(|at| (at, key.clone()));
+        let old = self.map.insert(key, value);
+        if old.is_none() {
+            self.grew(1);
+        }
+        if let Some((at, key)) = pushed_key {
+            // Expires before every entry the candidates left out: it must be one.
+            let mut candidates = self.candidates.lock();
+            if at < self.complete_below.load(Ordering::Acquire) {
+                candidates.heap.push(Reverse((at, key)));
+            }
+        }
         old
     }
 
@@ -224,9 +232,8 @@ impl<K: Eq + Hash + Ord + Clone + Default, V: Expiring> CountedMap<K, V> {
         keep_out: impl FnOnce(&K, &V) -> bool,
     ) -> Option<(K, V)> {
         let removed = self.map.remove_if(key, keep_out);
-        if let Some((k, v)) = &removed {
+        if removed.is_some() {
             self.shrank(1);
-            self.order.lock().remove(&position(k, v));
         }
         removed
     }
@@ -234,19 +241,13 @@ impl<K: Eq + Hash + Ord + Clone + Default, V: Expiring> CountedMap<K, V> {
     /// Keeps the entries for which `keep` is true (a full scan: revocations of every
     /// token of one owner).
     pub(crate) fn retain(&self, mut keep: impl FnMut(&K, &mut V) -> bool) {
-        let mut gone = Vec::new();
+        let mut gone = 0;
         self.map.retain(|k, v| {
             let kept = keep(k, v);
-            if !kept {
-                gone.push(position(k, v));
-            }
+            gone += usize::from(!kept);
             kept
         });
-        self.shrank(gone.len());
-        let mut order = self.order.lock();
-        for at in &gone {
-            order.remove(at);
-        }
+        self.shrank(gone);
     }
 
     /// The entry for `key`, read-locked.
@@ -272,73 +273,97 @@ impl<K: Eq + Hash + Ord + Clone + Default, V: Expiring> CountedMap<K, V> {
         self.map.contains_key(key)
     }
 
-    /// Removes the entry at `at` if it is still there with that position; whether it was.
-    fn remove_at(&self, at: &Position<K>) -> bool {
-        self.map
-            .remove_if(&at.2, |k, v| position(k, v) == *at)
-            .inspect(|_| self.shrank(1))
-            .is_some()
+    /// Whether the candidates are empty while the table is past 15/16 of `cap`: the
+    /// housekeeper then [prepares](Self::prepare) them, off the request path.
+    pub(crate) fn wants_candidates(&self, cap: usize) -> bool {
+        self.len() >= cap - cap / 16 && self.complete_below.load(Ordering::Acquire) == Millis::MIN
     }
 
-    /// Evicts one entry to make room for an insert, in O(log n): the evictable entry
-    /// closest to expiry (an expired one first, as those sort first), or else a kept one
-    /// that has expired at `now`. `false` when there is none: every entry is kept and
-    /// live.
-    pub(crate) fn evict_one(&self, now: Millis) -> bool {
+    /// Picks the `batch` evictable entries closest to expiry as the next candidates, in
+    /// one pass over the table (a linear-time selection, not a sort); whether there was
+    /// any evictable entry.
+    pub(crate) fn prepare(&self, batch: usize) -> bool {
+        let mut all: Vec<(Millis, K)> = self
+            .map
+            .iter()
+            .filter_map(|e| Some((evictable_at(e.value())?, e.key().clone())))
+            .collect();
+        if all.is_empty() {
+            return false;
+        }
+        let batch = batch.clamp(1, all.len());
+        let bound = if batch < all.len() {
+            all.select_nth_unstable_by(batch - 1, |a, b| a.0.cmp(&b.0));
+            all.truncate(batch);
+            // Everything left out expires at or after the last one picked.
+            all[batch - 1].0
+        } else {
+            // Every evictable entry is a candidate: so must every new one be.
+            Millis::MAX
+        };
+        let mut candidates = self.candidates.lock();
+        candidates.heap.extend(all.into_iter().map(Reverse));
+        let complete = self.complete_below.load(Ordering::Acquire);
+        if complete == Millis::MIN || bound < complete {
+            self.complete_below.store(bound, Ordering::Release);
+        }
+        true
+    }
+
+    /// Evicts the evictable entry closest to expiry (expired ones first), preparing the
+    /// candidates first if there are none (a pass over the table, the rare case: the
+    /// housekeeper normally has them ready); `false` when nothing may be evicted.
+    pub(crate) fn evict_one(&self, batch: usize) -> bool {
         loop {
-            let at = {
-                let mut order = self.order.lock();
-                let next = order
-                    .iter()
-                    .next()
-                    .filter(|first| first.0 == Tier::Evictable)
-                    .or_else(|| {
-                        order
-                            .range((Tier::Kept, Millis::MIN, first_key_bound())..)
-                            .next()
-                    })
-                    .cloned();
-                match next {
-                    Some(at) if at.0 == Tier::Evictable || at.1 <= now => {
-                        order.remove(&at);
-                        at
-                    }
-                    _ => return false,
+            let next = {
+                let mut candidates = self.candidates.lock();
+                let next = candidates.heap.pop();
+                if candidates.heap.is_empty() {
+                    // Nothing known any more: inserts stop pushing until the next pass.
+                    self.complete_below.store(Millis::MIN, Ordering::Release);
                 }
+                next
             };
-            if self.remove_at(&at) {
-                return true;
+            match next {
+                Some(Reverse((at, key))) => {
+                    let evicted = self.remove_if(&key, |_, v| evictable_at(v) == Some(at));
+                    if evicted.is_some() {
+                        return true;
+                    }
+                    // A stale candidate (revoked, refreshed or evicted meanwhile): next.
+                }
+                None => {
+                    if !self.prepare(batch) {
+                        return false;
+                    }
+                }
             }
-            // A stale position (its entry was removed or replaced meanwhile): dropped; next.
         }
     }
 
-    /// Removes the entries expired at `now`; returns how many. Visits only the expired
-    /// entries (a table of 90-day tokens costs nothing to sweep), in batches.
+    /// Removes the entries expired at `now`; returns how many. O(1) while nothing can
+    /// have expired yet (a table of 90-day tokens is not scanned every sweep).
     pub(crate) fn evict_expired(&self, now: Millis) -> usize {
-        let mut evicted = 0;
-        for tier in [Tier::Evictable, Tier::Kept] {
-            loop {
-                let batch: Vec<Position<K>> = {
-                    let mut order = self.order.lock();
-                    let expired: Vec<Position<K>> = order
-                        .range((tier, Millis::MIN, first_key_bound())..)
-                        .take_while(|at| at.0 == tier && at.1 <= now)
-                        .take(SWEEP_BATCH)
-                        .cloned()
-                        .collect();
-                    for at in &expired {
-                        order.remove(at);
-                    }
-                    expired
-                };
-                let full = batch.len() == SWEEP_BATCH;
-                evicted += batch.iter().filter(|at| self.remove_at(at)).count();
-                if !full {
-                    break;
-                }
-            }
+        if now < self.earliest_expiry.load(Ordering::Acquire) {
+            return 0;
         }
+        // Inserts racing with the scan lower the bound again after this reset, so none
+        // is forgotten; the scan then lowers it to the earliest expiry it kept.
+        self.earliest_expiry.store(Millis::MAX, Ordering::Release);
+        let mut evicted = 0;
+        let mut earliest = Millis::MAX;
+        self.retain(|_, v| match v.expires_at() {
+            Some(at) if at <= now => {
+                evicted += 1;
+                false
+            }
+            Some(at) => {
+                earliest = earliest.min(at);
+                true
+            }
+            None => true,
+        });
+        self.earliest_expiry.fetch_min(earliest, Ordering::AcqRel);
         if evicted > 0 {
             // After a flood has expired, give the memory of its oversized table back.
             shrink_if_sparse(&self.map, self.len());
@@ -346,77 +371,34 @@ impl<K: Eq + Hash + Ord + Clone + Default, V: Expiring> CountedMap<K, V> {
         evicted
     }
 
-    /// How many entries expired at `now` are still in the table (the sweep has not
-    /// reached them yet): O(expired).
-    pub(crate) fn expired_count(&self, now: Millis) -> usize {
-        let order = self.order.lock();
-        [Tier::Evictable, Tier::Kept]
-            .into_iter()
-            .map(|tier| {
-                order
-                    .range((tier, Millis::MIN, first_key_bound())..)
-                    .take_while(|at| at.0 == tier && at.1 <= now)
-                    .count()
-            })
-            .sum()
-    }
-
-    /// Up to `limit` live entries (not expired at `now`, accepted by `wanted`) after
-    /// `cursor`, in [`Position`] order, with the position to resume from when there may
-    /// be more. Copies only the page: the index is read `limit` positions at a time and
-    /// the map entries looked up after its lock is let go.
+    /// Up to `limit` live entries (not expired at `now`) with keys after `after`, in key
+    /// order, whether more follow, and how many live entries there are in all: one pass
+    /// over the table that keeps only the page (no copy of the table).
     pub(crate) fn page(
         &self,
-        cursor: Option<&Position<K>>,
+        after: Option<&K>,
         limit: usize,
         now: Millis,
-        mut wanted: impl FnMut(&K, &V) -> bool,
-    ) -> (Vec<(K, V)>, Option<Position<K>>)
+    ) -> (Vec<(K, V)>, bool, usize)
     where
         V: Clone,
     {
-        let mut page = Vec::new();
-        let mut from = cursor.cloned();
-        while page.len() < limit {
-            let batch: Vec<Position<K>> = {
-                let order = self.order.lock();
-                let start = match &from {
-                    Some(at) => Bound::Excluded(at),
-                    None => Bound::Unbounded,
-                };
-                order
-                    .range((start, Bound::Unbounded))
-                    .take(limit - page.len())
-                    .cloned()
-                    .collect()
-            };
-            let Some(last) = batch.last().cloned() else {
-                return (page, None);
-            };
-            for at in batch {
-                if at.1 <= now {
-                    continue;
-                }
-                if let Some(entry) = self.map.get(&at.2) {
-                    if position(entry.key(), entry.value()) == at && wanted(&at.2, entry.value()) {
-                        page.push((at.2.clone(), entry.value().clone()));
-                    }
-                }
-            }
-            from = Some(last);
-        }
-        (page, from)
+        let mut live = 0usize;
+        let keys = self.map.iter().filter_map(|e| {
+            let expired = e.value().expires_at().is_some_and(|at| at <= now);
+            live += usize::from(!expired);
+            (!expired).then(|| e.key().clone())
+        });
+        let (keys, more) = crate::support::paging::smallest_after(keys, after, limit);
+        let page = keys
+            .into_iter()
+            .filter_map(|k| {
+                let value = self.map.get(&k)?.value().clone();
+                Some((k, value))
+            })
+            .collect();
+        (page, more, live)
     }
-}
-
-/// The smallest key, as a range bound: `(tier, MIN, ..)` must sort before every key.
-/// Keys are compared last, so any key works as long as the range starts at
-/// `Millis::MIN`, which no entry has (expiries are clamped to the representable dates).
-fn first_key_bound<K>() -> K
-where
-    K: Default,
-{
-    K::default()
 }
 
 #[cfg(test)]
@@ -433,7 +415,7 @@ mod tests {
     }
 
     #[test]
-    fn eviction_takes_the_soonest_to_expire_and_never_a_kept_live_entry() {
+    fn eviction_takes_the_soonest_to_expire_and_never_a_kept_entry() {
         // Arrange: expiries in scrambled order, one pinned, one never expiring.
         let table: CountedMap<[u8; 20], AccessToken> = CountedMap::default();
         for k in 0..8u8 {
@@ -441,82 +423,96 @@ mod tests {
         }
         table.insert([100; 20], token(Some(1), true));
         table.insert([101; 20], token(None, false));
-        // Act + Assert: one entry per call, soonest first (k*5 % 8 = 0, 1, 2, …).
+        // Act + Assert: one entry per call, soonest first (k*5 % 8 = 0, 1, 2, …), with
+        // candidates prepared two at a time.
         let mut order: Vec<u8> = Vec::new();
         for _ in 0..8 {
-            assert!(table.evict_one(500));
+            assert!(table.evict_one(2));
             let gone = (0..8u8).find(|k| !table.contains_key(&[*k; 20]) && !order.contains(k));
             order.push(gone.unwrap());
         }
         assert_eq!(order, [0, 5, 2, 7, 4, 1, 6, 3]);
+        assert!(!table.evict_one(2));
         assert_eq!(table.len(), 2);
-        // The pinned entry goes once it has expired (it is dead anyway); never the other.
-        assert!(table.evict_one(500));
-        assert!(!table.contains_key(&[100; 20]));
-        assert!(!table.evict_one(i64::MAX - 1));
-        assert_eq!(table.len(), 1);
     }
 
     #[test]
-    fn a_stale_position_is_skipped_and_dropped() {
+    fn an_insert_below_the_candidates_bound_is_evicted_first() {
+        // Arrange: candidates prepared from expiries 100..=103 (two picked: 100, 101).
+        let table: CountedMap<[u8; 20], AccessToken> = CountedMap::default();
+        for k in 0..4u8 {
+            table.insert([k; 20], token(Some(100 + i64::from(k)), false));
+        }
+        assert!(table.prepare(2));
+        // Act: a token that expires sooner than all of them, and one later.
+        table.insert([50; 20], token(Some(10), false));
+        table.insert([51; 20], token(Some(500), false));
+        // Assert: it goes first, then the prepared ones, then a new pass.
+        assert!(table.evict_one(2));
+        assert!(!table.contains_key(&[50; 20]));
+        assert!(table.evict_one(2) && table.evict_one(2));
+        assert!(!table.contains_key(&[0; 20]) && !table.contains_key(&[1; 20]));
+        assert!(table.evict_one(2));
+        assert!(!table.contains_key(&[2; 20]));
+        assert!(table.contains_key(&[51; 20]));
+    }
+
+    #[test]
+    fn a_stale_candidate_is_skipped() {
         let table: CountedMap<[u8; 20], AccessToken> = CountedMap::default();
         table.insert([1; 20], token(Some(10), false));
         table.insert([2; 20], token(Some(20), false));
-        // A position left behind by a concurrent replace: in the index, not in the map.
-        table.order.lock().insert((Tier::Evictable, 5, [9; 20]));
-        assert!(table.evict_one(0));
-        assert!(!table.contains_key(&[1; 20]));
-        assert!(table.contains_key(&[2; 20]));
-        assert_eq!(table.order.lock().len(), 1);
-    }
-
-    #[test]
-    fn replacing_and_removing_keep_the_index_in_step() {
-        let table: CountedMap<[u8; 20], AccessToken> = CountedMap::default();
-        table.insert([1; 20], token(Some(10), false));
-        table.insert([1; 20], token(None, false));
-        table.insert([2; 20], token(Some(30), false));
-        table.retain(|k, _| *k != [2; 20]);
-        assert_eq!(table.len(), 1);
-        assert_eq!(
-            table.order.lock().iter().cloned().collect::<Vec<_>>(),
-            [(Tier::Kept, Millis::MAX, [1; 20])]
-        );
+        assert!(table.prepare(2));
+        // Revoked after it became a candidate, then replaced by a later one.
         assert!(table.remove(&[1; 20]).is_some());
-        assert!(table.order.lock().is_empty());
-    }
-
-    #[test]
-    fn the_sweep_visits_only_what_expired() {
-        let table: CountedMap<[u8; 20], AccessToken> = CountedMap::default();
-        for k in 0..10u8 {
-            table.insert([k; 20], token(Some(i64::from(k) * 10), k == 9));
-        }
-        table.insert([50; 20], token(None, false));
-        assert_eq!(table.expired_count(45), 5);
-        assert_eq!(table.evict_expired(45), 5);
-        assert_eq!(table.evict_expired(45), 0);
-        // A pinned entry is swept once expired, like any other.
-        assert_eq!(table.evict_expired(90), 5);
+        table.insert([1; 20], token(Some(30), false));
+        assert!(table.evict_one(2));
+        assert!(!table.contains_key(&[2; 20]));
+        assert!(table.contains_key(&[1; 20]));
         assert_eq!(table.len(), 1);
     }
 
     #[test]
-    fn pages_follow_the_order_and_skip_expired_entries() {
+    fn the_housekeeper_is_wanted_past_fifteen_sixteenths_of_the_cap() {
+        let table: CountedMap<[u8; 20], AccessToken> = CountedMap::default();
+        for k in 0..15u8 {
+            table.insert([k; 20], token(Some(100), false));
+        }
+        assert!(table.wants_candidates(16));
+        assert!(table.prepare(1));
+        assert!(!table.wants_candidates(16));
+        assert!(!CountedMap::<[u8; 20], AccessToken>::default().wants_candidates(16));
+    }
+
+    #[test]
+    fn pages_follow_the_keys_and_skip_expired_entries() {
         let table: CountedMap<[u8; 20], AccessToken> = CountedMap::default();
         for k in 0..7u8 {
             table.insert([k; 20], token(Some(100 + i64::from(k)), false));
         }
         table.insert([7; 20], token(None, false));
-        let (first, next) = table.page(None, 3, 101, |_, _| true);
         let keys =
             |page: &[([u8; 20], AccessToken)]| page.iter().map(|(k, _)| k[0]).collect::<Vec<_>>();
-        // 0 and 1 have expired at 101: skipped, the page still holds 3.
-        assert_eq!(keys(&first), [2, 3, 4]);
-        let (second, next) = table.page(next.as_ref(), 3, 101, |_, _| true);
-        assert_eq!(keys(&second), [5, 6, 7]);
-        let (rest, next) = table.page(next.as_ref(), 3, 101, |_, _| true);
-        assert!(rest.is_empty());
-        assert!(next.is_none());
+        // 0 and 1 have expired at 101.
+        let (first, more, live) = table.page(None, 3, 101);
+        assert_eq!((keys(&first), more, live), (vec![2, 3, 4], true, 6));
+        let (rest, more, _) = table.page(Some(&[4; 20]), 3, 101);
+        assert_eq!((keys(&rest), more), (vec![5, 6, 7], false));
+    }
+
+    #[test]
+    fn the_sweep_drops_what_expired_and_skips_a_table_with_nothing_expired() {
+        let table: CountedMap<[u8; 20], AccessToken> = CountedMap::default();
+        table.insert([1; 20], token(Some(100), false));
+        table.insert([2; 20], token(Some(300), true));
+        table.insert([3; 20], token(None, false));
+        assert_eq!(table.evict_expired(99), 0);
+        assert_eq!(table.evict_expired(150), 1);
+        // After a scan, an insert that expires before the earliest kept one still counts.
+        table.insert([4; 20], token(Some(200), false));
+        assert_eq!(table.evict_expired(250), 1);
+        assert_eq!(table.evict_expired(300), 1);
+        assert_eq!(table.len(), 1);
+        assert!(table.contains_key(&[3; 20]));
     }
 }

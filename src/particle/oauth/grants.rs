@@ -80,7 +80,7 @@ pub(super) fn challenge(
     let ttl_ms = i64::try_from(world.settings.mfa_token_ttl_secs)
         .unwrap_or(i64::MAX / 1000)
         .saturating_mul(1000);
-    world.make_room_for_challenge(store, world.now());
+    world.make_room_for_challenge(store);
     store.mfa_challenges.insert(
         mfa_token.clone(),
         MfaChallenge {

@@ -30,7 +30,7 @@ pub(crate) fn issue(
     let refresh_token = expires_at.map(|access_expiry| {
         let key = refresh;
         let refresh_ms = world.settings.refresh_token_lifetime.saturating_mul(1000);
-        world.make_room_for_refresh_token(store, now);
+        world.make_room_for_refresh_token(store);
         store.refresh_tokens.insert(
             key,
             RefreshToken {
