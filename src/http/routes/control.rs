@@ -308,7 +308,7 @@ struct TokenPage {
     per_page: Option<usize>,
 }
 
-/// One page of the live tokens in eviction order (`limit`, `cursor`; or the dashboard's
+/// One page of the live tokens by token (`limit`, `cursor`; or the dashboard's
 /// `page` and `per_page`); `total` counts every live token.
 async fn list_tokens(CurrentWorld(world): CurrentWorld, uri: Uri) -> Result<Response, ApiError> {
     let q: TokenPage = read_query(&uri)?;
