@@ -237,13 +237,13 @@ impl World {
         let cap = self.settings.max_tokens;
         let batch = eviction_batch(cap);
         let mut prepared = 0;
-        if store.tokens.wants_candidates(cap) {
+        if store.tokens.wants_candidates(cap, batch) {
             prepared += usize::from(store.tokens.prepare(batch));
         }
-        if store.refresh_tokens.wants_candidates(cap) {
+        if store.refresh_tokens.wants_candidates(cap, batch) {
             prepared += usize::from(store.refresh_tokens.prepare(batch));
         }
-        if store.mfa_challenges.wants_candidates(cap) {
+        if store.mfa_challenges.wants_candidates(cap, batch) {
             prepared += usize::from(store.mfa_challenges.prepare(batch));
         }
         prepared

@@ -89,6 +89,8 @@ pub(crate) struct CountedMap<K, V> {
     /// Every evictable entry expiring before this is among the candidates
     /// (`Millis::MIN`: none is known, the candidates are empty).
     complete_below: AtomicI64,
+    /// How many candidates are queued (stale ones included), readable without the lock.
+    queued: AtomicUsize,
     /// The server-wide tally this table's entries count in (`--max-total-tokens`).
     tally: Option<Arc<Tally>>,
 }
@@ -171,6 +173,7 @@ impl<K: Eq + Hash + Ord + Clone, V: Expiring> CountedMap<K, V> {
                 heap: BinaryHeap::new(),
             }),
             complete_below: AtomicI64::new(Millis::MIN),
+            queued: AtomicUsize::new(0),
             tally,
         }
     }
@@ -215,6 +218,7 @@ impl<K: Eq + Hash + Ord + Clone, V: Expiring> CountedMap<K, V> {
             let mut candidates = self.candidates.lock();
             if at < self.complete_below.load(Ordering::Acquire) {
                 candidates.heap.push(Reverse((at, key)));
+                self.queued.store(candidates.heap.len(), Ordering::Release);
             }
         }
         old
@@ -273,15 +277,16 @@ impl<K: Eq + Hash + Ord + Clone, V: Expiring> CountedMap<K, V> {
         self.map.contains_key(key)
     }
 
-    /// Whether the candidates are empty while the table is past 15/16 of `cap`: the
-    /// housekeeper then [prepares](Self::prepare) them, off the request path.
-    pub(crate) fn wants_candidates(&self, cap: usize) -> bool {
-        self.len() >= cap - cap / 16 && self.complete_below.load(Ordering::Acquire) == Millis::MIN
+    /// Whether the table is past 15/16 of `cap` with fewer than a quarter of `batch`
+    /// candidates left: the housekeeper then [prepares](Self::prepare) the next ones, off
+    /// the request path and before the last is used.
+    pub(crate) fn wants_candidates(&self, cap: usize, batch: usize) -> bool {
+        self.len() >= cap - cap / 16 && self.queued.load(Ordering::Acquire) < batch.div_ceil(4)
     }
 
-    /// Picks the `batch` evictable entries closest to expiry as the next candidates, in
-    /// one pass over the table (a linear-time selection, not a sort); whether there was
-    /// any evictable entry.
+    /// Picks the `batch` evictable entries closest to expiry as the candidates, in one
+    /// pass over the table (a linear-time selection, not a sort), replacing those left
+    /// (the pass saw them too); whether there was any evictable entry.
     pub(crate) fn prepare(&self, batch: usize) -> bool {
         let mut all: Vec<(Millis, K)> = self
             .map
@@ -302,11 +307,16 @@ impl<K: Eq + Hash + Ord + Clone, V: Expiring> CountedMap<K, V> {
             Millis::MAX
         };
         let mut candidates = self.candidates.lock();
-        candidates.heap.extend(all.into_iter().map(Reverse));
-        let complete = self.complete_below.load(Ordering::Acquire);
-        if complete == Millis::MIN || bound < complete {
-            self.complete_below.store(bound, Ordering::Release);
-        }
+        // Entries pushed during the pass (they expire before the old bound) are kept:
+        // the pass may have missed them. Those it saw come twice; the second is stale.
+        let pushed_during_pass = std::mem::take(&mut candidates.heap)
+            .into_iter()
+            .filter(|Reverse((at, _))| *at < bound);
+        let mut heap: BinaryHeap<_> = all.into_iter().map(Reverse).collect();
+        heap.extend(pushed_during_pass);
+        candidates.heap = heap;
+        self.queued.store(candidates.heap.len(), Ordering::Release);
+        self.complete_below.store(bound, Ordering::Release);
         true
     }
 
@@ -322,6 +332,7 @@ impl<K: Eq + Hash + Ord + Clone, V: Expiring> CountedMap<K, V> {
                     // Nothing known any more: inserts stop pushing until the next pass.
                     self.complete_below.store(Millis::MIN, Ordering::Release);
                 }
+                self.queued.store(candidates.heap.len(), Ordering::Release);
                 next
             };
             match next {
@@ -474,14 +485,28 @@ mod tests {
 
     #[test]
     fn the_housekeeper_is_wanted_past_fifteen_sixteenths_of_the_cap() {
+        // Arrange: 15 of a cap of 16, no candidates yet.
         let table: CountedMap<[u8; 20], AccessToken> = CountedMap::default();
         for k in 0..15u8 {
             table.insert([k; 20], token(Some(100), false));
         }
-        assert!(table.wants_candidates(16));
-        assert!(table.prepare(1));
-        assert!(!table.wants_candidates(16));
-        assert!(!CountedMap::<[u8; 20], AccessToken>::default().wants_candidates(16));
+        assert!(table.wants_candidates(16, 8));
+        assert!(!table.wants_candidates(17, 8), "below 15/16 of the cap");
+        // Act + Assert: 8 candidates satisfy it until fewer than 2 (a quarter) are left.
+        assert!(table.prepare(8));
+        assert!(!table.wants_candidates(16, 8));
+        for k in 20..26u8 {
+            assert!(table.evict_one(8));
+            table.insert([k; 20], token(Some(200), false));
+        }
+        assert!(!table.wants_candidates(16, 8), "two left");
+        assert!(table.evict_one(8));
+        table.insert([30; 20], token(Some(200), false));
+        assert!(
+            table.wants_candidates(16, 8),
+            "one left: the next batch is wanted"
+        );
+        assert!(!CountedMap::<[u8; 20], AccessToken>::default().wants_candidates(16, 8));
     }
 
     #[test]
