@@ -101,7 +101,7 @@ pub(crate) fn page_at_offset<T>(
 
 /// The `limit` smallest keys after `after` among `keys` (in no order), sorted, and
 /// whether more follow: one pass, O(n log limit) time and O(limit) memory, for a table
-/// too large to copy (the rate limiter's clients).
+/// too large to copy (the rate limiter's clients, the token tables' eviction candidates).
 pub(crate) fn smallest_after<K: Ord>(
     keys: impl IntoIterator<Item = K>,
     after: Option<&K>,

@@ -66,8 +66,8 @@ struct Candidates<K> {
 /// every insert, and `DashMap::len` would lock every shard to count), a lower bound on
 /// its earliest expiry, and its eviction candidates.
 ///
-/// **Eviction order.** [`CountedMap::prepare`] picks, in one pass (a selection, not a
-/// sort), the `batch` evictable entries closest to expiry into a min-heap and records the
+/// **Eviction order.** [`CountedMap::prepare`] picks, in one pass that keeps only them,
+/// the `batch` evictable entries closest to expiry into a min-heap and records the
 /// largest expiry picked as `complete_below`: from then on, every evictable entry
 /// expiring before that bound is in the heap, because an insert below it pushes itself
 /// (an O(1) check that, for tokens issued with the usual lifetimes, is always false).
@@ -285,34 +285,28 @@ impl<K: Eq + Hash + Ord + Clone, V: Expiring> CountedMap<K, V> {
     }
 
     /// Picks the `batch` evictable entries closest to expiry as the candidates, in one
-    /// pass over the table (a linear-time selection, not a sort), replacing those left
-    /// (the pass saw them too); whether there was any evictable entry.
+    /// pass over the table that keeps only them, replacing those left (the pass saw them
+    /// too); whether there was any evictable entry.
     pub(crate) fn prepare(&self, batch: usize) -> bool {
-        let mut all: Vec<(Millis, K)> = self
+        // A bounded max-heap over one pass: O(batch) memory, not a copy of the table.
+        let evictable = self
             .map
             .iter()
-            .filter_map(|e| Some((evictable_at(e.value())?, e.key().clone())))
-            .collect();
-        if all.is_empty() {
+            .filter_map(|e| Some((evictable_at(e.value())?, e.key().clone())));
+        let (picked, more) = crate::support::paging::smallest_after(evictable, None, batch.max(1));
+        let Some(last) = picked.last() else {
             return false;
-        }
-        let batch = batch.clamp(1, all.len());
-        let bound = if batch < all.len() {
-            all.select_nth_unstable_by(batch - 1, |a, b| a.0.cmp(&b.0));
-            all.truncate(batch);
-            // Everything left out expires at or after the last one picked.
-            all[batch - 1].0
-        } else {
-            // Every evictable entry is a candidate: so must every new one be.
-            Millis::MAX
         };
+        // Everything left out expires at or after the last one picked; when nothing was
+        // left out, every new evictable entry must be a candidate.
+        let bound = if more { last.0 } else { Millis::MAX };
         let mut candidates = self.candidates.lock();
         // Entries pushed during the pass (they expire before the old bound) are kept:
         // the pass may have missed them. Those it saw come twice; the second is stale.
         let pushed_during_pass = std::mem::take(&mut candidates.heap)
             .into_iter()
             .filter(|Reverse((at, _))| *at < bound);
-        let mut heap: BinaryHeap<_> = all.into_iter().map(Reverse).collect();
+        let mut heap: BinaryHeap<_> = picked.into_iter().map(Reverse).collect();
         heap.extend(pushed_during_pass);
         candidates.heap = heap;
         self.queued.store(candidates.heap.len(), Ordering::Release);
