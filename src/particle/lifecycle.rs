@@ -12,7 +12,7 @@ use crate::error::ApiError;
 use crate::particle::account::{user_info, UserInfo};
 use crate::support::text::truncate;
 use crate::tokens::{format_token, secrets_equal};
-use crate::world::store::{Directory, Owner, PasswordReset, Store, User, UserId};
+use crate::world::store::{Owner, PasswordReset, Store, User, UserId};
 use crate::world::World;
 
 /// Most accounts one world holds (fixtures, control calls and sign-ups together).
@@ -169,16 +169,6 @@ fn normalize_username(raw: &str) -> Option<String> {
     ok.then_some(name)
 }
 
-/// Whether a person or an API user already goes by `username`.
-fn taken(directory: &Directory, username: &str) -> bool {
-    directory.user_by_email(username).is_some()
-        || directory
-            .api_users
-            .iter()
-            .flatten()
-            .any(|a| a.username.eq_ignore_ascii_case(username))
-}
-
 fn apply_info(user: &mut User, info: AccountInfoIn) -> Result<(), ApiError> {
     if let Some(v) = bounded(info.first_name, "first_name", MAX_TEXT)? {
         user.first_name = v;
@@ -210,7 +200,7 @@ pub(crate) fn sign_up(world: &World, body: SignUp) -> Result<(), ApiError> {
     }
     let store = world.store();
     let mut directory = store.directory.write();
-    if taken(&directory, &username) {
+    if directory.username_taken(&username) {
         return Err(sign_up_error("User already exists")
             .because(format!("sign-up of existing user {}", truncate(&username))));
     }
@@ -264,7 +254,7 @@ pub(crate) fn change_account(
                 let name = normalize_username(raw)
                     .ok_or_else(|| bad("username must be an email address."))?;
                 let current = directory.user(user).map(|u| u.email.clone());
-                if current.as_deref() != Some(name.as_str()) && taken(&directory, &name) {
+                if current.as_deref() != Some(name.as_str()) && directory.username_taken(&name) {
                     return Err(bad("User already exists"));
                 }
                 Some(name)

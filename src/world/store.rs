@@ -262,6 +262,17 @@ impl Directory {
         })
     }
 
+    /// Whether a person or an API user already goes by `username` (any case): sign-up,
+    /// username changes and API-user names all check it.
+    pub fn username_taken(&self, username: &str) -> bool {
+        self.user_by_email(username).is_some()
+            || self
+                .api_users
+                .iter()
+                .flatten()
+                .any(|a| a.username.eq_ignore_ascii_case(username))
+    }
+
     /// A live user by id.
     pub fn user(&self, id: UserId) -> Option<&User> {
         self.users.get(id as usize).and_then(Option::as_ref)

@@ -17,6 +17,10 @@ use crate::world::fixtures::{KNOWN_SCOPES, ROLES};
 use crate::world::store::{AccessToken, ApiUser, ApiUserId, Directory, Owner, Store, Team};
 use crate::world::World;
 
+mod invites;
+pub(crate) use invites::Invited;
+use invites::{assignable_role, invite, membership_in};
+
 /// The domain every API-user username ends with (§3.2).
 const API_DOMAIN: &str = "@api.particle.io";
 /// Longest slug kept from a friendly name (the real limit is unknown).
@@ -187,15 +191,6 @@ fn parse_changes(body: &[u8]) -> Result<Changes, ApiError> {
     })
 }
 
-fn username_taken(directory: &Directory, username: &str) -> bool {
-    directory.user_by_email(username).is_some()
-        || directory
-            .api_users
-            .iter()
-            .flatten()
-            .any(|a| a.username.eq_ignore_ascii_case(username))
-}
-
 /// Adds an API user of `team` with a fresh never-expiring token: the ONE creation path,
 /// for `POST …/team` (§3.2) and the control API's `POST /__mock/tokens`. The username is
 /// the slug of `friendly_name`, `+`, 10 random characters and `@api.particle.io`, never
@@ -223,7 +218,7 @@ pub(crate) fn add_api_user(
     let base = slug(&friendly_name);
     let username = loop {
         let candidate = format!("{base}+{}{API_DOMAIN}", world.generator.alphanumeric(10));
-        if !username_taken(directory, &candidate) {
+        if !directory.username_taken(&candidate) {
             break candidate;
         }
     };
@@ -265,20 +260,6 @@ fn issue_token(
     Ok(key)
 }
 
-/// `POST …/team` answer for an invite (account spec A5, REF-COPY+'s shape).
-#[derive(Debug, Serialize)]
-pub(crate) struct Invited {
-    pub ok: bool,
-    pub invited: InvitedUser,
-}
-
-/// The `invited` object.
-#[derive(Debug, Serialize)]
-pub(crate) struct InvitedUser {
-    pub username: String,
-    pub role: String,
-}
-
 /// What `POST …/team` did: the same route creates API users and invites humans.
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
@@ -287,63 +268,6 @@ pub(crate) enum TeamAddition {
     ApiUser(Created),
     /// `username`: a human invited (A5).
     Invite(Invited),
-}
-
-/// A role a member may be given: any of [`ROLES`] but `Owner` (exactly one per team).
-fn assignable_role(value: Option<&Value>) -> Result<Option<String>, ApiError> {
-    match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(r)) if r == "Owner" => Err(bad("The Owner role cannot be given.")),
-        Some(Value::String(r)) if ROLES.iter().any(|(name, _)| name == r) => Ok(Some(r.clone())),
-        Some(_) => {
-            let names: Vec<_> = ROLES
-                .iter()
-                .map(|(n, _)| *n)
-                .filter(|n| *n != "Owner")
-                .collect();
-            Err(bad(format!("role must be one of {}.", names.join(", "))))
-        }
-    }
-}
-
-/// The direct membership of `username` in `team`, by index.
-fn membership_in(directory: &Directory, team: &Team, username: &str) -> Option<usize> {
-    let (user, _) = directory.user_by_email(username)?;
-    directory
-        .memberships
-        .iter()
-        .position(|m| m.user == user && &m.team == team)
-}
-
-/// A5: invites an existing Particle user by `username`; listed at once (no pending
-/// state), with `role` or Administrator (before roles, members had full access).
-fn invite(
-    directory: &mut Directory,
-    team: Team,
-    map: &Map<String, Value>,
-) -> Result<Invited, ApiError> {
-    let Some(Value::String(username)) = map.get("username") else {
-        return Err(bad("username must be a string."));
-    };
-    let username = username.trim().to_ascii_lowercase();
-    let role = assignable_role(map.get("role"))?.unwrap_or_else(|| "Administrator".into());
-    let Some((user, _)) = directory.user_by_email(&username) else {
-        return Err(bad("The invitee must be an existing Particle user.")
-            .because(format!("invite of unknown user {}", truncate(&username))));
-    };
-    if membership_in(directory, &team, &username).is_some() {
-        return Err(bad("This user is already a member of the team."));
-    }
-    directory.memberships.push(crate::world::store::Membership {
-        user,
-        team,
-        role: role.clone(),
-    });
-    tracing::info!(member = %username, role = %role, "team member invited");
-    Ok(Invited {
-        ok: true,
-        invited: InvitedUser { username, role },
-    })
 }
 
 /// §3.2 and A5: `friendly_name` + `scopes` create an API user with one never-expiring
