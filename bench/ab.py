@@ -5,8 +5,8 @@ Each round runs, back to back: the baseline, binary A and binary B, each on toke
 requests (POST /oauth/token, no limits), bearer GET /v1/access_tokens/current, and token
 requests with limits on and a distinct X-Forwarded-For per request. A figure is the median
 over rounds of that round's ratio to the baseline (drift between rounds cancels out), and
-B/A is the median of the rounds' B/A ratios. Used to decide changes such as the pipeline's
-direct answers (issue 13): build A from the commit before, B from the commit after.
+B/A is the median of the rounds' B/A ratios. Used to decide changes such as the
+dispatcher's (docs/performance.md): build A from the commit before, B from the commit after.
 
 Usage: bench/ab.py A_BINARY B_BINARY [--rounds 20] [--secs 3]
 (the baseline is this checkout's `bench-baseline` example, built by bench/run.sh)

@@ -1,8 +1,11 @@
 //! The HTTP layer: everything that knows about requests and responses.
 //!
-//! - `state`: [`AppState`](state::AppState) and the whole service (`app`).
-//! - `pipeline`: what runs around the router for every request, in order: world
-//!   routing, the control guard, the journal, rate limits, injected faults, the body limit.
+//! - `state`: [`AppState`](state::AppState), what every handler and stage shares.
+//! - `app`: the whole service assembled: the router from the route tables, each row's
+//!   pipeline stage, the pipeline in front.
+//! - `pipeline`: what runs for every request, in order: world routing and the trailing
+//!   slash in front of the router; then, around the handler of the row the router chose,
+//!   the control guard, the journal, rate limits, injected faults, the body limit.
 //! - `layers`: the tower-http layers around the whole service (trace, catch-panic).
 //! - `extract`: extractors (bearer auth, token form, JSON bodies) rejecting with `ApiError`.
 //! - `redact`: what logs and the journal may show of a path.
@@ -10,6 +13,7 @@
 //!
 //! May import: `particle`, `control`, `world` and everything below them; never `server`.
 
+pub(crate) mod app;
 pub(crate) mod extract;
 pub(crate) mod layers;
 pub(crate) mod pipeline;

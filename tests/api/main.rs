@@ -17,6 +17,7 @@ mod control_support;
 mod control_tenants;
 mod control_users;
 mod cors;
+mod dispatch;
 mod floods;
 mod healthcheck;
 mod helpers;

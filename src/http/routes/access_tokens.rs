@@ -1,39 +1,20 @@
 //! Token management endpoints (particle-api.md §2.2–2.6).
 
-use std::sync::Arc;
-
-use axum::extract::{Path, Request};
+use axum::extract::Path;
 use axum::http::{HeaderMap, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 
 use crate::error::ApiError;
 use crate::http::extract::{
     basic_credentials, parse_form, refuse_bearer_by_table, Caller, CurrentWorld,
 };
-use crate::http::routes::{ok, CurrentRoute, NoStore, Route, OK_TRUE};
-use crate::http::state::AppState;
+use crate::http::routes::{ok, CurrentRoute, NoStore, OK_TRUE};
 use crate::particle::oauth::{list_tokens_with_password, token_info};
 use crate::tokens::parse_token;
-use crate::world::World;
 
 /// §2.6: what the calling token is.
-async fn current_token(caller: Caller) -> impl IntoResponse {
+pub(super) async fn current_token(caller: Caller) -> impl IntoResponse {
     ok(token_info(&caller.world.store(), &caller.token))
-}
-
-/// `GET /v1/access_tokens/current`, answered by the pipeline without the router (the
-/// busiest bearer route; its row in the route table is `Direct`): the same
-/// authentication and route check as every `Caller`.
-pub(super) async fn answer_current(
-    state: &AppState,
-    world: Arc<World>,
-    req: Request,
-    route: &'static Route,
-) -> Response {
-    match Caller::authenticate(world, req, state, route.need).await {
-        Ok(caller) => current_token(caller).await.into_response(),
-        Err(refusal) => refusal.into_response(),
-    }
 }
 
 /// §2.4: revokes the calling token.

@@ -6,23 +6,22 @@
 //!
 //! Every route is listed once, in [`routes`]: the router is built from that table, and a
 //! test checks it against the OpenAPI description (`openapi/control.json`) both ways.
-//! `--no-control` and `--control-secret` are enforced by `middleware::guard`.
+//! `--no-control` and `--control-secret` are enforced by `pipeline::guard`, and every
+//! answer is marked `Cache-Control: no-store` by the pipeline's control stage.
 
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode, Uri};
-use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post, put, MethodRouter};
-use axum::Router;
 use serde::{Deserialize, Serialize};
 
 use crate::control::{
     self, clock_state, parse_client, parse_instant, NewUser, SettingsBase, TenantInfo, TokenOrder,
     UserPatch,
 };
-use crate::error::{no_store_headers, ApiError};
+use crate::error::ApiError;
 use crate::faults::FaultSpec;
 use crate::http::extract::{CurrentWorld, JsonOrForm, RawBody};
 use crate::http::routes::{dashboard, ok, Reply, OK_TRUE};
@@ -105,21 +104,6 @@ pub(crate) fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState
         ("POST", "/__mock/tenants", post(create_tenant)),
         ("DELETE", "/__mock/tenants/{id}", delete(delete_tenant)),
     ]
-}
-
-/// The control routes, every answer marked `Cache-Control: no-store`.
-pub(crate) fn router() -> Router<AppState> {
-    routes()
-        .into_iter()
-        .fold(Router::new(), |router, (_, path, handler)| {
-            router.route(path, handler)
-        })
-        .layer(middleware::map_response(no_store))
-}
-
-async fn no_store(mut response: Response) -> Response {
-    no_store_headers(response.headers_mut());
-    response
 }
 
 #[derive(Serialize)]

@@ -2,31 +2,31 @@
 //! translates HTTP to domain calls.
 //!
 //! [`PARTICLE_ROUTES`] is THE table of the emulated Particle API: one row per method and
-//! path, naming its handler, what a token needs there (§3.6) and its rate-limit rule
-//! (§6). Everything that must agree about routes reads it: the router ([`router`]), the
-//! pipeline's route lookup ([`RouteIndex`], which gives the rate-limit rule and the
-//! direct answers), the `Caller` extractor's scope check, and the OpenAPI document served
-//! at `/__mock/openapi/particle.json` (each operation annotated from its row; a unit test
-//! checks `openapi/particle.json` against the table both ways). Adding a route is adding
-//! a row. The control API has its own table, [`control::routes`].
+//! path, naming what a token needs there (§3.6), its rate-limit rule (§6) and its
+//! handler. Adding a route is adding a row, one line:
+//!
+//! ```text
+//! row("GET", "/v1/things/{thingId}", Scope("things:get"), None, routed!(things::show_thing)),
+//! ```
+//!
+//! `routed!(handler)` names an axum handler (any extractors, axum's `Path` included);
+//! `Answer::Unemulated` a route that is only matched and rate-limited. A `GET` row also
+//! answers `HEAD`. `http::app` gives every row to axum's router, the one matcher (static
+//! segments win over parameters), with the row's pipeline stage around its handler: the
+//! rate-limit rule, the journal and the `Caller` extractor's scope check all read the row
+//! the router chose. The OpenAPI document served at `/__mock/openapi/particle.json` is
+//! annotated from the same rows (a unit test checks `openapi/particle.json` against the
+//! table both ways). The control API has its own table, [`control::routes`].
 
-use std::collections::BTreeMap;
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
-
-use axum::extract::Request;
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{on, MethodFilter, MethodRouter};
-use axum::Router;
 use serde::Serialize;
 
-use crate::error::{json_headers, no_store_headers};
+use crate::error::{json_headers, no_store_headers, ApiError};
 use crate::http::state::AppState;
 use crate::particle::scopes::Need;
 use crate::rate_limit::Rule;
-use crate::world::World;
 
 pub(crate) mod access_tokens;
 pub(crate) mod account;
@@ -40,20 +40,14 @@ pub(crate) mod products;
 pub(crate) mod teams;
 pub(crate) mod user;
 
-/// A future answering one request directly (no route matching, no extractor plumbing).
-pub(crate) type DirectAnswer<'a> = Pin<Box<dyn Future<Output = Response> + Send + 'a>>;
-
 /// How a row is answered.
 #[derive(Clone, Copy)]
 pub(crate) enum Answer {
-    /// By the axum router: the function builds the row's method router from its method.
+    /// By its handler: the function builds the row's method router from its method.
     Routed(fn(MethodFilter) -> MethodRouter<AppState>),
-    /// By the pipeline itself, without route matching: the busiest routes (measured with
-    /// the benchmark, see the README's Performance section). Not registered with the
-    /// router, so the router has no entry that only a test reaches.
-    Direct(for<'a> fn(&'a AppState, Arc<World>, Request, &'static Route) -> DirectAnswer<'a>),
-    /// Not emulated (answered by the 404 fallback), but rate-limited as Particle's load
-    /// balancer limits it, before any routing.
+    /// Not emulated: answered with the unknown-route 404, but matched (so a static path
+    /// such as `/v1/devices/events` is never taken for a parameter of another row) and
+    /// rate-limited as Particle's load balancer limits it.
     Unemulated,
 }
 
@@ -61,7 +55,6 @@ impl std::fmt::Debug for Answer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Answer::Routed(_) => "Routed",
-            Answer::Direct(_) => "Direct",
             Answer::Unemulated => "Unemulated",
         })
     }
@@ -70,8 +63,7 @@ impl std::fmt::Debug for Answer {
 /// One row of the route table.
 #[derive(Debug)]
 pub(crate) struct Route {
-    /// HTTP method, upper case; `*` for every method not named by another row of the
-    /// same path (only for direct rows).
+    /// HTTP method, upper case (a `GET` row also answers `HEAD`, with an empty body).
     pub method: &'static str,
     /// The path pattern (axum 0.8 / matchit syntax).
     pub path: &'static str,
@@ -112,14 +104,17 @@ use Need::{AnyToken, Human, Person, Public, Scope};
 #[rustfmt::skip]
 pub(crate) static PARTICLE_ROUTES: &[Route] = &[
     // §1: the token endpoint; any other method than POST gets §1.7 row 1, unlimited.
-    row("POST", "/oauth/token", Public, Some(Rule::Oauth), Answer::Direct(|s, w, r, _| Box::pin(oauth::answer(s, w, r)))),
-    row("*", "/oauth/token", Public, None, Answer::Direct(|s, w, r, _| Box::pin(oauth::answer(s, w, r)))),
+    row("POST", "/oauth/token", Public, Some(Rule::Oauth), routed!(oauth::create_token)),
+    row("GET", "/oauth/token", Public, None, routed!(oauth::create_token)),
+    row("PUT", "/oauth/token", Public, None, routed!(oauth::create_token)),
+    row("PATCH", "/oauth/token", Public, None, routed!(oauth::create_token)),
+    row("DELETE", "/oauth/token", Public, None, routed!(oauth::create_token)),
     // §2.2: the legacy token list (Basic auth; a bearer API-user token is refused).
     row("GET", "/v1/access_tokens", Human, Some(Rule::AccessTokensList), routed!(access_tokens::list_tokens)),
     // §2.5: revokes every token of the caller.
     row("DELETE", "/v1/access_tokens", AnyToken, None, routed!(access_tokens::delete_all_tokens)),
     // §2.6, §2.4: introspection and revocation of the calling token.
-    row("GET", "/v1/access_tokens/current", AnyToken, None, Answer::Direct(|s, w, r, route| Box::pin(access_tokens::answer_current(s, w, r, route)))),
+    row("GET", "/v1/access_tokens/current", AnyToken, None, routed!(access_tokens::current_token)),
     row("DELETE", "/v1/access_tokens/current", AnyToken, None, routed!(access_tokens::delete_current_token)),
     // §2.3: possession of the token is the credential.
     row("DELETE", "/v1/access_tokens/{token}", Public, Some(Rule::AccessTokenDelete), routed!(access_tokens::delete_token)),
@@ -188,19 +183,23 @@ pub(crate) static PARTICLE_ROUTES: &[Route] = &[
     row("GET", "/v1/orgs/{orgIdOrSlug}/events/{*rest}", Public, Some(Rule::Events), Answer::Unemulated),
 ];
 
-/// The router of every routed row, and the control API.
-pub(crate) fn router() -> Router<AppState> {
-    let particle = PARTICLE_ROUTES
-        .iter()
-        .fold(Router::new(), |router, route| match route.answer {
-            Answer::Routed(build) => router.route(route.path, build(method_filter(route.method))),
-            Answer::Direct(_) | Answer::Unemulated => router,
-        });
-    particle.merge(control::router())
+/// The method router of one row: its handler, or for an unemulated row the unknown-route
+/// 404 (the row is still matched, limited and journaled like any other).
+pub(crate) fn endpoint(route: &Route) -> MethodRouter<AppState> {
+    let filter = method_filter(route.method);
+    match route.answer {
+        Answer::Routed(build) => build(filter),
+        Answer::Unemulated => on(filter, not_found),
+    }
+}
+
+/// Unknown route, or a method no row of the path has: 404 JSON (§5.3 suggests this body).
+pub(crate) async fn not_found() -> ApiError {
+    ApiError::NotFound("Not found".into())
 }
 
 /// The router's filter for a row's method (a unit test checks every row has one).
-fn method_filter(method: &str) -> MethodFilter {
+pub(crate) fn method_filter(method: &str) -> MethodFilter {
     match method {
         "GET" => MethodFilter::GET,
         "POST" => MethodFilter::POST,
@@ -212,47 +211,8 @@ fn method_filter(method: &str) -> MethodFilter {
     }
 }
 
-/// The rows of one path pattern.
-type Rows = smallvec::SmallVec<[&'static Route; 2]>;
-
-/// The pipeline's lookup of [`PARTICLE_ROUTES`] by request method and path (the same
-/// matcher axum's router uses), before any routing: rate limits apply in front of
-/// everything, as Particle's load balancer does.
-#[derive(Debug, Clone)]
-pub(crate) struct RouteIndex {
-    tree: matchit::Router<Rows>,
-}
-
-impl RouteIndex {
-    /// The index of `routes`.
-    ///
-    /// # Errors
-    /// A pattern matchit refuses or two that conflict (a unit test builds the real table).
-    pub(crate) fn new(routes: &'static [Route]) -> Result<Self, matchit::InsertError> {
-        let mut by_path: BTreeMap<&'static str, Rows> = BTreeMap::new();
-        for route in routes {
-            by_path.entry(route.path).or_default().push(route);
-        }
-        let mut tree = matchit::Router::new();
-        for (path, rows) in by_path {
-            tree.insert(path, rows)?;
-        }
-        Ok(Self { tree })
-    }
-
-    /// The row answering `method` on `path`: the row of that method, else the path's `*`
-    /// row; `None` if no row matches (the router's 404 fallback answers).
-    pub(crate) fn find(&self, method: &Method, path: &str) -> Option<&'static Route> {
-        let rows = self.tree.at(path).ok()?.value;
-        rows.iter()
-            .find(|r| r.method == method.as_str())
-            .or_else(|| rows.iter().find(|r| r.method == "*"))
-            .copied()
-    }
-}
-
-/// The table row the pipeline found for a request, inserted before the router runs: the
-/// `Caller` extractor reads what the token needs from it.
+/// The table row the router matched for a request, inserted by the row's pipeline stage
+/// before its handler runs: the `Caller` extractor reads what the token needs from it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct CurrentRoute(pub &'static Route);
 
@@ -267,7 +227,7 @@ pub(crate) fn particle_openapi(document: &str) -> serde_json::Value {
         return doc;
     };
     for route in PARTICLE_ROUTES {
-        if !matches!(route.answer, Answer::Routed(_) | Answer::Direct(_)) || route.method == "*" {
+        if !matches!(route.answer, Answer::Routed(_)) {
             continue;
         }
         let item = paths
@@ -310,7 +270,7 @@ impl<T: Serialize> IntoResponse for Reply<T> {
                 json_headers(response.headers_mut());
                 response
             }
-            Err(_) => crate::error::ApiError::Unavailable.into_response(),
+            Err(_) => ApiError::Unavailable.into_response(),
         }
     }
 }
@@ -339,16 +299,14 @@ pub(crate) const OK_TRUE: OkTrue = OkTrue { ok: true };
 mod tests {
     use std::collections::BTreeSet;
 
+    use axum::body::Body;
+    use axum::extract::Request;
+    use axum::http::Method;
+    use axum::Router;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
     use super::*;
-
-    fn index() -> RouteIndex {
-        RouteIndex::new(PARTICLE_ROUTES).expect("the table is a valid matchit router")
-    }
-
-    fn rule_of(method: &str, path: &str) -> Option<Rule> {
-        let method = Method::from_bytes(method.as_bytes()).expect("a method");
-        index().find(&method, path).and_then(|r| r.limit)
-    }
 
     #[test]
     fn every_row_appears_once_with_a_method_the_router_knows() {
@@ -361,11 +319,7 @@ mod tests {
                 r.path
             );
             let known = ["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&r.method);
-            match r.answer {
-                Answer::Routed(_) => assert!(known, "{} {}", r.method, r.path),
-                Answer::Direct(_) => assert!(known || r.method == "*", "{}", r.path),
-                Answer::Unemulated => assert!(known, "{} {}", r.method, r.path),
-            }
+            assert!(known, "{} {}", r.method, r.path);
         }
     }
 
@@ -378,68 +332,111 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_router_and_the_index_build_from_the_table() {
-        let _router: Router<AppState> = router();
-        let index = index();
+    /// The table in axum's router (the one matcher), each row answering its own index:
+    /// which row a request reaches, without any stage around it.
+    fn probe() -> Router {
+        PARTICLE_ROUTES
+            .iter()
+            .enumerate()
+            .fold(Router::new(), |router, (i, r)| {
+                router.route(
+                    r.path,
+                    on(
+                        method_filter(r.method),
+                        move || async move { i.to_string() },
+                    ),
+                )
+            })
+    }
+
+    /// The row `method path` reaches, if any.
+    async fn row_of(method: &str, path: &str) -> Option<&'static Route> {
+        let method = Method::from_bytes(method.as_bytes()).expect("a method");
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .body(Body::empty())
+            .expect("a request");
+        let response = probe().oneshot(request).await.expect("infallible");
+        if !response.status().is_success() {
+            return None;
+        }
+        let body = response.into_body().collect().await.expect("a body");
+        let index: usize = String::from_utf8_lossy(&body.to_bytes())
+            .parse()
+            .expect("an index");
+        PARTICLE_ROUTES.get(index)
+    }
+
+    async fn rule_of(method: &str, path: &str) -> Option<Rule> {
+        row_of(method, path).await.and_then(|r| r.limit)
+    }
+
+    #[tokio::test]
+    async fn every_row_is_reached_by_a_request_of_its_own_shape() {
         for r in PARTICLE_ROUTES {
-            let method =
-                Method::from_bytes(r.method.replace('*', "OPTIONS").as_bytes()).expect("a method");
             let path = r.path.replace("{*rest}", "x/y").replace(['{', '}'], "");
-            let found = index.find(&method, &path).expect("found");
+            let found = row_of(r.method, &path).await.expect("found");
             assert!(std::ptr::eq(found, r), "{} {}", r.method, r.path);
         }
     }
 
-    #[test]
-    fn the_row_of_a_path_is_found_with_its_rule() {
+    #[tokio::test]
+    async fn the_row_of_a_path_is_found_with_its_rule() {
         assert_eq!(
-            index()
-                .find(&Method::GET, "/v1/products/demo-product/devices")
+            row_of("GET", "/v1/products/demo-product/devices")
+                .await
                 .map(|r| r.need),
             Some(Need::Scope("devices:list"))
         );
-        assert!(index().find(&Method::GET, "/v1/nowhere").is_none());
-        // Any method but POST on the token endpoint: its `*` row, unlimited.
+        assert!(row_of("GET", "/v1/nowhere").await.is_none());
+        // A static segment wins over a parameter: `events` is never a device id.
         assert_eq!(
-            index()
-                .find(&Method::PATCH, "/oauth/token")
-                .map(|r| r.method),
-            Some("*")
+            row_of("GET", "/v1/devices/events").await.map(|r| r.path),
+            Some("/v1/devices/events")
+        );
+        // Any method but POST on the token endpoint: its own row, unlimited.
+        assert_eq!(
+            row_of("PATCH", "/oauth/token").await.map(|r| r.method),
+            Some("PATCH")
         );
     }
 
-    #[test]
-    fn routes_map_to_their_rules() {
-        assert_eq!(rule_of("POST", "/oauth/token"), Some(Rule::Oauth));
-        assert_eq!(rule_of("GET", "/oauth/token"), None);
+    #[tokio::test]
+    async fn routes_map_to_their_rules() {
+        assert_eq!(rule_of("POST", "/oauth/token").await, Some(Rule::Oauth));
+        assert_eq!(rule_of("GET", "/oauth/token").await, None);
         assert_eq!(
-            rule_of("GET", "/v1/access_tokens"),
+            rule_of("GET", "/v1/access_tokens").await,
             Some(Rule::AccessTokensList)
         );
-        assert_eq!(rule_of("DELETE", "/v1/access_tokens"), None);
+        assert_eq!(rule_of("DELETE", "/v1/access_tokens").await, None);
         assert_eq!(
-            rule_of("DELETE", "/v1/access_tokens/abc"),
+            rule_of("DELETE", "/v1/access_tokens/abc").await,
             Some(Rule::AccessTokenDelete)
         );
-        assert_eq!(rule_of("DELETE", "/v1/access_tokens/current"), None);
-        assert_eq!(rule_of("POST", "/v1/users"), Some(Rule::UsersCreate));
-        assert_eq!(rule_of("DELETE", "/v1/user"), Some(Rule::UserDelete));
+        assert_eq!(rule_of("DELETE", "/v1/access_tokens/current").await, None);
+        assert_eq!(rule_of("POST", "/v1/users").await, Some(Rule::UsersCreate));
+        assert_eq!(rule_of("DELETE", "/v1/user").await, Some(Rule::UserDelete));
         assert_eq!(
-            rule_of("POST", "/v1/user/password-reset"),
+            rule_of("POST", "/v1/user/password-reset").await,
             Some(Rule::PasswordResetPost)
         );
         assert_eq!(
-            rule_of("PUT", "/v1/user/password-reset"),
+            rule_of("PUT", "/v1/user/password-reset").await,
             Some(Rule::PasswordResetPut)
         );
-        assert_eq!(rule_of("GET", "/v1/events"), Some(Rule::Events));
-        assert_eq!(rule_of("GET", "/v1/events/temp"), Some(Rule::Events));
+        assert_eq!(rule_of("GET", "/v1/events").await, Some(Rule::Events));
+        assert_eq!(rule_of("GET", "/v1/events/temp").await, Some(Rule::Events));
         assert_eq!(
-            rule_of("GET", "/v1/devices/0123/events/x"),
+            rule_of("GET", "/v1/devices/0123/events/x").await,
             Some(Rule::Events)
         );
-        assert_eq!(rule_of("GET", "/v1/user"), None);
+        assert_eq!(
+            rule_of("GET", "/v1/devices/events").await,
+            Some(Rule::Events)
+        );
+        assert_eq!(rule_of("GET", "/v1/user").await, None);
     }
 
     /// `(METHOD, path)` of the operations a document describes.
@@ -462,7 +459,7 @@ mod tests {
             serde_json::from_str(control::PARTICLE_OPENAPI).expect("valid JSON");
         let answered: BTreeSet<(String, String)> = PARTICLE_ROUTES
             .iter()
-            .filter(|r| !matches!(r.answer, Answer::Unemulated) && r.method != "*")
+            .filter(|r| !matches!(r.answer, Answer::Unemulated))
             .map(|r| (r.method.to_string(), r.path.to_string()))
             .collect();
         // Act
