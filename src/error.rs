@@ -205,33 +205,7 @@ impl ApiError {
 
     /// The HTTP status this error is answered with.
     pub fn status(&self) -> StatusCode {
-        match self.inner() {
-            Self::InvalidRequest(_)
-            | Self::InvalidClient(_)
-            | Self::InvalidGrant(_)
-            | Self::InvalidScope(_)
-            | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::InvalidToken(_) => StatusCode::UNAUTHORIZED,
-            Self::MfaRequired { .. }
-            | Self::Unauthorized(_)
-            | Self::Forbidden(_)
-            | Self::DevicePermissionDenied => StatusCode::FORBIDDEN,
-            Self::RateLimited { .. }
-            | Self::TooManyTenants { .. }
-            | Self::TooManyViewers { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::ControlSecretRequired => StatusCode::UNAUTHORIZED,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::Legacy { status, .. } => {
-                StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST)
-            }
-            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Unavailable
-            | Self::TooManyConnections
-            | Self::TokenTableFull { .. }
-            | Self::ServerFull { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
-            Self::Explained { error, .. } => error.status(),
-        }
+        self.answer().status
     }
 
     /// The reason in words for the journal: the explicit one, or the public description.
@@ -242,89 +216,165 @@ impl ApiError {
         }
     }
 
-    fn body(&self) -> Vec<u8> {
-        let oauth = |error: &str, description: &str| {
-            serde_json::to_vec(&OAuthBody {
-                error,
-                error_description: description,
-                mfa_token: None,
-            })
-        };
-        let result = match self.inner() {
-            Self::InvalidRequest(d) => oauth("invalid_request", d),
-            Self::InvalidClient(d) => oauth("invalid_client", d),
-            Self::InvalidGrant(d) => oauth("invalid_grant", d),
-            Self::InvalidScope(d) => oauth("invalid_scope", d),
-            Self::InvalidToken(d) => oauth("invalid_token", d),
-            Self::Unauthorized(d) => oauth("unauthorized", d),
-            Self::RateLimited { description, .. } => oauth("rate_limit_exceeded", description),
-            Self::MfaRequired { mfa_token } => serde_json::to_vec(&OAuthBody {
-                error: "mfa_required",
-                error_description: "Multi-factor authentication required",
-                mfa_token: Some(mfa_token),
-            }),
-            Self::PayloadTooLarge { limit } => oauth(
+    /// THE mapping of a variant to its answer: status, body and headers, in one
+    /// exhaustive `match`, so a new variant does not compile until its answer is written.
+    fn answer(&self) -> Answer {
+        use StatusCode as S;
+        match self {
+            Self::InvalidRequest(d) => Answer::oauth(S::BAD_REQUEST, "invalid_request", d),
+            Self::InvalidClient(d) => Answer {
+                www_authenticate: true,
+                ..Answer::oauth(S::BAD_REQUEST, "invalid_client", d)
+            },
+            Self::InvalidGrant(d) => Answer::oauth(S::BAD_REQUEST, "invalid_grant", d),
+            Self::InvalidScope(d) => Answer::oauth(S::BAD_REQUEST, "invalid_scope", d),
+            Self::InvalidToken(d) => Answer::oauth(S::UNAUTHORIZED, "invalid_token", d),
+            Self::Unauthorized(d) => Answer::oauth(S::FORBIDDEN, "unauthorized", d),
+            Self::RateLimited {
+                description,
+                retry_after,
+            } => Answer {
+                retry_after: *retry_after,
+                ..Answer::oauth(S::TOO_MANY_REQUESTS, "rate_limit_exceeded", description)
+            },
+            Self::MfaRequired { mfa_token } => Answer {
+                body: serde_json::to_vec(&OAuthBody {
+                    error: "mfa_required",
+                    error_description: "Multi-factor authentication required",
+                    mfa_token: Some(mfa_token),
+                }),
+                ..Answer::oauth(S::FORBIDDEN, "", "")
+            },
+            Self::PayloadTooLarge { limit } => Answer::oauth(
+                S::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
                 &format!("The request body is larger than {limit} bytes."),
             ),
-            Self::Unavailable => oauth("server_error", "The server could not handle the request."),
-            Self::RequestTimeout => oauth(
-                "request_timeout",
-                "The request was not received in time; the connection is closed.",
+            Self::Unavailable => Answer::oauth(
+                S::SERVICE_UNAVAILABLE,
+                "server_error",
+                "The server could not handle the request.",
             ),
-            Self::TooManyConnections => oauth(
-                "server_busy",
-                "Too many connections are open; retry in a moment.",
+            Self::RequestTimeout => Answer {
+                close: true,
+                ..Answer::oauth(
+                    S::REQUEST_TIMEOUT,
+                    "request_timeout",
+                    "The request was not received in time; the connection is closed.",
+                )
+            },
+            Self::TooManyConnections => Answer {
+                close: true,
+                retry_after: Some(1),
+                ..Answer::oauth(
+                    S::SERVICE_UNAVAILABLE,
+                    "server_busy",
+                    "Too many connections are open; retry in a moment.",
+                )
+            },
+            Self::TokenTableFull { max } => Answer {
+                retry_after: Some(60),
+                ..Answer::oauth(
+                    S::SERVICE_UNAVAILABLE,
+                    "token_table_full",
+                    &format!(
+                        "The mock holds {max} live tokens (--max-tokens) and none may be evicted \
+                         (tokens that never expire, fixture and API-user tokens); revoke some or \
+                         raise the cap."
+                    ),
+                )
+            },
+            Self::ServerFull { what, max, option } => Answer {
+                retry_after: Some(60),
+                ..Answer::oauth(
+                    S::SERVICE_UNAVAILABLE,
+                    "server_full",
+                    &format!(
+                        "All worlds of the mock together hold {max} {what} ({option}) and this \
+                         world has none that may make room; reset the world, delete tenants or \
+                         raise the cap."
+                    ),
+                )
+            },
+            Self::Forbidden(m) => Answer::ok_false(S::FORBIDDEN, m),
+            Self::BadRequest(m) => Answer::ok_false(S::BAD_REQUEST, m),
+            Self::NotFound(m) => Answer::ok_false(S::NOT_FOUND, m),
+            Self::ControlSecretRequired => Answer::ok_false(
+                S::UNAUTHORIZED,
+                "Control API: missing or wrong X-Mock-Control-Secret header",
             ),
-            Self::TokenTableFull { max } => oauth(
-                "token_table_full",
+            Self::TooManyTenants { max } => Answer::ok_false(
+                S::TOO_MANY_REQUESTS,
+                &format!("Too many tenants: at most {max} may live at once; delete some first"),
+            ),
+            Self::TooManyViewers { max } => Answer::ok_false(
+                S::TOO_MANY_REQUESTS,
                 &format!(
-                    "The mock holds {max} live tokens (--max-tokens) and none may be evicted \
-                     (tokens that never expire, fixture and API-user tokens); revoke some or \
-                     raise the cap."
-                ),
-            ),
-            Self::ServerFull { what, max, option } => oauth(
-                "server_full",
-                &format!(
-                    "All worlds of the mock together hold {max} {what} ({option}) and this \
-                     world has none that may make room; reset the world, delete tenants or \
-                     raise the cap."
-                ),
-            ),
-            Self::Forbidden(m) | Self::BadRequest(m) | Self::NotFound(m) => {
-                serde_json::to_vec(&OkFalse {
-                    ok: false,
-                    error: m,
-                })
-            }
-            Self::ControlSecretRequired => serde_json::to_vec(&OkFalse {
-                ok: false,
-                error: "Control API: missing or wrong X-Mock-Control-Secret header",
-            }),
-            Self::TooManyTenants { max } => serde_json::to_vec(&OkFalse {
-                ok: false,
-                error: &format!(
-                    "Too many tenants: at most {max} may live at once; delete some first"
-                ),
-            }),
-            Self::DevicePermissionDenied => serde_json::to_vec(&serde_json::json!({
-                "error": "Permission Denied",
-                "info": "I didn't recognize that device name or ID, try opening https://api.particle.io/v1/devices?access_token=undefined",
-            })),
-            Self::TooManyViewers { max } => serde_json::to_vec(&OkFalse {
-                ok: false,
-                error: &format!(
                     "Too many journal streams: at most {max} may be open at once; close one first"
                 ),
+            ),
+            Self::DevicePermissionDenied => Answer {
+                body: serde_json::to_vec(&serde_json::json!({
+                    "error": "Permission Denied",
+                    "info": "I didn't recognize that device name or ID, try opening https://api.particle.io/v1/devices?access_token=undefined",
+                })),
+                ..Answer::ok_false(S::FORBIDDEN, "")
+            },
+            Self::Legacy { status, message } => Answer {
+                body: serde_json::to_vec(&OkFalseErrors {
+                    ok: false,
+                    errors: [message],
+                }),
+                ..Answer::ok_false(S::from_u16(*status).unwrap_or(S::BAD_REQUEST), "")
+            },
+            Self::Explained { error, .. } => error.answer(),
+        }
+    }
+}
+
+/// What one variant is answered with (built only by [`ApiError::answer`]).
+struct Answer {
+    status: StatusCode,
+    /// The JSON body (a serialisation failure answers a bare `server_error`).
+    body: Result<Vec<u8>, serde_json::Error>,
+    /// `Cache-Control: no-store` and `Pragma: no-cache`: the OAuth-shaped answers, as
+    /// `/oauth/token` and bearer errors send them.
+    no_store: bool,
+    /// `WWW-Authenticate: Basic realm="Service"` (a refused client, §1.7).
+    www_authenticate: bool,
+    /// `Retry-After`, in whole seconds.
+    retry_after: Option<u64>,
+    /// `Connection: close`: the connection ends after this answer.
+    close: bool,
+}
+
+impl Answer {
+    /// `{"error","error_description"}` with the no-store headers.
+    fn oauth(status: StatusCode, error: &str, description: &str) -> Self {
+        Self {
+            status,
+            body: serde_json::to_vec(&OAuthBody {
+                error,
+                error_description: description,
+                mfa_token: None,
             }),
-            Self::Legacy { message, .. } => serde_json::to_vec(&OkFalseErrors {
-                ok: false,
-                errors: [message],
-            }),
-            Self::Explained { error, .. } => return error.body(),
-        };
-        result.unwrap_or_else(|_| b"{\"error\":\"server_error\"}".to_vec())
+            no_store: true,
+            www_authenticate: false,
+            retry_after: None,
+            close: false,
+        }
+    }
+
+    /// `{"ok":false,"error"}`, cacheable as Particle sends it.
+    fn ok_false(status: StatusCode, error: &str) -> Self {
+        Self {
+            status,
+            body: serde_json::to_vec(&OkFalse { ok: false, error }),
+            no_store: false,
+            www_authenticate: false,
+            retry_after: None,
+            close: false,
+        }
     }
 }
 
@@ -344,52 +394,30 @@ pub(crate) fn no_store_headers(headers: &mut axum::http::HeaderMap) {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = self.status();
-        let mut response = (status, self.body()).into_response();
+        let answer = self.answer();
+        let body = answer
+            .body
+            .unwrap_or_else(|_| b"{\"error\":\"server_error\"}".to_vec());
+        let mut response = (answer.status, body).into_response();
         let headers = response.headers_mut();
         json_headers(headers);
-        let inner = self.inner();
-        let oauth_shaped = !matches!(
-            inner,
-            Self::Forbidden(_)
-                | Self::BadRequest(_)
-                | Self::NotFound(_)
-                | Self::DevicePermissionDenied
-                | Self::Legacy { .. }
-                | Self::ControlSecretRequired
-                | Self::TooManyTenants { .. }
-                | Self::TooManyViewers { .. }
-        );
-        if oauth_shaped {
+        if answer.no_store {
             no_store_headers(headers);
         }
-        if let Self::InvalidClient(_) = inner {
+        if answer.www_authenticate {
             headers.insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Basic realm=\"Service\""),
             );
         }
-        if let Self::RateLimited {
-            retry_after: Some(secs),
-            ..
-        } = inner
-        {
+        if let Some(secs) = answer.retry_after {
             headers.insert(
                 HeaderName::from_static("retry-after"),
-                HeaderValue::from(*secs),
+                HeaderValue::from(secs),
             );
         }
-        if matches!(inner, Self::RequestTimeout | Self::TooManyConnections) {
+        if answer.close {
             headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
-        }
-        if let Self::TooManyConnections = inner {
-            headers.insert(HeaderName::from_static("retry-after"), HeaderValue::from(1));
-        }
-        if let Self::TokenTableFull { .. } | Self::ServerFull { .. } = inner {
-            headers.insert(
-                HeaderName::from_static("retry-after"),
-                HeaderValue::from(60),
-            );
         }
         response
             .extensions_mut()
@@ -400,8 +428,11 @@ impl IntoResponse for ApiError {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::collections::BTreeSet;
+
     use http_body_util::BodyExt;
+
+    use super::*;
 
     async fn render(error: ApiError) -> (u16, String, axum::http::HeaderMap) {
         let response = error.into_response();
@@ -524,15 +555,93 @@ mod tests {
                 503,
                 r#"{"error":"token_table_full","error_description":"The mock holds 2 live tokens (--max-tokens) and none may be evicted (tokens that never expire, fixture and API-user tokens); revoke some or raise the cap."}"#,
             ),
+            (
+                ApiError::ServerFull {
+                    what: "live tokens",
+                    max: 5,
+                    option: "--max-total-tokens",
+                },
+                503,
+                r#"{"error":"server_full","error_description":"All worlds of the mock together hold 5 live tokens (--max-total-tokens) and this world has none that may make room; reset the world, delete tenants or raise the cap."}"#,
+            ),
+            (
+                ApiError::NotFound("Not found".into()).because("unknown route"),
+                404,
+                r#"{"ok":false,"error":"Not found"}"#,
+            ),
         ];
+        let covered: BTreeSet<usize> = cases.iter().map(|(error, ..)| variant(error)).collect();
+        assert_eq!(covered, (0..VARIANTS).collect(), "a variant has no case");
         for (error, status, body) in cases {
-            let (got_status, got_body, headers) = render(error).await;
+            let (got_status, got_body, headers) = render(error.clone()).await;
             assert_eq!(got_status, status, "{body}");
             assert_eq!(got_body, body);
             assert_eq!(
                 headers[header::CONTENT_TYPE],
                 "application/json; charset=utf-8"
             );
+            // The headers beside the body: no-store for the OAuth shape only.
+            let oauth = body.starts_with(r#"{"error":""#) && !body.contains("Permission Denied");
+            assert_eq!(
+                headers.get(header::CACHE_CONTROL).is_some(),
+                oauth,
+                "{body}"
+            );
+            assert_eq!(headers.get(header::PRAGMA).is_some(), oauth, "{body}");
+            let expected_retry = match error.inner() {
+                ApiError::TooManyConnections => Some("1"),
+                ApiError::TokenTableFull { .. } | ApiError::ServerFull { .. } => Some("60"),
+                _ => None,
+            };
+            assert_eq!(
+                headers.get("retry-after").map(|v| v.to_str().unwrap()),
+                expected_retry,
+                "{body}"
+            );
+            let closes = matches!(
+                error.inner(),
+                ApiError::RequestTimeout | ApiError::TooManyConnections
+            );
+            assert_eq!(headers.get(header::CONNECTION).is_some(), closes, "{body}");
+            let challenges = matches!(error.inner(), ApiError::InvalidClient(_));
+            assert_eq!(
+                headers.get(header::WWW_AUTHENTICATE).is_some(),
+                challenges,
+                "{body}"
+            );
+        }
+    }
+
+    /// How many variants [`ApiError`] has; [`variant`] numbers them.
+    const VARIANTS: usize = 23;
+
+    /// Each variant's number: an exhaustive `match`, so a new variant does not compile
+    /// here until it is numbered (and then the pin test wants a case for it).
+    fn variant(error: &ApiError) -> usize {
+        match error {
+            ApiError::InvalidRequest(_) => 0,
+            ApiError::InvalidClient(_) => 1,
+            ApiError::InvalidGrant(_) => 2,
+            ApiError::InvalidScope(_) => 3,
+            ApiError::InvalidToken(_) => 4,
+            ApiError::MfaRequired { .. } => 5,
+            ApiError::RateLimited { .. } => 6,
+            ApiError::Unauthorized(_) => 7,
+            ApiError::Forbidden(_) => 8,
+            ApiError::BadRequest(_) => 9,
+            ApiError::NotFound(_) => 10,
+            ApiError::DevicePermissionDenied => 11,
+            ApiError::Legacy { .. } => 12,
+            ApiError::PayloadTooLarge { .. } => 13,
+            ApiError::ControlSecretRequired => 14,
+            ApiError::TooManyTenants { .. } => 15,
+            ApiError::TooManyViewers { .. } => 16,
+            ApiError::Unavailable => 17,
+            ApiError::TokenTableFull { .. } => 18,
+            ApiError::ServerFull { .. } => 19,
+            ApiError::RequestTimeout => 20,
+            ApiError::TooManyConnections => 21,
+            ApiError::Explained { .. } => 22,
         }
     }
 
