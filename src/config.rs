@@ -446,7 +446,8 @@ impl Default for Config {
 mod tests {
     use super::*;
 
-    /// Issue 16 finding 12: `Config::default()` is code constants only. Malformed
+    /// `Config::default()` is code constants only (a library must not read the
+    /// process environment). Malformed
     /// `PARTICLE_MOCK_*` variables (which the clap parser would refuse, exiting the
     /// process) change nothing. No other unit test reads these variables.
     #[test]

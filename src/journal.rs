@@ -231,8 +231,8 @@ impl Journal {
     ///
     /// `limit` is applied before anything is formatted, and formatting happens after the
     /// ring's lock is released: under the lock only the last `limit` matching records
-    /// are cloned (issue 16 finding 6: `?limit=10` on a full journal formats 10 entries,
-    /// and a full read does not stall the requests that record).
+    /// are cloned (so `?limit=10` on a full journal formats 10 entries, and a full read
+    /// does not stall the requests that record).
     pub(crate) fn list(&self, filter: &JournalFilter) -> Result<Vec<JournalEntry>, String> {
         let matcher = Matcher::new(filter)?;
         let picked = {

@@ -1,5 +1,5 @@
-//! The tower layers around the whole service (issue 13 item 4: tower-http where it
-//! fits), applied by the accept loop in `server` around each connection's service:
+//! The tower layers around the whole service (tower-http where it fits, hand-written
+//! code where its answers would differ from Particle's), applied by the accept loop in `server` around each connection's service:
 //!
 //! - **trace** ([`TraceLayer`]): one `request` span per request carrying the method and
 //!   the path as [`redact_path`] shows it (never the raw path: tokens and tenant
@@ -17,7 +17,7 @@
 //!   `204`, it sends no `Access-Control-Allow-Headers` when the request names none
 //!   (the mock sends a default list), and it adds `Vary` by default. The answers would
 //!   change, so `pipeline::preflight` and the one header insert stay; the control API
-//!   gets no CORS header at all (issue 16), which a layer around everything cannot say.
+//!   gets no CORS header at all (no web page may reach it), which a layer around everything cannot say.
 //! - **request-body limit** (`RequestBodyLimitLayer`, axum's `DefaultBodyLimit`): the
 //!   layer's 413 is `text/plain` ("length limit exceeded"), not the Particle-shaped
 //!   JSON, and the limit differs by area (control fixtures uploads may be larger).

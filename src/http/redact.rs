@@ -182,7 +182,7 @@ mod tests {
         assert_eq!(redact_path("/v1/user"), "/v1/user");
     }
 
-    /// Issue 16 finding 3: every encoding trick of the adversarial run.
+    /// Every encoding trick a client could use to slip a token past the redaction.
     #[test]
     fn tokens_are_redacted_in_every_encoding_and_path_form() {
         let token = "eb37c0ffee0123456789abcdef0123456789abcd";

@@ -11,11 +11,11 @@
 //! | `oauth-failures` | `POST /oauth/token`: consecutive failures → block | 10 failures → 1,800 s |
 //! | `access-tokens-list` | `GET /v1/access_tokens` | 100 / 300 s |
 //! | `access-token-delete` | `DELETE /v1/access_tokens/{token}` (not `current`) | 100 / 300 s |
-//! | `users-create` | `POST /v1/users` (not served: 404) | 100 / 300 s |
-//! | `user-delete` | `DELETE /v1/user` (not served: 404) | 100 / 300 s |
-//! | `password-reset-post` | `POST /v1/user/password-reset` (not served) | 100 / 300 s |
-//! | `password-reset-put` | `PUT /v1/user/password-reset` (not served) | 100 / 300 s |
-//! | `events` | `GET /v1/events…` and the device/product/org event streams (not served) | 100 / 300 s |
+//! | `users-create` | `POST /v1/users` | 100 / 300 s |
+//! | `user-delete` | `DELETE /v1/user` | 100 / 300 s |
+//! | `password-reset-post` | `POST /v1/user/password-reset` | 100 / 300 s |
+//! | `password-reset-put` | `PUT /v1/user/password-reset` | 100 / 300 s |
+//! | `events` | `GET /v1/events…` and the device/product/org event streams | 100 / 300 s |
 //!
 //! A request counts against `global` and against its route's rule, if any; it is
 //! admitted only if every applicable rule has room, and only an admitted request is

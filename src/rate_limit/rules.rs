@@ -29,15 +29,15 @@ pub enum Rule {
     AccessTokensList,
     /// `DELETE /v1/access_tokens/{token}`: 100 / 300 s.
     AccessTokenDelete,
-    /// `POST /v1/users`: 100 / 300 s (the route is not served).
+    /// `POST /v1/users`: 100 / 300 s.
     UsersCreate,
-    /// `DELETE /v1/user`: 100 / 300 s (the route is not served).
+    /// `DELETE /v1/user`: 100 / 300 s.
     UserDelete,
-    /// `POST /v1/user/password-reset`: 100 / 300 s (the route is not served).
+    /// `POST /v1/user/password-reset`: 100 / 300 s.
     PasswordResetPost,
-    /// `PUT /v1/user/password-reset`: 100 / 300 s (the route is not served).
+    /// `PUT /v1/user/password-reset`: 100 / 300 s.
     PasswordResetPut,
-    /// `GET /v1/events` and the event streams: 100 / 300 s (the routes are not served).
+    /// `GET /v1/events` and the event streams: 100 / 300 s (matched, answered 404 until emulated).
     Events,
 }
 

@@ -1,4 +1,4 @@
-//! THE body limit (issue 13: one mechanism). For every request, Particle and control
+//! THE body limit (one mechanism, so Particle and control routes cannot disagree). For every request, Particle and control
 //! alike, this stage picks the limit once — `--max-body-bytes`, or
 //! [`FIXTURES_BODY_LIMIT`] for the two control routes that take a fixtures document
 //! (`POST /__mock/reset`, `POST /__mock/tenants`) — and:
@@ -11,7 +11,7 @@
 //! Routes that never read the body never buffer it. After an early `413` the rest of the
 //! body is read and discarded ([`linger`]: at most [`LINGER_MAX_BYTES`], for at most
 //! [`LINGER_TIMEOUT`]) before the answer goes out, so a client still sending its body
-//! reads the answer instead of a reset (issue 16 finding 14). Why not tower-http's
+//! reads the answer instead of a reset. Why not tower-http's
 //! `RequestBodyLimitLayer`: see `http::layers`.
 
 use std::time::Duration;

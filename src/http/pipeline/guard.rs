@@ -1,7 +1,7 @@
 //! Guards the control routes (`/__mock/…` except health and readiness), in this order:
 //!
 //! 1. `--no-control` makes them answer 404 like any unknown route;
-//! 2. no web page may reach them (issue 16): a request is refused `403` JSON when it
+//! 2. no web page may reach them (a page could reset or read the mock): a request is refused `403` JSON when it
 //!    names a foreign `Host` (DNS rebinding), carries a foreign `Origin` (or `null`) or
 //!    `Sec-Fetch-Site: cross-site`, or sends a body that is not JSON (a `text/plain` or
 //!    form body is what a page can send without a preflight). A host is the mock's own

@@ -497,8 +497,8 @@ fn dialable(addr: std::net::SocketAddr) -> std::net::SocketAddr {
     }
 }
 
-/// A tenant's base URL: the request's `Host`, else the bound address (issue 16 finding
-/// 10: never port 0).
+/// A tenant's base URL: the request's `Host`, else the bound address (never port
+/// 0, which `--listen` may ask for).
 fn tenant_url(state: &AppState, headers: &HeaderMap, id: &str) -> String {
     let host = headers
         .get(header::HOST)

@@ -1,5 +1,5 @@
 //! Product and org resource routes that API-user tokens call (particle-api.md §3.6,
-//! §5.2); each route's scope is in `scopes::ROUTES`.
+//! §5.2); each route's scope is in its row of `PARTICLE_ROUTES`.
 
 use axum::extract::{Path, RawQuery};
 use axum::response::IntoResponse;

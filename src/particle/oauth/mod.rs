@@ -193,7 +193,7 @@ fn requested_lifetime(world: &World, request: &TokenRequest) -> Result<i64, ApiE
 }
 
 /// Whether a token issued at `now` for `secs` seconds expires within the representable
-/// range (`expires_at` past year 9999 would not format; issue 16 finding 9).
+/// range (`expires_at` past year 9999 would not format).
 pub(crate) fn expiry_representable(now: crate::clock::Millis, secs: i64) -> bool {
     secs.checked_mul(1000)
         .and_then(|ms| now.checked_add(ms))

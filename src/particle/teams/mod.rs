@@ -129,7 +129,8 @@ fn json_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
     }
 }
 
-/// The longest `friendly_name` accepted, in characters (issue 16 finding 7).
+/// The longest `friendly_name` accepted, in characters (a name is stored and echoed in
+/// every team list, so it is capped like everything that grows with traffic).
 pub(crate) const MAX_FRIENDLY_NAME_CHARS: usize = 256;
 
 /// The most API users one team (a product or an organization) may have.
