@@ -65,6 +65,26 @@ pub enum ApiError {
     /// a device that is unknown or not the caller's (particle-api.md §5.3, exact body).
     #[error("device permission denied")]
     DevicePermissionDenied,
+    /// `408 {"ok":false,"error":..}`: a device that did not answer (offline; devices spec
+    /// D3 `Timed out.`, D4 `timed out`).
+    #[error("device timed out: {0}")]
+    DeviceTimeout(String),
+    /// `500 {"ok":false,"code":500,"errors":[{"error":"Timed out, didn't hear back from device service"}]}`:
+    /// signalling an offline device (devices spec D9, as recorded).
+    #[error("device service timed out")]
+    DeviceServiceTimeout,
+    /// `403 {"errors":["That belongs to someone else."]}`: claiming a device another
+    /// account owns (devices spec D2.3; particle-cli matches the text to offer a transfer).
+    #[error("device belongs to someone else")]
+    BelongsToSomeoneElse,
+    /// `400 {"ok":false,"output":"Compiler timed out or encountered an error","errors":[..]}`:
+    /// cloud compiles are not emulated (devices spec D11; particle-cli prints `errors[0]`).
+    #[error("compile refused")]
+    CompileRefused,
+    /// `501 {"ok":false,"error":"Not implemented by particle-auth-mock: <route>"}`: a
+    /// device-cloud area the mock does not emulate (devices spec D11).
+    #[error("not implemented: {0}")]
+    NotImplemented(String),
     /// `{"ok":false,"errors":[..]}` with the given status: the legacy Basic-auth routes.
     #[error("legacy error {status}: {message}")]
     Legacy {
@@ -229,7 +249,11 @@ impl ApiError {
             | Self::TooManyConnections
             | Self::TokenTableFull { .. }
             | Self::ServerFull { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            Self::RequestTimeout | Self::DeviceTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            Self::DeviceServiceTimeout => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::BelongsToSomeoneElse => StatusCode::FORBIDDEN,
+            Self::CompileRefused => StatusCode::BAD_REQUEST,
+            Self::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             Self::Explained { error, .. } => error.status(),
         }
     }
@@ -292,12 +316,30 @@ impl ApiError {
                      raise the cap."
                 ),
             ),
-            Self::Forbidden(m) | Self::BadRequest(m) | Self::NotFound(m) => {
-                serde_json::to_vec(&OkFalse {
-                    ok: false,
-                    error: m,
-                })
-            }
+            Self::DeviceServiceTimeout => serde_json::to_vec(&serde_json::json!({
+                "ok": false,
+                "code": 500,
+                "errors": [{ "error": "Timed out, didn't hear back from device service" }],
+            })),
+            Self::BelongsToSomeoneElse => serde_json::to_vec(&serde_json::json!({
+                "errors": ["That belongs to someone else."],
+            })),
+            Self::CompileRefused => serde_json::to_vec(&serde_json::json!({
+                "ok": false,
+                "output": "Compiler timed out or encountered an error",
+                "errors": ["particle-auth-mock does not compile firmware; build locally and flash the .bin"],
+            })),
+            Self::NotImplemented(route) => serde_json::to_vec(&OkFalse {
+                ok: false,
+                error: &format!("Not implemented by particle-auth-mock: {route}"),
+            }),
+            Self::Forbidden(m)
+            | Self::BadRequest(m)
+            | Self::NotFound(m)
+            | Self::DeviceTimeout(m) => serde_json::to_vec(&OkFalse {
+                ok: false,
+                error: m,
+            }),
             Self::ControlSecretRequired => serde_json::to_vec(&OkFalse {
                 ok: false,
                 error: "Control API: missing or wrong X-Mock-Control-Secret header",
@@ -355,6 +397,11 @@ impl IntoResponse for ApiError {
                 | Self::BadRequest(_)
                 | Self::NotFound(_)
                 | Self::DevicePermissionDenied
+                | Self::DeviceTimeout(_)
+                | Self::DeviceServiceTimeout
+                | Self::BelongsToSomeoneElse
+                | Self::CompileRefused
+                | Self::NotImplemented(_)
                 | Self::Legacy { .. }
                 | Self::ControlSecretRequired
                 | Self::TooManyTenants { .. }
@@ -483,6 +530,31 @@ mod tests {
                 ApiError::DevicePermissionDenied,
                 403,
                 r#"{"error":"Permission Denied","info":"I didn't recognize that device name or ID, try opening https://api.particle.io/v1/devices?access_token=undefined"}"#,
+            ),
+            (
+                ApiError::DeviceTimeout("Timed out.".into()),
+                408,
+                r#"{"ok":false,"error":"Timed out."}"#,
+            ),
+            (
+                ApiError::DeviceServiceTimeout,
+                500,
+                r#"{"ok":false,"code":500,"errors":[{"error":"Timed out, didn't hear back from device service"}]}"#,
+            ),
+            (
+                ApiError::BelongsToSomeoneElse,
+                403,
+                r#"{"errors":["That belongs to someone else."]}"#,
+            ),
+            (
+                ApiError::CompileRefused,
+                400,
+                r#"{"ok":false,"output":"Compiler timed out or encountered an error","errors":["particle-auth-mock does not compile firmware; build locally and flash the .bin"]}"#,
+            ),
+            (
+                ApiError::NotImplemented("GET /v1/libraries".into()),
+                501,
+                r#"{"ok":false,"error":"Not implemented by particle-auth-mock: GET /v1/libraries"}"#,
             ),
             (
                 ApiError::PayloadTooLarge { limit: 10 },

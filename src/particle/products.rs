@@ -244,30 +244,6 @@ pub(crate) fn list_devices(
     Ok(DeviceList { devices, meta })
 }
 
-/// `GET /v1/products/{p}/devices/{id}` (`devices:get`): one device of the product, by id
-/// (any case); 404 `Device not found.` otherwise.
-pub(crate) fn get_device(
-    world: &World,
-    caller: Owner,
-    target: TeamRef<'_>,
-    device_id: &str,
-) -> Result<Value, ApiError> {
-    let store = world.store();
-    let directory = store.directory.read();
-    let team = authorize(&directory, caller, target)?;
-    let product = product_by_id(&directory, &team)?.id.to_string();
-    directory
-        .devices
-        .iter()
-        .find(|d| {
-            d.product.as_deref() == Some(product.as_str()) && d.id.eq_ignore_ascii_case(device_id)
-        })
-        .map(|d| product_device_json(d, world.now()))
-        .ok_or_else(|| {
-            ApiError::NotFound("Device not found.".into()).because("no such device in this product")
-        })
-}
-
 /// A customer's 24-hex id: product id and index, so it is stable across runs.
 fn customer_id(product: u32, index: usize) -> String {
     format!("{product:08x}{index:016x}")

@@ -17,6 +17,8 @@ mod control_support;
 mod control_tenants;
 mod control_users;
 mod cors;
+mod device_calls;
+mod device_support;
 mod floods;
 mod healthcheck;
 mod helpers;

@@ -10,7 +10,7 @@ use crate::http::extract::{parse_form, Caller};
 use crate::http::routes::ok;
 use crate::particle::devices::{add_devices, remove_device, DeviceQuery};
 use crate::particle::products::{
-    get_device, get_product, list_customers, list_devices, list_org_products, list_products, Paging,
+    get_product, list_customers, list_devices, list_org_products, list_products, Paging,
 };
 use crate::particle::scopes::TeamRef;
 
@@ -101,20 +101,6 @@ pub(super) async fn remove_product_device(
     let target = TeamRef::Product(&product);
     remove_device(&caller.world, caller.token.owner, target, &device)?;
     Ok(ok(crate::http::routes::OK_TRUE))
-}
-
-/// `GET /v1/products/{p}/devices/{id}` (`devices:get`).
-pub(super) async fn product_device(
-    Path((product, device)): Path<(String, String)>,
-    caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
-    let target = TeamRef::Product(&product);
-    Ok(ok(get_device(
-        &caller.world,
-        caller.token.owner,
-        target,
-        &device,
-    )?))
 }
 
 /// `GET /v1/products/{p}/customers` (`customers:list`).
