@@ -17,6 +17,7 @@ mod control_support;
 mod control_tenants;
 mod control_users;
 mod cors;
+mod device_admin;
 mod device_calls;
 mod device_support;
 mod floods;
