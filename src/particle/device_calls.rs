@@ -29,6 +29,14 @@ pub(crate) enum DeviceEffect {
         /// Its data.
         data: String,
     },
+    /// The device came online or went offline (`spark/status`, D5.5, once the event stream
+    /// exists).
+    Status {
+        /// The device's id.
+        device_id: String,
+        /// Online now.
+        online: bool,
+    },
     /// A binary flash was accepted (`spark/flash/status` `started`, D5.5, once the event
     /// stream exists).
     FlashStarted {
@@ -72,6 +80,14 @@ pub(crate) enum Unanswered {
 impl From<ApiError> for Unanswered {
     fn from(e: ApiError) -> Self {
         Unanswered::Refused(e)
+    }
+}
+
+/// Hands a device's effects on: the one place the event stream (D5/D6, another part of
+/// the mock) takes them from. Until it exists they are only traced.
+pub(crate) fn forward_effects(world: &World, effects: Vec<DeviceEffect>) {
+    for effect in effects {
+        tracing::debug!(?effect, at = world.now(), "device effect");
     }
 }
 

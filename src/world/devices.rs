@@ -29,7 +29,7 @@ pub(crate) const DEFAULT_DEVICE_OS: &str = "6.1.1";
 /// A variable's type, as `GET /v1/devices/{id}` lists it (D2.2, D12 item 11).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub(crate) enum VarType {
+pub enum VarType {
     /// A 32-bit signed integer.
     Int32,
     /// A double.
@@ -98,7 +98,7 @@ impl VarType {
 /// A variable: its type and current value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(from = "VariableEntry")]
-pub(crate) struct Variable {
+pub struct Variable {
     /// Its type.
     #[serde(rename = "type")]
     pub var_type: VarType,
@@ -137,7 +137,7 @@ impl From<VariableEntry> for Variable {
 /// What a function returns (D3 `return_value`, an int32).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
-pub(crate) enum Returns {
+pub enum Returns {
     /// Always this value.
     Fixed(i32),
     /// A value computed from the argument.
@@ -147,7 +147,7 @@ pub(crate) enum Returns {
 /// A return value computed from the argument.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub(crate) enum ComputedReturn {
+pub enum ComputedReturn {
     /// The argument's length in bytes.
     ArgumentLength,
     /// The argument read as an integer (`-1` when it is not one, as a firmware `toInt`
@@ -179,7 +179,7 @@ impl Returns {
 /// A variable a function sets when called.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct SetVariable {
+pub struct SetVariable {
     /// The variable's name (one of the device's).
     pub variable: String,
     /// The value to store; absent: the argument, read as the variable's type.
@@ -190,7 +190,7 @@ pub(crate) struct SetVariable {
 /// An event a function publishes when called (wired to the event stream once it exists).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct PublishEvent {
+pub struct PublishEvent {
     /// The event name.
     pub name: String,
     /// Its data; absent: the argument.
@@ -201,7 +201,7 @@ pub(crate) struct PublishEvent {
 /// What a function does when called.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct Behaviour {
+pub struct Behaviour {
     /// Its return value (default: always 1).
     #[serde(default)]
     pub returns: Returns,
@@ -216,7 +216,7 @@ pub(crate) struct Behaviour {
 /// A function: its name and behaviour.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(from = "FunctionEntry")]
-pub(crate) struct Function {
+pub struct Function {
     /// Its name (case-sensitive, as on the device).
     pub name: String,
     /// What it does.
@@ -254,7 +254,7 @@ pub(crate) type Variables = BTreeMap<String, Variable>;
 /// Who made a function call (the control API shows it so a test can assert it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub(crate) enum CallerKind {
+pub enum CallerKind {
     /// A user token (the owner or a product member).
     User,
     /// A customer token.
@@ -267,7 +267,7 @@ pub(crate) enum CallerKind {
 
 /// One function call a device received.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct FunctionCall {
+pub struct FunctionCall {
     /// The device's id.
     pub device_id: String,
     /// The function called.
@@ -284,7 +284,7 @@ pub(crate) struct FunctionCall {
 
 /// A claim code handed out by `POST /v1/device_claims` (D2.7).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct ClaimCode {
+pub struct ClaimCode {
     /// The code (63 characters of `[A-Za-z0-9+/]`, D12 item 14).
     pub code: String,
     /// The user or customer it was made for (email).

@@ -8,6 +8,7 @@ mod account_resources;
 mod bearer;
 mod binary;
 mod control_clock;
+mod control_devices;
 mod control_faults;
 mod control_guard;
 mod control_journal;

@@ -17,7 +17,7 @@ use crate::particle::device_admin::{
     claim_device, create_claim_code, flash_device, ping_device, release_device,
     show_device as show, update_device, ClaimRequest, DeviceUpdate,
 };
-use crate::particle::device_calls::{call_function, read_variable, DeviceEffect, Unanswered};
+use crate::particle::device_calls::{call_function, forward_effects, read_variable, Unanswered};
 use crate::particle::scopes::TeamRef;
 use crate::world::World;
 
@@ -26,14 +26,6 @@ use crate::world::World;
 const MAX_REAL_WAIT: Duration = Duration::from_secs(60);
 /// How often a waiting call looks at the world's clock.
 const CLOCK_POLL: Duration = Duration::from_millis(10);
-
-/// Hands a device's effects on. The event bus is another part of the mock (D5/D6); until
-/// it forwards them, they are only traced.
-fn forward(world: &World, effects: Vec<DeviceEffect>) {
-    for effect in effects {
-        tracing::debug!(?effect, at = world.now(), "device effect");
-    }
-}
 
 /// Waits `delay_ms` of the world's clock (a test advances it; a running clock passes in
 /// real time), at most [`MAX_REAL_WAIT`] of real time, then gives the timeout answer.
@@ -89,7 +81,7 @@ async fn answer_function(
     let owner = caller.token.owner;
     match call_function(&caller.world, owner, via, device, function, argument) {
         Ok(called) => {
-            forward(&caller.world, called.effects);
+            forward_effects(&caller.world, called.effects);
             Ok(if format_raw {
                 raw(called.reply.return_value.to_string())
             } else {
@@ -122,7 +114,7 @@ fn answer_put(caller: &Caller, via: Via<'_>, device: &str) -> Result<Response, A
     let owner = caller.token.owner;
     if let Some(file) = caller.multipart_part("file") {
         let (reply, effects) = flash_device(&caller.world, owner, via, device, file)?;
-        forward(&caller.world, effects);
+        forward_effects(&caller.world, effects);
         return Ok(ok(reply).into_response());
     }
     let update: DeviceUpdate = caller.body()?;
