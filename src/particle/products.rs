@@ -154,6 +154,20 @@ pub(crate) fn product_json(directory: &Directory, p: &Product) -> Value {
     })
 }
 
+/// `GET /v1/orgs` (particle-cli's org picker): the orgs the user is a member of, as
+/// `{"organizations":[{"id","slug","name"}]}` (the shape is not in the spec: a choice
+/// recorded in docs/fidelity.md).
+pub(crate) fn list_orgs(world: &World, user: crate::world::store::UserId) -> Value {
+    let store = world.store();
+    let directory = store.directory.read();
+    let organizations: Vec<Value> = directory
+        .orgs_of(user)
+        .into_iter()
+        .map(|o| json!({ "id": o.id, "slug": o.slug, "name": o.name }))
+        .collect();
+    json!({ "organizations": organizations })
+}
+
 /// `GET /v1/products` and `GET /v1/user/products` (`products:list`, account spec A6):
 /// the products the caller may see: a human's (directly or through an org), an API
 /// user's team's, a product token's own.

@@ -110,11 +110,7 @@ pub(crate) struct Product {
 pub(crate) struct Org {
     pub id: String,
     pub slug: String,
-    /// The display name from the fixtures; no emulated answer shows it yet.
-    #[expect(
-        dead_code,
-        reason = "kept from the fixtures for the answers that will show it"
-    )]
+    /// The display name from the fixtures (`GET /v1/orgs`).
     pub name: String,
 }
 

@@ -3,6 +3,7 @@
 #![allow(clippy::field_reassign_with_default)] // tests tweak one option of a default Config
 
 mod account;
+mod account_gaps;
 mod account_lifecycle;
 mod account_resources;
 mod bearer;

@@ -221,6 +221,11 @@ pub(crate) static PARTICLE_ROUTES: &[Route] = &[
     row("PUT", "/v1/orgs/{orgIdOrSlug}/team/{username}", Human, None, routed!(teams::update_org_api_user)),
     row("POST", "/v1/orgs/{orgIdOrSlug}/team/{username}", Human, None, routed!(teams::update_org_api_user)),
     row("DELETE", "/v1/orgs/{orgIdOrSlug}/team/{username}", Human, None, routed!(teams::delete_org_member)),
+    // Account spec A7.2: regenerate an API user's token (human Administrators).
+    row("PUT", "/v1/products/{productIdOrSlug}/team/{username}/token", Human, None, routed!(teams::regenerate_product_api_user_token)),
+    row("PUT", "/v1/orgs/{orgIdOrSlug}/team/{username}/token", Human, None, routed!(teams::regenerate_org_api_user_token)),
+    // The user's orgs (particle-cli's org picker).
+    row("GET", "/v1/orgs", Human, None, routed!(products::list_user_orgs)),
     // Account spec A2: the account lifecycle, limited as §6 says.
     row("POST", "/v1/users", Public, Some(Rule::UsersCreate), routed!(account::create_user)),
     row("PUT", "/v1/user", Human, None, routed!(account::update_user)),

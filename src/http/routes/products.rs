@@ -10,7 +10,7 @@ use crate::http::extract::{parse_form, Caller};
 use crate::http::routes::ok;
 use crate::particle::devices::{add_devices, remove_device, DeviceQuery};
 use crate::particle::products::{
-    get_product, list_customers, list_devices, list_org_products, list_products, Paging,
+    get_product, list_customers, list_devices, list_org_products, list_orgs, list_products, Paging,
 };
 use crate::particle::scopes::TeamRef;
 
@@ -117,6 +117,11 @@ pub(super) async fn product_customers(
         target,
         page,
     )?))
+}
+
+/// `GET /v1/orgs`: the user's orgs.
+pub(super) async fn list_user_orgs(caller: Caller) -> Result<impl IntoResponse, ApiError> {
+    Ok(ok(list_orgs(&caller.world, caller.human()?)))
 }
 
 /// `GET /v1/orgs/{o}/products` (`products:list`).
