@@ -15,6 +15,11 @@ A second table gives the throughput of a *reference*: the baseline that also kee
 tokens and one record per client (`bench-baseline --store`), i.e. what storing alone costs
 a bare handler, and the mock's throughput as a ratio to it.
 
+Devices: in the same rounds as the mock's token runs, bearer `GET /v1/user`, a function call
+(`POST /v1/devices/demo-argon/echo`) and a variable read (`GET /v1/devices/demo-argon/temperature`)
+on the default fixtures, the last two given as ratios to `GET /v1/user` (median of the
+rounds' ratios).
+
 Usage: bench/run.sh [--smoke]   (--smoke: short runs and small counts, for CI)
 """
 import argparse
@@ -209,7 +214,8 @@ def main():
 
     # Throughput runs alternate baseline and mock, `rounds` times each, and keep each
     # figure's median: this machine's noise is larger than the differences measured.
-    runs = {k: {"tok": [], "cur": [], "xff": [], "idle": [], "peak": []}
+    runs = {k: {"tok": [], "cur": [], "xff": [], "idle": [], "peak": [],
+                "user": [], "fn": [], "var": []}
             for k in ("baseline", "mock", "reference", "viewer")}
     watched = []  # per round: (requests answered, events the viewer received, reported dropped)
     for _ in range(rounds):
@@ -228,6 +234,15 @@ def main():
             r["tok"].append(wrk(s.port, secs))
             r["cur"].append(wrk(s.port, secs, env={"BENCH_PATH": "/v1/access_tokens/current",
                                                    "BENCH_METHOD": "GET", "BENCH_AUTH": BEARER}))
+            if kind == "mock":  # the simulated devices against GET /v1/user, same server
+                for key, path, method, body in (
+                        ("user", "/v1/user", "GET", None),
+                        ("fn", "/v1/devices/demo-argon/echo", "POST", "args=hello"),
+                        ("var", "/v1/devices/demo-argon/temperature", "GET", None)):
+                    extra = {"BENCH_PATH": path, "BENCH_METHOD": method, "BENCH_AUTH": BEARER}
+                    if body:
+                        extra["BENCH_BODY"] = body
+                    r[key].append(wrk(s.port, secs, env=extra))
             r["peak"].append(s.peak())
             s.stop()
             s = Server(kind, ["--trust-forwarded"])
@@ -346,6 +361,18 @@ def main():
         ref = reference[key]["rps"]
         print(f"{name:<44} {ref:>12.2f} {round_ratio('reference', key, 'rps'):>13.2f}x "
               f"{round_ratio('mock', key, 'rps', base_key=key, base_kind='reference'):>15.2f}x")
+    print()
+    print("devices: throughput of the simulated devices against bearer GET /v1/user, same mock, same rounds")
+    print(f"{'metric':<44} {'req/s':>12} {'/ GET /v1/user':>16}")
+    print("-" * 74)
+    for name, key in (("GET /v1/user", "user"),
+                      ("POST /v1/devices/{id}/{function}", "fn"),
+                      ("GET /v1/devices/{id}/{variable}", "var")):
+        ratio = round_ratio("mock", key, "rps", base_key="user", base_kind="mock")
+        print(f"{name:<44} {med('mock', key, 'rps'):>12.2f} {ratio:>15.2f}x")
+        bad = sum(v["non2xx"] for v in runs["mock"][key])
+        if bad:
+            print(f"warning: mock {key}: {bad} non-2xx answers")
     print()
     ratio = round_ratio("viewer", "tok", "rps", base_kind="mock")
     print(f"watching: token req/s with one journal stream viewer / with none, same rounds: "

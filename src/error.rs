@@ -65,6 +65,26 @@ pub enum ApiError {
     /// a device that is unknown or not the caller's (particle-api.md §5.3, exact body).
     #[error("device permission denied")]
     DevicePermissionDenied,
+    /// `408 {"ok":false,"error":..}`: a device that did not answer (offline; devices spec
+    /// D3 `Timed out.`, D4 `timed out`).
+    #[error("device timed out: {0}")]
+    DeviceTimeout(String),
+    /// `500 {"ok":false,"code":500,"errors":[{"error":"Timed out, didn't hear back from device service"}]}`:
+    /// signalling an offline device (devices spec D9, as recorded).
+    #[error("device service timed out")]
+    DeviceServiceTimeout,
+    /// `403 {"errors":["That belongs to someone else."]}`: claiming a device another
+    /// account owns (devices spec D2.3; particle-cli matches the text to offer a transfer).
+    #[error("device belongs to someone else")]
+    BelongsToSomeoneElse,
+    /// `400 {"ok":false,"output":"Compiler timed out or encountered an error","errors":[..]}`:
+    /// cloud compiles are not emulated (devices spec D11; particle-cli prints `errors[0]`).
+    #[error("compile refused")]
+    CompileRefused,
+    /// `501 {"ok":false,"error":"Not implemented by particle-auth-mock: <route>"}`: a
+    /// device-cloud area the mock does not emulate (devices spec D11).
+    #[error("not implemented: {0}")]
+    NotImplemented(String),
     /// `{"ok":false,"errors":[..]}` with the given status: the legacy Basic-auth routes.
     #[error("legacy error {status}: {message}")]
     Legacy {
@@ -327,6 +347,33 @@ impl ApiError {
                 }),
                 ..Answer::ok_false(S::from_u16(*status).unwrap_or(S::BAD_REQUEST), "")
             },
+            Self::DeviceTimeout(m) => Answer::ok_false(S::REQUEST_TIMEOUT, m),
+            Self::DeviceServiceTimeout => Answer {
+                body: serde_json::to_vec(&serde_json::json!({
+                    "ok": false,
+                    "code": 500,
+                    "errors": [{ "error": "Timed out, didn't hear back from device service" }],
+                })),
+                ..Answer::ok_false(S::INTERNAL_SERVER_ERROR, "")
+            },
+            Self::BelongsToSomeoneElse => Answer {
+                body: serde_json::to_vec(&serde_json::json!({
+                    "errors": ["That belongs to someone else."],
+                })),
+                ..Answer::ok_false(S::FORBIDDEN, "")
+            },
+            Self::CompileRefused => Answer {
+                body: serde_json::to_vec(&serde_json::json!({
+                    "ok": false,
+                    "output": "Compiler timed out or encountered an error",
+                    "errors": ["particle-auth-mock does not compile firmware; build locally and flash the .bin"],
+                })),
+                ..Answer::ok_false(S::BAD_REQUEST, "")
+            },
+            Self::NotImplemented(route) => Answer::ok_false(
+                S::NOT_IMPLEMENTED,
+                &format!("Not implemented by particle-auth-mock: {route}"),
+            ),
             Self::Explained { error, .. } => error.answer(),
         }
     }
@@ -565,6 +612,31 @@ mod tests {
                 r#"{"error":"server_full","error_description":"All worlds of the mock together hold 5 live tokens (--max-total-tokens) and this world has none that may make room; reset the world, delete tenants or raise the cap."}"#,
             ),
             (
+                ApiError::DeviceTimeout("Timed out.".into()),
+                408,
+                r#"{"ok":false,"error":"Timed out."}"#,
+            ),
+            (
+                ApiError::DeviceServiceTimeout,
+                500,
+                r#"{"ok":false,"code":500,"errors":[{"error":"Timed out, didn't hear back from device service"}]}"#,
+            ),
+            (
+                ApiError::BelongsToSomeoneElse,
+                403,
+                r#"{"errors":["That belongs to someone else."]}"#,
+            ),
+            (
+                ApiError::CompileRefused,
+                400,
+                r#"{"ok":false,"output":"Compiler timed out or encountered an error","errors":["particle-auth-mock does not compile firmware; build locally and flash the .bin"]}"#,
+            ),
+            (
+                ApiError::NotImplemented("GET /v1/libraries".into()),
+                501,
+                r#"{"ok":false,"error":"Not implemented by particle-auth-mock: GET /v1/libraries"}"#,
+            ),
+            (
                 ApiError::NotFound("Not found".into()).because("unknown route"),
                 404,
                 r#"{"ok":false,"error":"Not found"}"#,
@@ -613,7 +685,7 @@ mod tests {
     }
 
     /// How many variants [`ApiError`] has; [`variant`] numbers them.
-    const VARIANTS: usize = 23;
+    const VARIANTS: usize = 28;
 
     /// Each variant's number: an exhaustive `match`, so a new variant does not compile
     /// here until it is numbered (and then the pin test wants a case for it).
@@ -641,7 +713,12 @@ mod tests {
             ApiError::ServerFull { .. } => 19,
             ApiError::RequestTimeout => 20,
             ApiError::TooManyConnections => 21,
-            ApiError::Explained { .. } => 22,
+            ApiError::DeviceTimeout(_) => 22,
+            ApiError::DeviceServiceTimeout => 23,
+            ApiError::BelongsToSomeoneElse => 24,
+            ApiError::CompileRefused => 25,
+            ApiError::NotImplemented(_) => 26,
+            ApiError::Explained { .. } => 27,
         }
     }
 

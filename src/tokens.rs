@@ -136,6 +136,17 @@ impl TokenGenerator {
             .collect()
     }
 
+    /// `n` characters from `[A-Za-z0-9+/]`: a device claim code (devices spec D12 item 14).
+    pub(crate) fn claim_code(&self, n: usize) -> String {
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut bytes = vec![0u8; n];
+        self.fill(&mut bytes);
+        bytes
+            .iter()
+            .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+            .collect()
+    }
+
     /// An opaque, JWT-shaped `mfa_token` (`header.payload.signature`, base64url). Its
     /// payload carries only a random id: the binding to user and client lives in the store.
     pub(crate) fn mfa_token(&self) -> String {

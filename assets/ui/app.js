@@ -390,6 +390,33 @@
     try { await api('DELETE', '/__mock/faults'); $('faults-status').textContent = 'cleared'; await refreshFaults(); } catch (err) { $('faults-status').textContent = err.message; }
   });
 
+  // ----- devices: online/offline toggle, variables with their values, recent calls -------
+
+  /** Recent calls shown (the mock keeps the last 1,000). */
+  const CALLS_SHOWN = 20;
+
+  async function refreshDevices() {
+    const [{ devices }, { calls }] = await Promise.all([
+      api('GET', '/__mock/devices'), api('GET', '/__mock/devices/calls')]);
+    $('devices').tBodies[0].replaceChildren(...(devices.length ? devices.map((d) => el('tr', { 'data-id': d.id },
+      el('td', {}, el('b', {}, d.name || '(unnamed)'), el('br'), el('small', { class: 'muted' }, d.id)),
+      el('td', {}, el('button', {
+        type: 'button', class: d.online ? 'online' : 'offline', title: `PATCH /__mock/devices/${d.id}`,
+        onclick: () => setOnline(d.id, !d.online),
+      }, d.online ? 'online' : 'offline')),
+      el('td', { class: 'vars' }, Object.entries(d.variables).map(([n, v]) => `${n} = ${JSON.stringify(v.value)} (${v.type})`).join('\n')),
+      el('td', {}, d.functions.map((f) => f.name).join(', ')))) : [el('tr', {}, el('td', { colspan: 4, class: 'muted' }, 'No device.'))]));
+    const recent = calls.slice(-CALLS_SHOWN).reverse();
+    $('device-calls').tBodies[0].replaceChildren(...(recent.length ? recent.map((c) => el('tr', {},
+      el('td', {}, new Date(c.at).toISOString()), el('td', {}, c.device_id), el('td', {}, c.function),
+      el('td', { class: 'path' }, c.argument), el('td', {}, c.caller),
+      el('td', {}, c.return_value === null ? 'offline' : c.return_value))) : [el('tr', {}, el('td', { colspan: 6, class: 'muted' }, 'No call yet.'))]));
+  }
+
+  async function setOnline(id, online) {
+    try { await api('PATCH', `/__mock/devices/${id}`, { online }); await refreshDevices(); } catch (err) { showError(err.message); }
+  }
+
   // ----- create a token (the Particle docs' form, against this mock's /oauth/token) ------
 
   let mfaToken = null;
@@ -464,6 +491,7 @@
       every(1000, refreshTotp),
       every(3000, refreshTokens),
       every(3000, refreshFaults),
+      every(2000, refreshDevices),
     ];
     openStream();
   }

@@ -1,13 +1,14 @@
 -- POST /oauth/token, password grant, Basic client auth. BENCH_REQUESTS ends wrk after that
 -- many responses, printing "BENCH_DONE <responses> <non-2xx>" (wrk itself would wait out
 -- its whole -d duration); BENCH_XFF=1 sends a distinct X-Forwarded-For per request. Use
--- one thread (-t1) with BENCH_REQUESTS.
+-- one thread (-t1) with BENCH_REQUESTS. BENCH_BODY replaces the POST body (a device
+-- function call's `args=…`).
 local limit = tonumber(os.getenv("BENCH_REQUESTS") or "0")
 local xff = os.getenv("BENCH_XFF") == "1"
 local path = os.getenv("BENCH_PATH") or "/oauth/token"
 local method = os.getenv("BENCH_METHOD") or "POST"
 local sent, done, bad = 0, 0, 0
-local body = "grant_type=password&username=user%40example.com&password=password"
+local body = os.getenv("BENCH_BODY") or "grant_type=password&username=user%40example.com&password=password"
 if method ~= "POST" then body = nil end
 local headers = {
   ["Authorization"] = os.getenv("BENCH_AUTH") or "Basic cGFydGljbGU6cGFydGljbGU=",

@@ -69,6 +69,43 @@ export interface JournalFilter {
   limit?: number;
 }
 
+/** What a device function does (docs/devices.md). */
+export interface FunctionBehaviour {
+  /** An int32 (default 1), or a value computed from the argument. */
+  returns?: number | 'argument_length' | 'argument_as_int';
+  /** A variable the call sets (to `value`, else to the argument). */
+  set?: { variable: string; value?: unknown };
+  /** An event the call publishes. */
+  publish?: { name: string; data?: string };
+}
+
+/** A simulated device as the control API shows it. */
+export interface Device {
+  id: string;
+  name: string;
+  online: boolean;
+  owner: string | null;
+  product: number | null;
+  customer: string | null;
+  platform_id: number;
+  system_firmware_version: string;
+  firmware_version: number | null;
+  functions: Array<{ name: string } & FunctionBehaviour>;
+  variables: Record<string, { type: 'int32' | 'double' | 'string' | 'bool'; value: unknown }>;
+}
+
+/** One function call a device received. */
+export interface DeviceCall {
+  device_id: string;
+  function: string;
+  argument: string;
+  caller: 'user' | 'customer' | 'api_user' | 'product';
+  /** Milliseconds since the epoch on the world's clock. */
+  at: number;
+  /** null when the device was offline. */
+  return_value: number | null;
+}
+
 /** The control API of one world: a server's default world or a tenant. */
 export interface World {
   /** Base URL for Particle clients (particle-api-js `baseUrl`, particle-cli `apiUrl`). */
@@ -85,6 +122,18 @@ export interface World {
   clock(): Promise<ClockState>;
   /** The request journal, oldest first. */
   journal(filter?: JournalFilter): Promise<JournalEntry[]>;
+  /** Every simulated device with its state. */
+  devices(): Promise<Device[]>;
+  /** Takes a device online or offline. */
+  setDeviceOnline(id: string, online: boolean): Promise<Device>;
+  /** Sets a variable's value (with `type`, adds the variable). */
+  setVariable(id: string, name: string, value: unknown, type?: 'int32' | 'double' | 'string' | 'bool'): Promise<unknown>;
+  /** Sets what a function does (adds the function if new). */
+  setFunction(id: string, name: string, behaviour: FunctionBehaviour): Promise<unknown>;
+  /** The function calls devices received (of `id`, or all), oldest first. */
+  deviceCalls(id?: string): Promise<DeviceCall[]>;
+  /** The claim codes handed out, oldest first. */
+  claimCodes(): Promise<Array<{ code: string; for_account: string; product: number | null; device_hint: string | null; at: number }>>;
   /** Any control call (`control('POST', '/__mock/faults', {...})`): JSON in and out; rejects on non-2xx. */
   control<T = unknown>(method: string, route: string, body?: unknown): Promise<T>;
 }

@@ -99,6 +99,30 @@ class World {
 	/** Reads this world's clock: `{ now_ms, now, frozen }`. */
 	clock() { return this.control('GET', '/__mock/clock'); }
 
+	/** Every simulated device with its state (`GET /__mock/devices`). */
+	async devices() { return (await this.control('GET', '/__mock/devices')).devices; }
+
+	/** Takes a device online (`true`) or offline (`false`). */
+	setDeviceOnline(id, online) { return this.control('PATCH', `/__mock/devices/${id}`, { online }); }
+
+	/** Sets a device variable's value (with `type`, adds the variable). */
+	setVariable(id, name, value, type) {
+		return this.control('PUT', `/__mock/devices/${id}/variables/${encodeURIComponent(name)}`, type ? { type, value } : { value });
+	}
+
+	/** Sets what a device function does: `{ returns, set, publish }` (adds the function if new). */
+	setFunction(id, name, behaviour) {
+		return this.control('PUT', `/__mock/devices/${id}/functions/${encodeURIComponent(name)}`, behaviour);
+	}
+
+	/** The function calls devices received, oldest first: `{ device_id, function, argument, caller, at, return_value }`. */
+	async deviceCalls(id) {
+		return (await this.control('GET', `/__mock/devices/calls${id ? `?device=${encodeURIComponent(id)}` : ''}`)).calls;
+	}
+
+	/** The claim codes handed out, oldest first. */
+	async claimCodes() { return (await this.control('GET', '/__mock/devices/claim-codes')).claim_codes; }
+
 	/** The request journal, oldest first; `filter` as the control API's query (`path`, `status`, `client`, `limit`). */
 	async journal(filter = {}) {
 		const query = new URLSearchParams(Object.entries(filter).map(([k, v]) => [k, String(v)])).toString();

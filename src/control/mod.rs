@@ -9,6 +9,7 @@
 
 mod account;
 mod clock;
+mod devices;
 mod rate_limits;
 mod tenants;
 mod tokens;
@@ -20,6 +21,15 @@ pub(crate) use account::{
 };
 pub use account::{ClientInfo, CustomerInfo, PasswordReset};
 pub use clock::*;
+pub(crate) use devices::{
+    claim_codes, clear_device_calls, device, device_calls, device_settings, devices,
+    set_device_settings, set_function, set_variable, update_device,
+};
+pub use devices::{
+    Behaviour, CallerKind, ClaimCode, ComputedReturn, DevicePatch, DeviceSettings, DeviceView,
+    Function, FunctionCall, PublishEvent, Returns, SetVariable, VarType, Variable, VariableUpdate,
+    MAX_OFFLINE_DELAY_MS,
+};
 pub(crate) use rate_limits::*;
 pub use tenants::*;
 pub use tokens::*;

@@ -176,6 +176,16 @@ impl Caller {
         crate::particle::scopes::human(self.token.owner)
     }
 
+    /// The body's fields (a form, or a flat JSON object), as [`RawRequest::fields`].
+    pub fn fields(&self) -> Result<crate::particle::forms::FormFields, ApiError> {
+        body_fields(&self.headers, &self.body)
+    }
+
+    /// The content of the multipart part named `name`, as [`RawRequest::multipart_part`].
+    pub fn multipart_part(&self, name: &str) -> Option<&[u8]> {
+        multipart_named(&self.headers, &self.body, name)
+    }
+
     /// Decodes the body as JSON (or as a form when that is what was sent).
     pub fn body<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
         decode_body(&self.body, self.body_is_json)
@@ -382,32 +392,7 @@ impl RawRequest {
     /// The body's fields: a form, or a JSON object whose string, number and boolean
     /// values become text; anything else is a clear 400.
     pub fn fields(&self) -> Result<crate::particle::forms::FormFields, ApiError> {
-        if !is_json(&self.headers) && self.body.first() != Some(&b'{') {
-            let fields = parse_form(&self.body);
-            if !fields.within(MAX_FIELD_BYTES) {
-                return Err(ApiError::BadRequest(field_too_long()));
-            }
-            return Ok(fields);
-        }
-        if self.body.iter().all(u8::is_ascii_whitespace) {
-            return Ok(crate::particle::forms::FormFields::default());
-        }
-        if !json_strings_within(&self.body, MAX_FIELD_BYTES) {
-            return Err(ApiError::BadRequest(field_too_long()));
-        }
-        let map: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&self.body)
-            .map_err(|e| ApiError::BadRequest(format!("Invalid JSON body: {e}")))?;
-        let mut fields = crate::particle::forms::FormFields::default();
-        fields.extend(map.into_iter().filter_map(|(k, v)| {
-            let text = match v {
-                serde_json::Value::String(s) => s,
-                serde_json::Value::Number(n) => n.to_string(),
-                serde_json::Value::Bool(b) => b.to_string(),
-                _ => return None,
-            };
-            Some((k, text))
-        }));
-        Ok(fields)
+        body_fields(&self.headers, &self.body)
     }
 
     /// The `Authorization: Bearer` token, if any (the ONE bearer parser).
@@ -422,17 +407,57 @@ impl RawRequest {
     /// as particle-api-js sends `files`); `None` if the body is not multipart or has no
     /// such part.
     pub fn multipart_part(&self, name: &str) -> Option<&[u8]> {
-        let ct = content_type(&self.headers);
-        if !media_type_is(ct, "multipart/form-data") {
-            return None;
-        }
-        let boundary = ct.split(';').find_map(|p| {
-            let (k, v) = p.trim().split_once('=')?;
-            k.eq_ignore_ascii_case("boundary")
-                .then(|| v.trim_matches('"').to_string())
-        })?;
-        multipart_part(&self.body, &boundary, name)
+        multipart_named(&self.headers, &self.body, name)
     }
+}
+
+/// A body's fields: a form, or a JSON object whose string, number and boolean values
+/// become text; anything else is a clear 400.
+pub(crate) fn body_fields(
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<crate::particle::forms::FormFields, ApiError> {
+    if !is_json(headers) && body.first() != Some(&b'{') {
+        let fields = parse_form(body);
+        if !fields.within(MAX_FIELD_BYTES) {
+            return Err(ApiError::BadRequest(field_too_long()));
+        }
+        return Ok(fields);
+    }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(crate::particle::forms::FormFields::default());
+    }
+    if !json_strings_within(body, MAX_FIELD_BYTES) {
+        return Err(ApiError::BadRequest(field_too_long()));
+    }
+    let map: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(body)
+        .map_err(|e| ApiError::BadRequest(format!("Invalid JSON body: {e}")))?;
+    let mut fields = crate::particle::forms::FormFields::default();
+    fields.extend(map.into_iter().filter_map(|(k, v)| {
+        let text = match v {
+            serde_json::Value::String(s) => s,
+            serde_json::Value::Number(n) => n.to_string(),
+            serde_json::Value::Bool(b) => b.to_string(),
+            _ => return None,
+        };
+        Some((k, text))
+    }));
+    Ok(fields)
+}
+
+/// The part named `name` of a `multipart/form-data` body; `None` if the body is not
+/// multipart or has no such part.
+fn multipart_named<'a>(headers: &HeaderMap, body: &'a [u8], name: &str) -> Option<&'a [u8]> {
+    let ct = content_type(headers);
+    if !media_type_is(ct, "multipart/form-data") {
+        return None;
+    }
+    let boundary = ct.split(';').find_map(|p| {
+        let (k, v) = p.trim().split_once('=')?;
+        k.eq_ignore_ascii_case("boundary")
+            .then(|| v.trim_matches('"').to_string())
+    })?;
+    multipart_part(body, &boundary, name)
 }
 
 /// The part named `name` of a multipart body with `boundary` (RFC 7578, minimal).

@@ -137,15 +137,25 @@ pub(crate) fn user_info(world: &World, owner: Owner) -> Result<UserInfo, ApiErro
     })
 }
 
-/// Renders a device as `GET /v1/devices` lists it (§5.2).
+/// Renders a device as `GET /v1/devices` lists it (§5.2) and `GET /v1/devices/{id}`
+/// shows it (devices spec D2.2): both `online` and `connected`, function names and
+/// variable types (the last known ones when offline, D12 item 11), and `product_id`
+/// equal to `platform_id` for a sandbox device, as production does.
 pub(crate) fn device_json(
     d: &crate::world::fixtures::DeviceFixture,
     now: crate::clock::Millis,
 ) -> Value {
     let heard = d.online.then(|| iso8601(now));
+    let functions: Vec<&str> = d.functions.iter().map(|f| f.name.as_str()).collect();
+    let variables: serde_json::Map<String, Value> = d
+        .variables
+        .iter()
+        .map(|(name, v)| (name.clone(), Value::from(v.var_type.name())))
+        .collect();
     json!({
         "id": d.id,
         "name": d.name,
+        "owner": d.owner,
         "last_app": null,
         "last_ip_address": if d.online { Some("127.0.0.1") } else { None },
         "last_heard": heard,
@@ -156,12 +166,19 @@ pub(crate) fn device_json(
         "platform_id": d.platform_id,
         "cellular": d.cellular,
         "notes": d.notes,
-        "functions": d.functions,
-        "variables": d.variables,
+        "functions": functions,
+        "variables": variables,
         "status": "normal",
         "serial_number": d.serial_number,
-        "system_firmware_version": "6.1.1",
-        "firmware_version": null,
+        "system_firmware_version": d.system_firmware_version,
+        "firmware_version": d.firmware_version,
+        "firmware_updates_enabled": true,
+        "firmware_updates_forced": d.firmware_updates_forced,
+        "groups": d.groups,
+        "development": d.development,
+        "desired_firmware_version": d.desired_firmware_version,
+        "targeted_firmware_release_version": null,
+        "device_protection": { "status": "disabled" },
     })
 }
 

@@ -137,47 +137,10 @@ pub(crate) fn product_device_json(d: &DeviceFixture, now: Millis) -> Value {
         let product = d.product.as_deref().and_then(|p| p.parse::<u32>().ok());
         map.insert("owner".into(), json!(owner));
         map.insert("denied".into(), json!(false));
-        map.insert("development".into(), json!(false));
         map.insert("quarantined".into(), json!(false));
-        map.insert("groups".into(), json!(d.groups));
         map.insert("firmware_product_id".into(), json!(product));
-        map.insert("targeted_firmware_release_version".into(), Value::Null);
     }
     v
-}
-
-/// `GET /v1/devices/{deviceIdOrName}` (A11): one of the caller's devices (a user's own, a
-/// customer's within its product), by id (any case) or name; the §5.3 403 otherwise.
-pub(crate) fn own_device(
-    world: &World,
-    caller: Owner,
-    id_or_name: &str,
-) -> Result<Value, ApiError> {
-    let store = world.store();
-    let directory = store.directory.read();
-    let mine = |d: &DeviceFixture| match caller {
-        Owner::User(id) => directory.user(id).is_some_and(|u| {
-            d.owner
-                .as_deref()
-                .is_some_and(|o| o.eq_ignore_ascii_case(&u.email))
-        }),
-        Owner::Customer(i) => directory.customer(i).is_some_and(|c| {
-            d.product.as_deref() == Some(c.product.to_string().as_str())
-                && d.customer
-                    .as_deref()
-                    .is_some_and(|e| e.eq_ignore_ascii_case(&c.email))
-        }),
-        Owner::ApiUser(_) | Owner::Product(_) => false,
-    };
-    directory
-        .devices
-        .iter()
-        .filter(|d| mine(d))
-        .find(|d| d.id.eq_ignore_ascii_case(id_or_name) || d.name == id_or_name)
-        .map(|d| device_json(d, world.now()))
-        .ok_or_else(|| {
-            ApiError::DevicePermissionDenied.because("unknown device or not the caller's")
-        })
 }
 
 /// `POST /v1/products/{p}/devices` answer (particle-cli reads these keys).
@@ -239,19 +202,8 @@ pub(crate) fn add_devices(
             None if full || store.take_record().is_err() => answer.invalid_device_ids.push(id),
             None => {
                 directory.devices.push(DeviceFixture {
-                    id,
-                    name: String::new(),
-                    owner: None,
                     product: Some(key.clone()),
-                    customer: None,
-                    platform_id: product.platform_id,
-                    online: false,
-                    cellular: false,
-                    functions: Vec::new(),
-                    variables: serde_json::Map::new(),
-                    serial_number: None,
-                    notes: None,
-                    groups: Vec::new(),
+                    ..DeviceFixture::unclaimed(id, product.platform_id)
                 });
                 answer.updated += 1;
             }

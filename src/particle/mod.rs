@@ -7,6 +7,9 @@
 //! - `products`: product and org resources API users call (§3.6, §5.2).
 //! - `lifecycle`: sign-up, account changes, deletion, password reset (account spec A2).
 //! - `devices`: device detail and product device membership (account spec A11).
+//! - `device_access`: who may do what to a device (devices spec D1).
+//! - `device_calls`: functions and variables of the simulated devices (D3, D4).
+//! - `device_admin`: claim, release, update, ping, claim codes, flash (D2, D8).
 //! - `clients`: OAuth clients of users and products (account spec A4).
 //! - `customers`: a product's customers (account spec A3).
 //! - `forms`: form and query-string fields, decoded once.
@@ -16,6 +19,9 @@
 pub(crate) mod account;
 pub(crate) mod clients;
 pub(crate) mod customers;
+pub(crate) mod device_access;
+pub(crate) mod device_admin;
+pub(crate) mod device_calls;
 pub(crate) mod devices;
 pub(crate) mod forms;
 pub(crate) mod lifecycle;

@@ -154,6 +154,20 @@ pub(crate) fn product_json(directory: &Directory, p: &Product) -> Value {
     })
 }
 
+/// `GET /v1/orgs` (particle-cli's org picker): the orgs the user is a member of, as
+/// `{"organizations":[{"id","slug","name"}]}` (the shape is not in the spec: a choice
+/// recorded in docs/fidelity.md).
+pub(crate) fn list_orgs(world: &World, user: crate::world::store::UserId) -> Value {
+    let store = world.store();
+    let directory = store.directory.read();
+    let organizations: Vec<Value> = directory
+        .orgs_of(user)
+        .into_iter()
+        .map(|o| json!({ "id": o.id, "slug": o.slug, "name": o.name }))
+        .collect();
+    json!({ "organizations": organizations })
+}
+
 /// `GET /v1/products` and `GET /v1/user/products` (`products:list`, account spec A6):
 /// the products the caller may see: a human's (directly or through an org), an API
 /// user's team's, a product token's own.
@@ -242,30 +256,6 @@ pub(crate) fn list_devices(
         .collect();
     let (devices, meta) = paging.apply(devices);
     Ok(DeviceList { devices, meta })
-}
-
-/// `GET /v1/products/{p}/devices/{id}` (`devices:get`): one device of the product, by id
-/// (any case); 404 `Device not found.` otherwise.
-pub(crate) fn get_device(
-    world: &World,
-    caller: Owner,
-    target: TeamRef<'_>,
-    device_id: &str,
-) -> Result<Value, ApiError> {
-    let store = world.store();
-    let directory = store.directory.read();
-    let team = authorize(&directory, caller, target)?;
-    let product = product_by_id(&directory, &team)?.id.to_string();
-    directory
-        .devices
-        .iter()
-        .find(|d| {
-            d.product.as_deref() == Some(product.as_str()) && d.id.eq_ignore_ascii_case(device_id)
-        })
-        .map(|d| product_device_json(d, world.now()))
-        .ok_or_else(|| {
-            ApiError::NotFound("Device not found.".into()).because("no such device in this product")
-        })
 }
 
 /// A customer's 24-hex id: product id and index, so it is stable across runs.

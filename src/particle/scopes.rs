@@ -18,7 +18,7 @@
 use crate::error::ApiError;
 use crate::support::text::truncate;
 pub(crate) use crate::world::store::TeamRef;
-use crate::world::store::{Directory, Owner, Store, Team, UserId};
+use crate::world::store::{ApiUserId, Directory, Owner, Store, Team, UserId};
 
 /// What a route needs from the calling token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +33,10 @@ pub(crate) enum Need {
     /// A product or org resource: API users need this scope; humans must belong to the
     /// team, product tokens to the product; customers are refused.
     Scope(&'static str),
+    /// A device route (devices spec D1): API users need this scope; users, customers and
+    /// product tokens pass, and the device domain then decides by ownership, product
+    /// role, customer or product.
+    Device(&'static str),
     /// No bearer token: the route authenticates its own way (client credentials, Basic
     /// auth, possession of the token it revokes) or not at all.
     Public,
@@ -48,6 +52,9 @@ impl Need {
             Need::Scope(scope) => {
                 format!("a team member, the product, or an API user with scope {scope}")
             }
+            Need::Device(scope) => format!(
+                "the device's owner or customer, a product member by role, the product, or an API user with scope {scope}"
+            ),
             Need::Public => "no bearer token".into(),
         }
     }
@@ -81,24 +88,31 @@ pub(crate) fn check_need(store: &Store, owner: Owner, need: Need) -> Result<(), 
                 "an API user or product token called a person-only endpoint",
             )),
         },
+        Need::Device(scope) => match owner {
+            Owner::User(_) | Owner::Customer(_) | Owner::Product(_) => Ok(()),
+            Owner::ApiUser(id) => api_user_scope(store, id, scope),
+        },
         Need::Scope(scope) => match owner {
             Owner::User(_) | Owner::Product(_) => Ok(()),
             Owner::Customer(_) => Err(ApiError::Unauthorized(
                 "Customer tokens are not allowed to call this endpoint".into(),
             )
             .because("a customer token called a product endpoint")),
-            Owner::ApiUser(id) => {
-                let directory = store.directory.read();
-                let api_user = directory
-                    .api_user(id)
-                    .ok_or_else(|| ApiError::invalid_token().because("the API user was deleted"))?;
-                if api_user.scopes.iter().any(|s| s == scope) {
-                    Ok(())
-                } else {
-                    Err(insufficient_scope(scope))
-                }
-            }
+            Owner::ApiUser(id) => api_user_scope(store, id, scope),
         },
+    }
+}
+
+/// Whether the API user holds `scope`; the §3.6 refusal otherwise.
+fn api_user_scope(store: &Store, id: ApiUserId, scope: &str) -> Result<(), ApiError> {
+    let directory = store.directory.read();
+    let api_user = directory
+        .api_user(id)
+        .ok_or_else(|| ApiError::invalid_token().because("the API user was deleted"))?;
+    if api_user.scopes.iter().any(|s| s == scope) {
+        Ok(())
+    } else {
+        Err(insufficient_scope(scope))
     }
 }
 

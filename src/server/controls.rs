@@ -7,8 +7,9 @@ use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::control::{
-    self, ClockState, FaultInfo, FaultSpec, IssuedToken, JournalEntry, JournalFilter, LiveToken,
-    NewUser, TokenOrder, TotpCodes, UserPatch, UserView,
+    self, Behaviour, ClaimCode, ClockState, DevicePatch, DeviceSettings, DeviceView, FaultInfo,
+    FaultSpec, Function, FunctionCall, IssuedToken, JournalEntry, JournalFilter, LiveToken,
+    NewUser, TokenOrder, TotpCodes, UserPatch, UserView, Variable, VariableUpdate,
 };
 use crate::error::ApiError;
 use crate::rate_limit::{ClientRateLimits, RateLimitSettings, RateLimitSnapshot, RateLimitSummary};
@@ -319,5 +320,112 @@ impl Controls {
     /// (`POST /__mock/rate-limits/evict`).
     pub fn evict_rate_limits(&self) -> usize {
         self.world.evict_rate_limits()
+    }
+
+    /// Every simulated device with its state (`GET /__mock/devices`).
+    pub fn devices(&self) -> Vec<DeviceView> {
+        control::devices(&self.world)
+    }
+
+    /// One device, by id in any case (`GET /__mock/devices/{id}`).
+    pub fn device(&self, id: &str) -> Result<DeviceView, ApiError> {
+        control::device(&self.world, id)
+    }
+
+    /// Takes a device online or offline, or sets its firmware or Device OS version
+    /// (`PATCH /__mock/devices/{id}`).
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() {
+    /// use particle_auth_mock::control::DevicePatch;
+    /// use particle_auth_mock::MockServer;
+    ///
+    /// // Arrange: the default fixtures' online Argon.
+    /// let mock = MockServer::start().await;
+    /// // Act
+    /// let patch = DevicePatch { online: Some(false), ..DevicePatch::default() };
+    /// mock.update_device("0123456789abcdef01234567", &patch).unwrap();
+    /// // Assert: its variables now time out.
+    /// let response = reqwest::Client::new()
+    ///     .get(format!("{}/v1/devices/demo-argon/temperature", mock.uri()))
+    ///     .bearer_auth("1111111111111111111111111111111111111111")
+    ///     .send().await.unwrap();
+    /// assert_eq!(response.status(), 408);
+    /// # }
+    /// ```
+    pub fn update_device(&self, id: &str, patch: &DevicePatch) -> Result<DeviceView, ApiError> {
+        control::update_device(&self.world, id, patch)
+    }
+
+    /// Sets a variable's value, or adds a variable when `type` is given
+    /// (`PUT /__mock/devices/{id}/variables/{name}`).
+    pub fn set_variable(
+        &self,
+        id: &str,
+        name: &str,
+        update: &VariableUpdate,
+    ) -> Result<Variable, ApiError> {
+        control::set_variable(&self.world, id, name, update)
+    }
+
+    /// Sets a function's behaviour, adding the function if new
+    /// (`PUT /__mock/devices/{id}/functions/{name}`).
+    pub fn set_function(
+        &self,
+        id: &str,
+        name: &str,
+        behaviour: Behaviour,
+    ) -> Result<Function, ApiError> {
+        control::set_function(&self.world, id, name, behaviour)
+    }
+
+    /// The function calls devices received, oldest first, of one device or all
+    /// (`GET /__mock/devices/calls`): what a test asserts its client sent.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() {
+    /// use particle_auth_mock::control::CallerKind;
+    /// use particle_auth_mock::MockServer;
+    ///
+    /// // Arrange
+    /// let mock = MockServer::start().await;
+    /// // Act: a client calls `led` with `on`.
+    /// reqwest::Client::new()
+    ///     .post(format!("{}/v1/devices/demo-argon/led", mock.uri()))
+    ///     .bearer_auth("1111111111111111111111111111111111111111")
+    ///     .json(&serde_json::json!({"args": "on"}))
+    ///     .send().await.unwrap();
+    /// // Assert
+    /// let calls = mock.device_calls(Some("0123456789abcdef01234567"));
+    /// assert_eq!((calls[0].function.as_str(), calls[0].argument.as_str()), ("led", "on"));
+    /// assert_eq!(calls[0].caller, CallerKind::User);
+    /// # }
+    /// ```
+    pub fn device_calls(&self, device: Option<&str>) -> Vec<FunctionCall> {
+        control::device_calls(&self.world, device)
+    }
+
+    /// Forgets the recorded calls (`DELETE /__mock/devices/calls`).
+    pub fn clear_device_calls(&self) {
+        control::clear_device_calls(&self.world);
+    }
+
+    /// The claim codes handed out, oldest first (`GET /__mock/devices/claim-codes`).
+    pub fn claim_codes(&self) -> Vec<ClaimCode> {
+        control::claim_codes(&self.world)
+    }
+
+    /// The device settings in force (`GET /__mock/devices/settings`).
+    pub fn device_settings(&self) -> DeviceSettings {
+        control::device_settings(&self.world)
+    }
+
+    /// Sets how long a call to an offline device waits on the world's clock before its
+    /// timeout answer (`PUT /__mock/devices/settings`).
+    pub fn set_device_settings(
+        &self,
+        settings: DeviceSettings,
+    ) -> Result<DeviceSettings, ApiError> {
+        control::set_device_settings(&self.world, settings)
     }
 }

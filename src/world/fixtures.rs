@@ -11,6 +11,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::world::devices::{Function, Variables, DEFAULT_DEVICE_OS};
+
 /// The embedded default fixtures document.
 pub(crate) const DEFAULT_FIXTURES: &str = include_str!("../../fixtures/default.json");
 
@@ -216,8 +218,8 @@ fn default_client_type() -> String {
 }
 
 /// Longest device group name, and most groups per device.
-pub(super) const MAX_GROUP: usize = 64;
-pub(super) const MAX_GROUPS: usize = 32;
+pub(crate) const MAX_GROUP: usize = 64;
+pub(crate) const MAX_GROUPS: usize = 32;
 
 /// A product's customer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -252,10 +254,13 @@ pub(crate) struct DeviceFixture {
     pub online: bool,
     #[serde(default)]
     pub cellular: bool,
+    /// Its functions: names (returning 1), or objects with a behaviour (D3; see
+    /// `docs/devices.md`).
     #[serde(default)]
-    pub functions: Vec<String>,
+    pub functions: Vec<Function>,
+    /// Its variables: name to type, or to `{"type","value"}` (D4).
     #[serde(default)]
-    pub variables: serde_json::Map<String, serde_json::Value>,
+    pub variables: Variables,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub serial_number: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -263,6 +268,67 @@ pub(crate) struct DeviceFixture {
     /// Product device groups (account spec A11), e.g. `["field", "beta"]`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<String>,
+    /// Device OS version (`system_firmware_version`, D2.2): it sets the argument and
+    /// name limits of D3/D4.
+    #[serde(default = "default_device_os")]
+    pub system_firmware_version: String,
+    /// The product firmware version it runs (`firmware_version`, D2.2; a flash through
+    /// the control API changes it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firmware_version: Option<u32>,
+    /// Product development device (D2.5).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub development: bool,
+    /// Product firmware locked to this version (D2.5 `desired_firmware_version`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desired_firmware_version: Option<u32>,
+    /// `firmware_updates_forced` (D2.5).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub firmware_updates_forced: bool,
+    /// Shouting rainbows (`signal`, D2.5).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub signaling: bool,
+    /// When it was last updated through the API (`updated_at` of D2.5 answers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<crate::clock::Millis>,
+}
+
+fn default_device_os() -> String {
+    DEFAULT_DEVICE_OS.into()
+}
+
+impl DeviceFixture {
+    /// A device nobody owns yet, offline, with no functions or variables (a product
+    /// import of an unknown id, A11).
+    pub(crate) fn unclaimed(id: String, platform_id: u32) -> Self {
+        Self {
+            id,
+            name: String::new(),
+            owner: None,
+            product: None,
+            customer: None,
+            platform_id,
+            online: false,
+            cellular: false,
+            functions: Vec::new(),
+            variables: Variables::new(),
+            serial_number: None,
+            notes: None,
+            groups: Vec::new(),
+            system_firmware_version: default_device_os(),
+            firmware_version: None,
+            development: false,
+            desired_firmware_version: None,
+            firmware_updates_forced: false,
+            signaling: false,
+            updated_at: None,
+        }
+    }
+
+    /// A function by name (case-sensitive, as Device OS matches it).
+    pub(crate) fn function(&self, name: &str) -> Option<&Function> {
+        self.functions.iter().find(|f| f.name == name)
+    }
 }
 
 /// An API user with a known token.

@@ -5,6 +5,9 @@ use std::collections::HashSet;
 
 use crate::tokens::parse_token;
 use crate::totp::TotpSecret;
+use crate::world::devices::{
+    argument_limit, name_limit, parse_version, MAX_FUNCTIONS, MAX_VARIABLES,
+};
 use crate::world::fixtures::*;
 
 impl Fixtures {
@@ -169,6 +172,7 @@ impl Fixtures {
                     "at `{at}.groups`: at most {MAX_GROUPS} groups of 1 to {MAX_GROUP} characters, no commas"
                 ));
             }
+            check_device_model(d, &at)?;
             let product = match &d.product {
                 Some(p) => Some(
                     self.find_product(p)
@@ -264,4 +268,74 @@ impl Fixtures {
             Err(format!("at `{at}`: unknown user `{email}`"))
         }
     }
+}
+
+/// A device's functions and variables (D3, D4): names within the Device OS limit and
+/// unique, values of their declared type, effects naming variables the device has.
+fn check_device_model(d: &DeviceFixture, at: &str) -> Result<(), String> {
+    let os = &d.system_firmware_version;
+    if parse_version(os).is_none() {
+        return Err(format!(
+            "at `{at}.system_firmware_version`: `{os}` is not a version such as 6.1.1"
+        ));
+    }
+    let names = name_limit(os);
+    let text_limit = argument_limit(os);
+    if d.functions.len() > MAX_FUNCTIONS || d.variables.len() > MAX_VARIABLES {
+        return Err(format!(
+            "at `{at}`: at most {MAX_FUNCTIONS} functions and {MAX_VARIABLES} variables"
+        ));
+    }
+    let mut seen = HashSet::new();
+    for (i, f) in d.functions.iter().enumerate() {
+        let here = format!("{at}.functions[{i}]");
+        if f.name.is_empty() || f.name.len() > names || !seen.insert(f.name.as_str()) {
+            return Err(format!(
+                "at `{here}.name`: function names are unique, 1 to {names} characters (Device OS {os})"
+            ));
+        }
+        if let Some(set) = &f.behaviour.set {
+            let variable = d.variables.get(&set.variable).ok_or_else(|| {
+                format!(
+                    "at `{here}.set.variable`: the device has no variable `{}`",
+                    set.variable
+                )
+            })?;
+            if let Some(value) = &set.value {
+                if variable.var_type.coerce(value, false).is_none() {
+                    return Err(format!(
+                        "at `{here}.set.value`: not a {} value",
+                        variable.var_type.name()
+                    ));
+                }
+            }
+        }
+        if let Some(event) = &f.behaviour.publish {
+            if event.name.is_empty() || event.name.len() > 64 {
+                return Err(format!(
+                    "at `{here}.publish.name`: an event name is 1 to 64 characters"
+                ));
+            }
+        }
+    }
+    for (name, v) in &d.variables {
+        let here = format!("{at}.variables.{name}");
+        if name.is_empty() || name.len() > names {
+            return Err(format!(
+                "at `{here}`: variable names are 1 to {names} characters (Device OS {os})"
+            ));
+        }
+        if v.var_type.coerce(&v.value, false).is_none() {
+            return Err(format!(
+                "at `{here}.value`: not a {} value",
+                v.var_type.name()
+            ));
+        }
+        if v.value.as_str().is_some_and(|t| t.len() > text_limit) {
+            return Err(format!(
+                "at `{here}.value`: longer than {text_limit} bytes (Device OS {os})"
+            ));
+        }
+    }
+    Ok(())
 }

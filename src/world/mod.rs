@@ -2,6 +2,7 @@
 //! token generator and settings. The default world serves `/`, each tenant serves
 //! `/t/<id>`; nothing is shared between worlds.
 
+pub(crate) mod devices;
 pub(crate) mod fixtures;
 mod fixtures_check;
 pub(crate) mod registry;

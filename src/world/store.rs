@@ -20,6 +20,7 @@ use crate::error::ApiError;
 use crate::support::budget::Tally;
 use crate::tokens::{parse_token, TokenKey};
 use crate::totp::TotpSecret;
+use crate::world::devices::DeviceActivity;
 use crate::world::fixtures::{DeviceFixture, Fixtures};
 use crate::world::settings::Budgets;
 
@@ -109,11 +110,7 @@ pub(crate) struct Product {
 pub(crate) struct Org {
     pub id: String,
     pub slug: String,
-    /// The display name from the fixtures; no emulated answer shows it yet.
-    #[expect(
-        dead_code,
-        reason = "kept from the fixtures for the answers that will show it"
-    )]
+    /// The display name from the fixtures (`GET /v1/orgs`).
     pub name: String,
 }
 
@@ -247,6 +244,9 @@ pub(crate) struct Directory {
     pub clients: Vec<Client>,
     pub customers: Vec<Option<Customer>>,
     pub devices: Vec<DeviceFixture>,
+    /// What the devices have seen (calls, claim codes) and the offline delay: capped,
+    /// cleared by a reset with the rest of the directory.
+    pub device_activity: DeviceActivity,
     pub api_users: Vec<Option<ApiUser>>,
     /// Outstanding password resets, oldest first (capped by the account code).
     pub password_resets: Vec<PasswordReset>,

@@ -32,10 +32,10 @@ async fn get_devices_is_an_array_of_the_users_devices() {
     let argon = devices.iter().find(|d| d["name"] == "demo-argon").unwrap();
     assert_eq!(argon["id"], "0123456789abcdef01234567");
     assert_eq!(argon["online"], true);
-    assert_eq!(argon["functions"], serde_json::json!(["led"]));
+    assert_eq!(argon["functions"], serde_json::json!(["led", "echo"]));
     assert_eq!(
         argon["variables"],
-        serde_json::json!({"temperature": "double"})
+        serde_json::json!({"led": "string", "temperature": "double", "uptime": "int32"})
     );
     for field in [
         "last_ip_address",

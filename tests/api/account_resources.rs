@@ -160,17 +160,28 @@ async fn get_device_by_id_or_name_shows_functions_and_variables() {
         )
         .await;
     assert_eq!(status, 200, "{by_id}");
-    assert_eq!(by_id["functions"], json!(["led"]));
-    assert_eq!(by_id["variables"], json!({"temperature": "double"}));
+    assert_eq!(by_id["functions"], json!(["led", "echo"]));
+    assert_eq!(
+        by_id["variables"],
+        json!({"led": "string", "temperature": "double", "uptime": "int32"})
+    );
     assert_eq!(by_id["connected"], true);
     let (_, by_name) = mock
         .call_api(Method::GET, "/v1/devices/demo-argon", USER_TOKEN, None)
         .await;
     assert_eq!(by_name["id"], "0123456789abcdef01234567");
-    // Not the caller's (a customer's) and unknown: the recorded 403.
-    for id in ["fedcba9876543210fedcba98", "nope"] {
+    // Unknown, or not the caller's (the customer's token on the user's own device): the
+    // recorded 403.
+    let (_, customer) = mock
+        .client_credentials(
+            PRODUCT_CLIENT,
+            &[("scope", "customer=customer@example.com")],
+        )
+        .await;
+    let customer = customer["access_token"].as_str().unwrap();
+    for (id, token) in [("nope", USER_TOKEN), ("demo-argon", customer)] {
         let (status, body) = mock
-            .call_api(Method::GET, &format!("/v1/devices/{id}"), USER_TOKEN, None)
+            .call_api(Method::GET, &format!("/v1/devices/{id}"), token, None)
             .await;
         assert_eq!(status, 403);
         assert_eq!(body["error"], "Permission Denied");

@@ -165,13 +165,10 @@ async fn an_api_user_token_is_checked_against_the_row_that_answers() {
         Some(API_USER_TOKEN),
     )
     .await;
-    // Assert: the device row refuses API users (§3.6); the events row answers as itself.
+    // Assert: the device row checks the API user's devices (D1); the events row answers as itself.
     let (status, body) = status_and_json(device).await;
     assert_eq!(status, 403, "{body}");
-    assert_eq!(
-        body["error_description"],
-        "API users are not allowed to call this endpoint"
-    );
+    assert_eq!(body["error"], "Permission Denied");
     assert_eq!(status_and_json(events).await, unknown);
 }
 
@@ -183,7 +180,7 @@ async fn a_method_no_row_has_gets_the_unknown_route_answer() {
     assert_eq!(unknown.0, 404);
     for (method, path) in [
         (Method::PATCH, "/v1/user"),
-        (Method::POST, "/v1/devices"),
+        (Method::PATCH, "/v1/devices"),
         (Method::DELETE, "/v1/products/demo-product"),
     ] {
         // Act

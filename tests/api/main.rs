@@ -3,11 +3,13 @@
 #![allow(clippy::field_reassign_with_default)] // tests tweak one option of a default Config
 
 mod account;
+mod account_gaps;
 mod account_lifecycle;
 mod account_resources;
 mod bearer;
 mod binary;
 mod control_clock;
+mod control_devices;
 mod control_faults;
 mod control_guard;
 mod control_journal;
@@ -17,6 +19,9 @@ mod control_support;
 mod control_tenants;
 mod control_users;
 mod cors;
+mod device_admin;
+mod device_calls;
+mod device_support;
 mod dispatch;
 mod floods;
 mod healthcheck;

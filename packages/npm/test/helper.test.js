@@ -160,3 +160,22 @@ test('the bin wrapper passes SIGTERM on and exits with the server status', async
 test('a server that cannot start rejects with its message', async () => {
 	await assert.rejects(startMock({ fixtures: '/nonexistent/fixtures.json' }), /exited \(2\) before listening[\s\S]*nonexistent/);
 });
+
+test('the simulated devices are scripted and their calls read back', async () => {
+	const tenant = await mock.tenant();
+	const argon = '0123456789abcdef01234567';
+	const auth = '1111111111111111111111111111111111111111';
+	const particle = new Particle({ baseUrl: tenant.url });
+	await tenant.setFunction(argon, 'led', { returns: 7 });
+	await tenant.setVariable(argon, 'temperature', 30.5);
+	const called = await particle.callFunction({ deviceId: argon, name: 'led', argument: 'on', auth });
+	assert.equal(called.body.return_value, 7);
+	const read = await particle.getVariable({ deviceId: argon, name: 'temperature', auth });
+	assert.equal(read.body.result, 30.5);
+	const calls = await tenant.deviceCalls(argon);
+	assert.deepEqual([calls[0].function, calls[0].argument, calls[0].caller], ['led', 'on', 'user']);
+	await tenant.setDeviceOnline(argon, false);
+	assert.equal((await tenant.devices())[0].online, false);
+	await assert.rejects(particle.callFunction({ deviceId: argon, name: 'led', argument: '', auth }), (e) => e.statusCode === 408);
+	await tenant.stop();
+});

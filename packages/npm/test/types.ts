@@ -1,5 +1,5 @@
 // Compiled with `tsc --noEmit --strict` in the scratch project: index.d.ts describes the API.
-import { startMock, connectMock, type Mock, type Tenant, type JournalEntry } from 'particle-auth-mock';
+import { startMock, connectMock, type Mock, type Tenant, type JournalEntry, type DeviceCall } from 'particle-auth-mock';
 
 async function usage(): Promise<void> {
   const mock: Mock = await startMock({ fixtures: { users: [{ email: 'a@example.com', password: 'pw' }] }, seed: 1, rateLimits: false });
@@ -7,6 +7,12 @@ async function usage(): Promise<void> {
   const code: string = await mock.totp('a@example.com');
   const { now_ms }: { now_ms: number } = await mock.advanceClock(60);
   const entries: JournalEntry[] = await mock.journal({ status: '4xx', limit: 5 });
+  await mock.setFunction('0123456789abcdef01234567', 'led', { returns: 'argument_length' });
+  await mock.setVariable('0123456789abcdef01234567', 'temperature', 30.5);
+  await mock.setDeviceOnline('0123456789abcdef01234567', false);
+  const calls: DeviceCall[] = await mock.deviceCalls('0123456789abcdef01234567');
+  const online: boolean = (await mock.devices())[0].online;
+  void [calls, online];
   const tenant: Tenant = await mock.tenant();
   const id: string = tenant.id;
   await tenant.reset();

@@ -79,6 +79,23 @@ def test_journal_says_why_and_reset_forgets(particle_mock):
     assert user(particle_mock.url, access).status_code == 401
 
 
+def test_simulated_devices_are_scripted_and_their_calls_read_back(particle_mock):
+    argon = "0123456789abcdef01234567"
+    auth = {"Authorization": "Bearer 1111111111111111111111111111111111111111"}
+    particle_mock.set_function(argon, "led", returns=7)
+    particle_mock.set_variable(argon, "temperature", 30.5)
+    called = requests.post(f"{particle_mock.url}/v1/devices/{argon}/led", data={"arg": "on"}, headers=auth)
+    assert called.json()["return_value"] == 7
+    read = requests.get(f"{particle_mock.url}/v1/devices/{argon}/temperature", headers=auth)
+    assert read.json()["result"] == 30.5
+    [call] = particle_mock.device_calls(argon)
+    assert (call["function"], call["argument"], call["caller"]) == ("led", "on", "user")
+    particle_mock.set_device_online(argon, False)
+    assert particle_mock.devices()[0]["online"] is False
+    offline = requests.post(f"{particle_mock.url}/v1/devices/{argon}/led", headers=auth)
+    assert offline.status_code == 408
+
+
 def test_start_with_fixtures_and_seed_as_a_context_manager():
     fixtures = {"users": [{"email": "ci@example.com", "password": "pw"}]}
     with particle_auth_mock.start(fixtures, seed=7) as a, particle_auth_mock.start(fixtures, seed=7) as b:

@@ -18,8 +18,8 @@ use axum::routing::{delete, get, patch, post, put, MethodRouter};
 use serde::{Deserialize, Serialize};
 
 use crate::control::{
-    self, clock_state, parse_client, parse_instant, NewUser, SettingsBase, TenantInfo, TokenOrder,
-    UserPatch,
+    self, clock_state, parse_client, parse_instant, Behaviour, DevicePatch, DeviceSettings,
+    NewUser, SettingsBase, TenantInfo, TokenOrder, UserPatch, VariableUpdate,
 };
 use crate::error::ApiError;
 use crate::faults::FaultSpec;
@@ -100,6 +100,32 @@ pub(crate) fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState
         ("GET", "/__mock/faults", get(list_faults)),
         ("POST", "/__mock/faults", post(add_fault)),
         ("DELETE", "/__mock/faults", delete(clear_faults)),
+        ("GET", "/__mock/devices", get(list_devices)),
+        ("GET", "/__mock/devices/calls", get(list_device_calls)),
+        (
+            "DELETE",
+            "/__mock/devices/calls",
+            delete(clear_device_calls),
+        ),
+        ("GET", "/__mock/devices/claim-codes", get(list_claim_codes)),
+        ("GET", "/__mock/devices/settings", get(read_device_settings)),
+        (
+            "PUT",
+            "/__mock/devices/settings",
+            put(replace_device_settings),
+        ),
+        ("GET", "/__mock/devices/{id}", get(show_device)),
+        ("PATCH", "/__mock/devices/{id}", patch(update_device)),
+        (
+            "PUT",
+            "/__mock/devices/{id}/variables/{name}",
+            put(set_device_variable),
+        ),
+        (
+            "PUT",
+            "/__mock/devices/{id}/functions/{name}",
+            put(set_device_function),
+        ),
         ("GET", "/__mock/tenants", get(list_tenants)),
         ("POST", "/__mock/tenants", post(create_tenant)),
         ("DELETE", "/__mock/tenants/{id}", delete(delete_tenant)),
@@ -554,6 +580,79 @@ async fn delete_tenant(
     } else {
         Err(ApiError::NotFound("Tenant not found".into()))
     }
+}
+
+/// Every simulated device with its state (devices spec D11).
+async fn list_devices(CurrentWorld(world): CurrentWorld) -> impl IntoResponse {
+    ok(serde_json::json!({ "devices": control::devices(&world) }))
+}
+
+async fn show_device(
+    CurrentWorld(world): CurrentWorld,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(ok(control::device(&world, &id)?))
+}
+
+/// Online/offline, firmware and Device OS versions.
+async fn update_device(
+    CurrentWorld(world): CurrentWorld,
+    Path(id): Path<String>,
+    JsonOrForm(patch): JsonOrForm<DevicePatch>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(ok(control::update_device(&world, &id, &patch)?))
+}
+
+async fn set_device_variable(
+    CurrentWorld(world): CurrentWorld,
+    Path((id, name)): Path<(String, String)>,
+    JsonOrForm(update): JsonOrForm<VariableUpdate>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(ok(control::set_variable(&world, &id, &name, &update)?))
+}
+
+async fn set_device_function(
+    CurrentWorld(world): CurrentWorld,
+    Path((id, name)): Path<(String, String)>,
+    JsonOrForm(behaviour): JsonOrForm<Behaviour>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(ok(control::set_function(&world, &id, &name, behaviour)?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CallsQuery {
+    device: Option<String>,
+}
+
+/// The calls devices received, oldest first; `?device=` for one device.
+async fn list_device_calls(
+    CurrentWorld(world): CurrentWorld,
+    uri: Uri,
+) -> Result<impl IntoResponse, ApiError> {
+    let q: CallsQuery = read_query(&uri)?;
+    let calls = control::device_calls(&world, q.device.as_deref());
+    Ok(ok(serde_json::json!({ "calls": calls })))
+}
+
+async fn clear_device_calls(CurrentWorld(world): CurrentWorld) -> impl IntoResponse {
+    control::clear_device_calls(&world);
+    ok(OK_TRUE)
+}
+
+async fn list_claim_codes(CurrentWorld(world): CurrentWorld) -> impl IntoResponse {
+    ok(serde_json::json!({ "claim_codes": control::claim_codes(&world) }))
+}
+
+async fn read_device_settings(CurrentWorld(world): CurrentWorld) -> impl IntoResponse {
+    ok(control::device_settings(&world))
+}
+
+async fn replace_device_settings(
+    CurrentWorld(world): CurrentWorld,
+    JsonOrForm(settings): JsonOrForm<DeviceSettings>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(ok(control::set_device_settings(&world, settings)?))
 }
 
 #[cfg(test)]

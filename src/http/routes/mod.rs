@@ -49,6 +49,9 @@ pub(crate) enum Answer {
     /// such as `/v1/devices/events` is never taken for a parameter of another row) and
     /// rate-limited as Particle's load balancer limits it.
     Unemulated,
+    /// A device-cloud area the mock does not emulate (devices spec D11): `501` naming the
+    /// method and path, for every method, so no token is needed to learn it is not there.
+    NotEmulated,
 }
 
 impl std::fmt::Debug for Answer {
@@ -56,6 +59,7 @@ impl std::fmt::Debug for Answer {
         f.write_str(match self {
             Answer::Routed(_) => "Routed",
             Answer::Unemulated => "Unemulated",
+            Answer::NotEmulated => "NotEmulated",
         })
     }
 }
@@ -98,7 +102,10 @@ macro_rules! routed {
     };
 }
 
-use Need::{AnyToken, Human, Person, Public, Scope};
+use Need::{AnyToken, Device, Human, Person, Public, Scope};
+
+/// A D11 area the mock does not emulate: 501 JSON naming the route, for every method.
+const NOT_EMULATED: Answer = Answer::NotEmulated;
 
 /// Every Particle route the mock emulates or rate-limits.
 #[rustfmt::skip]
@@ -128,16 +135,64 @@ pub(crate) static PARTICLE_ROUTES: &[Route] = &[
     // §3.6: product and org resources.
     row("GET", "/v1/products/{productIdOrSlug}", Scope("products:get"), None, routed!(products::show_product)),
     row("GET", "/v1/products/{productIdOrSlug}/devices", Scope("devices:list"), None, routed!(products::product_devices)),
-    row("GET", "/v1/products/{productIdOrSlug}/devices/{deviceId}", Scope("devices:get"), None, routed!(products::product_device)),
     row("GET", "/v1/products/{productIdOrSlug}/customers", Scope("customers:list"), None, routed!(products::product_customers)),
     row("GET", "/v1/orgs/{orgIdOrSlug}/products", Scope("products:list"), None, routed!(products::org_products)),
     // Account spec A6: the caller's products (the docs' and api-js' paths, same body).
     row("GET", "/v1/products", Scope("products:list"), None, routed!(products::products_of_caller)),
     row("GET", "/v1/user/products", Human, None, routed!(products::products_of_caller)),
-    // Account spec A11: device detail, and product device membership.
-    row("GET", "/v1/devices/{deviceId}", Person, None, routed!(devices::show_device)),
+    // Account spec A11: product device membership.
     row("POST", "/v1/products/{productIdOrSlug}/devices", Scope("devices:import"), None, routed!(products::add_product_devices)),
     row("DELETE", "/v1/products/{productIdOrSlug}/devices/{deviceId}", Scope("devices:remove"), None, routed!(products::remove_product_device)),
+    // Devices spec D1–D4, D8: the simulated devices. Sandbox rows take an id or a name,
+    // product rows an id; who may act on which device is decided by the device domain.
+    row("GET", "/v1/devices/{deviceId}", Device("devices:get"), None, routed!(devices::show_device)),
+    row("GET", "/v1/products/{productIdOrSlug}/devices/{deviceId}", Device("devices:get"), None, routed!(devices::show_product_device)),
+    row("POST", "/v1/devices", Person, None, routed!(devices::claim)),
+    row("PUT", "/v1/devices/{deviceId}", Device("devices:update"), None, routed!(devices::update_sandbox_device)),
+    row("PUT", "/v1/products/{productIdOrSlug}/devices/{deviceId}", Device("devices:update"), None, routed!(devices::update_product_device)),
+    row("DELETE", "/v1/devices/{deviceId}", Device("devices:release"), None, routed!(devices::unclaim)),
+    row("DELETE", "/v1/products/{productIdOrSlug}/devices/{deviceId}/owner", Device("devices:release"), None, routed!(devices::remove_owner)),
+    row("PUT", "/v1/devices/{deviceId}/ping", Device("devices:ping"), None, routed!(devices::ping)),
+    row("PUT", "/v1/products/{productIdOrSlug}/devices/{deviceId}/ping", Device("devices:ping"), None, routed!(devices::ping_product_device)),
+    row("POST", "/v1/devices/{deviceId}/{name}", Device("devices.function:call"), None, routed!(devices::call_device_function)),
+    row("POST", "/v1/products/{productIdOrSlug}/devices/{deviceId}/{name}", Device("devices.function:call"), None, routed!(devices::call_product_device_function)),
+    row("GET", "/v1/devices/{deviceId}/{name}", Device("devices.variable:get"), None, routed!(devices::read_device_variable)),
+    row("GET", "/v1/products/{productIdOrSlug}/devices/{deviceId}/{name}", Device("devices.variable:get"), None, routed!(devices::read_product_device_variable)),
+    row("POST", "/v1/device_claims", Person, None, routed!(devices::claim_code)),
+    row("POST", "/v1/products/{productIdOrSlug}/device_claims", Person, None, routed!(devices::product_claim_code)),
+    // D8, D11: cloud compile refused with the answer particle-cli prints.
+    row("POST", "/v1/binaries", AnyToken, None, routed!(devices::compile)),
+    // D11: device-cloud areas not emulated answer 501 naming the route (every method),
+    // after the global rate limit like any route.
+    row("*", "/v1/binaries/{*rest}", Public, None, NOT_EMULATED),
+    row("*", "/v1/build_targets", Public, None, NOT_EMULATED),
+    row("*", "/v1/libraries", Public, None, NOT_EMULATED),
+    row("*", "/v1/libraries/{*rest}", Public, None, NOT_EMULATED),
+    row("*", "/v1/sims", Public, None, NOT_EMULATED),
+    row("*", "/v1/sims/{*rest}", Public, None, NOT_EMULATED),
+    row("*", "/v1/diagnostics/{*rest}", Public, None, NOT_EMULATED),
+    row("*", "/v1/logic/{*rest}", Public, None, NOT_EMULATED),
+    row("*", "/v1/env-vars", Public, None, NOT_EMULATED),
+    row("*", "/v1/env-vars/{*rest}", Public, None, NOT_EMULATED),
+    row("*", "/v1/products/{productIdOrSlug}/firmware", Public, None, NOT_EMULATED),
+    row("*", "/v1/products/{productIdOrSlug}/firmware/{*rest}", Public, None, NOT_EMULATED),
+    row("*", "/v1/products/{productIdOrSlug}/sims", Public, None, NOT_EMULATED),
+    row("*", "/v1/products/{productIdOrSlug}/sims/{*rest}", Public, None, NOT_EMULATED),
+    row("*", "/v1/products/{productIdOrSlug}/config", Public, None, NOT_EMULATED),
+    row("*", "/v1/products/{productIdOrSlug}/config/{*rest}", Public, None, NOT_EMULATED),
+    row("*", "/v1/products/{productIdOrSlug}/locations", Public, None, NOT_EMULATED),
+    row("*", "/v1/products/{productIdOrSlug}/locations/{*rest}", Public, None, NOT_EMULATED),
+    row("*", "/v1/products/{productIdOrSlug}/diagnostics/{*rest}", Public, None, NOT_EMULATED),
+    row("*", "/v1/products/{productIdOrSlug}/env-vars", Public, None, NOT_EMULATED),
+    row("*", "/v1/products/{productIdOrSlug}/env-vars/{*rest}", Public, None, NOT_EMULATED),
+    row("*", "/v1/products/{productIdOrSlug}/logic/{*rest}", Public, None, NOT_EMULATED),
+    row("*", "/v1/products/{productIdOrSlug}/ledgers", Public, None, NOT_EMULATED),
+    row("*", "/v1/products/{productIdOrSlug}/ledgers/{*rest}", Public, None, NOT_EMULATED),
+    row("*", "/v1/orgs/{orgIdOrSlug}/ledgers", Public, None, NOT_EMULATED),
+    row("*", "/v1/orgs/{orgIdOrSlug}/ledgers/{*rest}", Public, None, NOT_EMULATED),
+    row("*", "/v1/orgs/{orgIdOrSlug}/logic/{*rest}", Public, None, NOT_EMULATED),
+    row("*", "/v1/orgs/{orgIdOrSlug}/env-vars", Public, None, NOT_EMULATED),
+    row("*", "/v1/orgs/{orgIdOrSlug}/env-vars/{*rest}", Public, None, NOT_EMULATED),
     // Account spec A3: customers. Creating one authenticates its own way.
     row("POST", "/v1/products/{productIdOrSlug}/customers", Public, None, routed!(customers::create_product_customer)),
     row("PUT", "/v1/products/{productIdOrSlug}/customers/{customerEmail}", Scope("customers:update"), None, routed!(customers::update_product_customer)),
@@ -163,6 +218,11 @@ pub(crate) static PARTICLE_ROUTES: &[Route] = &[
     row("PUT", "/v1/orgs/{orgIdOrSlug}/team/{username}", Human, None, routed!(teams::update_org_api_user)),
     row("POST", "/v1/orgs/{orgIdOrSlug}/team/{username}", Human, None, routed!(teams::update_org_api_user)),
     row("DELETE", "/v1/orgs/{orgIdOrSlug}/team/{username}", Human, None, routed!(teams::delete_org_member)),
+    // Account spec A7.2: regenerate an API user's token (human Administrators).
+    row("PUT", "/v1/products/{productIdOrSlug}/team/{username}/token", Human, None, routed!(teams::regenerate_product_api_user_token)),
+    row("PUT", "/v1/orgs/{orgIdOrSlug}/team/{username}/token", Human, None, routed!(teams::regenerate_org_api_user_token)),
+    // The user's orgs (particle-cli's org picker).
+    row("GET", "/v1/orgs", Human, None, routed!(products::list_user_orgs)),
     // Account spec A2: the account lifecycle, limited as §6 says.
     row("POST", "/v1/users", Public, Some(Rule::UsersCreate), routed!(account::create_user)),
     row("PUT", "/v1/user", Human, None, routed!(account::update_user)),
@@ -190,6 +250,7 @@ pub(crate) fn endpoint(route: &Route) -> MethodRouter<AppState> {
     match route.answer {
         Answer::Routed(build) => build(filter),
         Answer::Unemulated => on(filter, not_found),
+        Answer::NotEmulated => on(filter, devices::not_emulated),
     }
 }
 
@@ -206,6 +267,11 @@ pub(crate) fn method_filter(method: &str) -> MethodFilter {
         "PUT" => MethodFilter::PUT,
         "PATCH" => MethodFilter::PATCH,
         "DELETE" => MethodFilter::DELETE,
+        "*" => MethodFilter::GET
+            .or(MethodFilter::POST)
+            .or(MethodFilter::PUT)
+            .or(MethodFilter::PATCH)
+            .or(MethodFilter::DELETE),
         // Fail closed: a row with another method answers nothing through the router.
         _ => MethodFilter::OPTIONS,
     }
@@ -318,7 +384,7 @@ mod tests {
                 r.method,
                 r.path
             );
-            let known = ["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&r.method);
+            let known = ["GET", "POST", "PUT", "PATCH", "DELETE", "*"].contains(&r.method);
             assert!(known, "{} {}", r.method, r.path);
         }
     }
@@ -326,7 +392,7 @@ mod tests {
     #[test]
     fn every_scope_in_the_table_is_a_known_scope() {
         for r in PARTICLE_ROUTES {
-            if let Need::Scope(s) = r.need {
+            if let Need::Scope(s) | Need::Device(s) = r.need {
                 assert!(crate::world::fixtures::KNOWN_SCOPES.contains(&s), "{s}");
             }
         }
@@ -376,7 +442,8 @@ mod tests {
     async fn every_row_is_reached_by_a_request_of_its_own_shape() {
         for r in PARTICLE_ROUTES {
             let path = r.path.replace("{*rest}", "x/y").replace(['{', '}'], "");
-            let found = row_of(r.method, &path).await.expect("found");
+            let method = if r.method == "*" { "DELETE" } else { r.method };
+            let found = row_of(method, &path).await.expect("found");
             assert!(std::ptr::eq(found, r), "{} {}", r.method, r.path);
         }
     }
@@ -459,7 +526,7 @@ mod tests {
             serde_json::from_str(control::PARTICLE_OPENAPI).expect("valid JSON");
         let answered: BTreeSet<(String, String)> = PARTICLE_ROUTES
             .iter()
-            .filter(|r| !matches!(r.answer, Answer::Unemulated))
+            .filter(|r| matches!(r.answer, Answer::Routed(_)))
             .map(|r| (r.method.to_string(), r.path.to_string()))
             .collect();
         // Act

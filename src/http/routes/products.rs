@@ -10,7 +10,7 @@ use crate::http::extract::{parse_form, Caller};
 use crate::http::routes::ok;
 use crate::particle::devices::{add_devices, remove_device, DeviceQuery};
 use crate::particle::products::{
-    get_device, get_product, list_customers, list_devices, list_org_products, list_products, Paging,
+    get_product, list_customers, list_devices, list_org_products, list_orgs, list_products, Paging,
 };
 use crate::particle::scopes::TeamRef;
 
@@ -103,20 +103,6 @@ pub(super) async fn remove_product_device(
     Ok(ok(crate::http::routes::OK_TRUE))
 }
 
-/// `GET /v1/products/{p}/devices/{id}` (`devices:get`).
-pub(super) async fn product_device(
-    Path((product, device)): Path<(String, String)>,
-    caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
-    let target = TeamRef::Product(&product);
-    Ok(ok(get_device(
-        &caller.world,
-        caller.token.owner,
-        target,
-        &device,
-    )?))
-}
-
 /// `GET /v1/products/{p}/customers` (`customers:list`).
 pub(super) async fn product_customers(
     Path(product): Path<String>,
@@ -131,6 +117,11 @@ pub(super) async fn product_customers(
         target,
         page,
     )?))
+}
+
+/// `GET /v1/orgs`: the user's orgs.
+pub(super) async fn list_user_orgs(caller: Caller) -> Result<impl IntoResponse, ApiError> {
+    Ok(ok(list_orgs(&caller.world, caller.human()?)))
 }
 
 /// `GET /v1/orgs/{o}/products` (`products:list`).

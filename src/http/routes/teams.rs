@@ -10,7 +10,9 @@ use crate::error::ApiError;
 use crate::http::extract::Caller;
 use crate::http::routes::{ok, OK_TRUE};
 use crate::particle::scopes::TeamRef;
-use crate::particle::teams::{add_to_team, delete_member, list_team, update_api_user};
+use crate::particle::teams::{
+    add_to_team, delete_member, list_team, regenerate_token, update_api_user,
+};
 
 /// §3.3, product.
 pub(super) async fn list_product_team(
@@ -110,4 +112,32 @@ pub(super) async fn delete_org_member(
         &username,
     )?;
     Ok(ok(OK_TRUE))
+}
+
+/// Account spec A7.2: a new token for a product's API user.
+pub(super) async fn regenerate_product_api_user_token(
+    Path((product, username)): Path<(String, String)>,
+    caller: Caller,
+) -> Result<impl IntoResponse, ApiError> {
+    let target = TeamRef::Product(&product);
+    Ok(ok(regenerate_token(
+        &caller.world,
+        caller.token.owner,
+        target,
+        &username,
+    )?))
+}
+
+/// Account spec A7.2: a new token for an org's API user.
+pub(super) async fn regenerate_org_api_user_token(
+    Path((org, username)): Path<(String, String)>,
+    caller: Caller,
+) -> Result<impl IntoResponse, ApiError> {
+    let target = TeamRef::Org(&org);
+    Ok(ok(regenerate_token(
+        &caller.world,
+        caller.token.owner,
+        target,
+        &username,
+    )?))
 }

@@ -18,8 +18,10 @@ use crate::world::store::{AccessToken, ApiUser, ApiUserId, Directory, Owner, Sto
 use crate::world::World;
 
 mod invites;
+mod regenerate;
 pub(crate) use invites::Invited;
 use invites::{assignable_role, invite, membership_in};
+pub(crate) use regenerate::regenerate_token;
 
 /// The domain every API-user username ends with (§3.2).
 const API_DOMAIN: &str = "@api.particle.io";

@@ -172,6 +172,27 @@ describe('the dashboard at /__mock/ui in headless Chromium', () => {
 		assert.equal((await json(`${mock.url}/__mock/clock`)).body.frozen, false);
 	});
 
+	it('shows the devices with their variables and calls, and takes one offline', async () => {
+		// Arrange: a function call the panel lists.
+		const argon = '0123456789abcdef01234567';
+		const called = await json(`${mock.url}/v1/devices/${argon}/echo`, {
+			method: 'POST',
+			headers: { Authorization: `Bearer ${'1'.repeat(40)}`, 'Content-Type': 'application/x-www-form-urlencoded' },
+			body: 'args=dashboard',
+		});
+		assert.equal(called.body.return_value, 9);
+		const row = page.locator(`#devices tr[data-id="${argon}"]`);
+		await row.waitFor({ timeout: TIMEOUT });
+		assert.match(await row.textContent(), /temperature = 21\.5 \(double\)/);
+		await page.waitForFunction(() => /dashboard/.test(document.getElementById('device-calls').textContent), null, { timeout: TIMEOUT });
+		await shoot('panel-devices');
+		// Act: the toggle.
+		await row.locator('button.online').click();
+		// Assert
+		await page.waitForSelector(`#devices tr[data-id="${argon}"] button.offline`, { timeout: TIMEOUT });
+		assert.equal((await json(`${mock.url}/__mock/devices/${argon}`)).body.online, false);
+	});
+
 	it('shows the MFA user\'s TOTP code, which logs in through the create-a-token form', async () => {
 		// Arrange: the code the Users panel shows.
 		const code = page.locator('.totp[data-email="mfa@example.com"] .code');

@@ -180,9 +180,9 @@ describe('particle-api-js: OAuth clients, teams, products, devices (A4-A6, A11)'
 
 	it('getDevice with functions and variables; product device list, add and remove', async () => {
 		const device = await particle.getDevice({ auth, deviceId: 'demo-argon' });
-		assert.deepEqual(device.body.functions, ['led']);
-		assert.deepEqual(device.body.variables, { temperature: 'double' });
-		assert.equal((await rejection(particle.getDevice({ auth, deviceId: 'fedcba9876543210fedcba98' }))).statusCode, 403);
+		assert.deepEqual(device.body.functions, ['led', 'echo']);
+		assert.deepEqual(device.body.variables, { led: 'string', temperature: 'double', uptime: 'int32' });
+		assert.equal((await rejection(particle.getDevice({ auth, deviceId: 'ffffffffffffffffffffffff' }))).statusCode, 403);
 		const listed = await particle.listDevices({ auth, product: 'demo-product', groups: ['beta'] });
 		assert.deepEqual(listed.body.devices.map((d) => d.name), ['customer-photon']);
 		const added = await particle.addDeviceToProduct({ auth, product: 'demo-product', deviceId: 'bbbbbbbbbbbbbbbbbbbbbbbb' });

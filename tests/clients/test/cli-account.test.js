@@ -22,7 +22,7 @@ describe('particle-cli: devices and product devices', () => {
 	it('particle list shows each device with its functions and variables', async () => {
 		const { stdout } = ok(await cli(home, ['list']));
 		assert.match(stdout, /demo-argon \[0123456789abcdef01234567\] \(.*\) is online/);
-		assert.match(stdout, /Variables:\s+temperature \(double\)/);
+		assert.match(stdout, /Variables:[\s\S]*temperature \(double\)/);
 		assert.match(stdout, /Functions:\s+int led \(String args\)/);
 		assert.match(stdout, /product-boron \[89abcdef0123456789abcdef\] .* is offline/);
 	});

@@ -119,6 +119,36 @@ class World:
         """Reads this world's clock."""
         return self.control("GET", "/__mock/clock")
 
+    def devices(self) -> list:
+        """Every simulated device with its state (``GET /__mock/devices``)."""
+        return self.control("GET", "/__mock/devices")["devices"]
+
+    def set_device_online(self, device_id: str, online: bool) -> dict:
+        """Takes a device online (``True``) or offline (``False``)."""
+        return self.control("PATCH", f"/__mock/devices/{device_id}", {"online": online})
+
+    def set_variable(
+        self, device_id: str, name: str, value: Any, type: Optional[str] = None
+    ) -> dict:
+        """Sets a device variable's value (with ``type``, adds the variable)."""
+        body = {"value": value} if type is None else {"type": type, "value": value}
+        path = f"/__mock/devices/{device_id}/variables/{urllib.parse.quote(name, safe='')}"
+        return self.control("PUT", path, body)
+
+    def set_function(self, device_id: str, name: str, **behaviour: Any) -> dict:
+        """Sets what a device function does: ``returns=``, ``set=``, ``publish=``."""
+        path = f"/__mock/devices/{device_id}/functions/{urllib.parse.quote(name, safe='')}"
+        return self.control("PUT", path, behaviour)
+
+    def device_calls(self, device_id: Optional[str] = None) -> list:
+        """The function calls devices received, oldest first."""
+        query = f"?device={urllib.parse.quote(device_id, safe='')}" if device_id else ""
+        return self.control("GET", "/__mock/devices/calls" + query)["calls"]
+
+    def claim_codes(self) -> list:
+        """The claim codes handed out, oldest first."""
+        return self.control("GET", "/__mock/devices/claim-codes")["claim_codes"]
+
     def journal(self, **filter: Union[str, int]) -> list:
         """The request journal, oldest first; ``path=``, ``status=``, ``client=``, ``limit=``."""
         query = urllib.parse.urlencode({k: str(v) for k, v in filter.items()})
