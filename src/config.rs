@@ -128,7 +128,8 @@ pub struct Config {
     /// One rate-limit rule: `NAME=COUNT/WINDOW` (window in ms, s, m or h; `s` if none) or
     /// `NAME=off`. Repeatable or comma-separated. Names: global, oauth, oauth-failures,
     /// access-tokens-list, access-token-delete, users-create, user-delete,
-    /// password-reset-post, password-reset-put, events.
+    /// password-reset-post, password-reset-put, events, event-streams (its COUNT is the most
+    /// streams open at once; the window is not used).
     #[arg(
         long = "rate-limit",
         env = "PARTICLE_MOCK_RATE_LIMIT",
@@ -202,6 +203,22 @@ pub struct Config {
     /// closed at once. Unset: no per-client cap (only `--max-connections`).
     #[arg(long, env = "PARTICLE_MOCK_MAX_CONNECTIONS_PER_CLIENT")]
     pub max_connections_per_client: Option<u32>,
+
+    /// Milliseconds of silence after which an event stream sends a keep-alive newline
+    /// (and re-checks its token). Under 15,000: particle-api-js drops a stream silent
+    /// for 15 s (particle-api-devices.md D5.3).
+    #[arg(long, env = "PARTICLE_MOCK_EVENT_KEEPALIVE_MS", default_value_t = defaults::EVENT_KEEPALIVE_MS)]
+    pub event_keepalive_ms: u64,
+
+    /// Events an event stream may hold unread; a stream further behind is closed (and
+    /// journaled) so that it never slows the publisher or other streams.
+    #[arg(long, env = "PARTICLE_MOCK_EVENT_BUFFER", default_value_t = defaults::EVENT_BUFFER)]
+    pub event_buffer: usize,
+
+    /// Longest event `data` a publish accepts, in bytes (D6: 1024 by default; at most
+    /// 8192, the longest body field the mock reads).
+    #[arg(long, env = "PARTICLE_MOCK_MAX_EVENT_DATA_BYTES", default_value_t = defaults::MAX_EVENT_DATA_BYTES)]
+    pub max_event_data_bytes: usize,
 }
 
 /// A setting refused at start-up: the option it belongs to and why
@@ -284,6 +301,14 @@ impl Config {
                 self.max_connections,
             )?;
         }
+        within(
+            "event-keepalive-ms",
+            self.event_keepalive_ms,
+            1,
+            d::MAX_EVENT_KEEPALIVE_MS,
+        )?;
+        within("event-buffer", self.event_buffer, 1, 65_536)?;
+        within("max-event-data-bytes", self.max_event_data_bytes, 1, 8_192)?;
         if let Some(clients) = self.max_tracked_clients {
             within("max-tracked-clients", clients, 1, 100_000_000)?;
         }
@@ -386,6 +411,15 @@ pub mod defaults {
     pub const MAX_TOTAL_TRACKED_CLIENTS: usize = 2_000_000;
     /// `--max-total-records`.
     pub const MAX_TOTAL_RECORDS: usize = 1_000_000;
+    /// `--event-keepalive-ms`: 9 s, the local cloud's interval and the low end of what
+    /// production sends (particle-api-devices.md D5.3).
+    pub const EVENT_KEEPALIVE_MS: u64 = 9_000;
+    /// Largest `--event-keepalive-ms`: under particle-api-js' 15 s idle timeout.
+    pub const MAX_EVENT_KEEPALIVE_MS: u64 = 14_999;
+    /// `--event-buffer`, events.
+    pub const EVENT_BUFFER: usize = 256;
+    /// `--max-event-data-bytes`.
+    pub const MAX_EVENT_DATA_BYTES: usize = 1024;
 
     /// Largest `--token-lifetime`, `--refresh-token-lifetime` and `--mfa-token-ttl`,
     /// seconds (100 years).
@@ -438,6 +472,9 @@ impl Default for Config {
             control_secret: None,
             allowed_hosts: Vec::new(),
             max_connections_per_client: None,
+            event_keepalive_ms: defaults::EVENT_KEEPALIVE_MS,
+            event_buffer: defaults::EVENT_BUFFER,
+            max_event_data_bytes: defaults::MAX_EVENT_DATA_BYTES,
         }
     }
 }

@@ -37,7 +37,7 @@
 //! | `particle/` | the emulated API's domain: oauth, account, lifecycle (sign-up, changes, reset), scopes, teams, products, devices, clients, customers, forms |
 //! | `world/` | `World` (one isolated mock), the tenant registry, store, fixtures, per-world settings |
 //! | `config.rs` | [`Config`]: every option, with code defaults |
-//! | `rate_limit/`, `journal.rs`, `faults.rs`, `totp.rs` | the engines: limits of §6, the request journal, injected faults, RFC 6238 |
+//! | `rate_limit/`, `journal.rs`, `events.rs`, `faults.rs`, `totp.rs` | the engines: limits of §6, the request journal, the event bus (D5, D6), injected faults, RFC 6238 |
 //! | `clock.rs`, `tokens.rs` | time (the only reader of the OS clock) and token generation |
 //! | `error.rs`, `support/` | [`ApiError`] rendered as Particle-shaped JSON; shared map types and text helpers |
 //!
@@ -53,6 +53,7 @@ mod clock;
 mod config;
 pub mod control;
 mod error;
+mod events;
 mod faults;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]

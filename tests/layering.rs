@@ -17,6 +17,7 @@ const RANKS: &[(&str, u8)] = &[
     ("tokens", 1),
     ("totp", 2),
     ("journal", 2),
+    ("events", 2),
     ("faults", 2),
     ("rate_limit", 2),
     ("config", 3),

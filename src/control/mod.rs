@@ -2,7 +2,7 @@
 //! (`http/routes/control.rs`) and the Rust API ([`Controls`](crate::Controls), reached
 //! through [`MockServer`](crate::MockServer) and [`Tenant`](crate::Tenant)), and the
 //! types both speak: clock readings and durations, users, TOTP codes, directly issued
-//! tokens, live tokens, password resets, the journal, faults, rate-limit changes and tenants. Free of HTTP.
+//! tokens, live tokens, password resets, the journal, faults, rate-limit changes, tenants and the event bus (publish as a device, wait for an event). Free of HTTP.
 //!
 //! May import: `particle` (tokens are issued the way a login issues them, API users are
 //! created by the team code), `world` and everything below; never `http` or `server`.
@@ -10,6 +10,7 @@
 mod account;
 mod clock;
 mod devices;
+pub(crate) mod events;
 mod rate_limits;
 mod tenants;
 mod tokens;

@@ -20,6 +20,9 @@ pub(crate) struct AppState {
     pub bound: std::net::SocketAddr,
     /// The open journal streams (capped, and ended on shutdown).
     pub viewers: Arc<crate::journal::Viewers>,
+    /// Set once when the server shuts down: every event stream ends (a stream never
+    /// ends by itself, so a graceful shutdown would otherwise wait for it).
+    pub closing: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl AppState {
@@ -31,6 +34,7 @@ impl AppState {
             bound: config.listen,
             config,
             viewers: Arc::default(),
+            closing: Arc::new(tokio::sync::watch::channel(false).0),
         }
     }
 }

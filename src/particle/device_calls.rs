@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::clock::{iso8601, Millis};
 use crate::error::ApiError;
 use crate::particle::device_access::{locate, Action, Lookup, Via};
+use crate::particle::events::{publish_as_device, publish_special, Publish, SpecialEvent};
 use crate::world::devices::{argument_limit, CallerKind, FunctionCall};
 use crate::world::store::Owner;
 use crate::world::World;
@@ -83,11 +84,41 @@ impl From<ApiError> for Unanswered {
     }
 }
 
-/// Hands a device's effects on: the one place the event stream (D5/D6, another part of
-/// the mock) takes them from. Until it exists they are only traced.
+/// Hands a device's effects to the event bus (D5.5, D6): a function's `publish`
+/// behaviour as a private event of the device, an online toggle as `spark/status`, an
+/// accepted flash as `spark/flash/status` `started` then `success` (the mock's flashes
+/// never fail). An effect the bus refuses (an event past the data limit) is traced, as a
+/// device's failed publish is invisible to the caller of the function.
 pub(crate) fn forward_effects(world: &World, effects: Vec<DeviceEffect>) {
     for effect in effects {
-        tracing::debug!(?effect, at = world.now(), "device effect");
+        let published = match &effect {
+            DeviceEffect::Publish {
+                device_id,
+                name,
+                data,
+            } => publish_as_device(
+                world,
+                device_id,
+                Publish {
+                    name: Some(name.clone()),
+                    data: Some(data.clone()),
+                    private: true,
+                    ttl: None,
+                },
+            )
+            .map(|_| ()),
+            DeviceEffect::Status { device_id, online } => {
+                publish_special(world, device_id, SpecialEvent::Status(*online)).map(|_| ())
+            }
+            DeviceEffect::FlashStarted { device_id } => {
+                publish_special(world, device_id, SpecialEvent::FlashStarted)
+                    .and_then(|_| publish_special(world, device_id, SpecialEvent::FlashSuccess))
+                    .map(|_| ())
+            }
+        };
+        if let Err(error) = published {
+            tracing::debug!(?effect, %error, "a device effect was not published");
+        }
     }
 }
 

@@ -10,6 +10,7 @@
 //! - `device_access`: who may do what to a device (devices spec D1).
 //! - `device_calls`: functions and variables of the simulated devices (D3, D4).
 //! - `device_admin`: claim, release, update, ping, claim codes, flash (D2, D8).
+//! - `events`: event streams, publishing and the cloud's special events (devices spec D5, D6).
 //! - `clients`: OAuth clients of users and products (account spec A4).
 //! - `customers`: a product's customers (account spec A3).
 //! - `forms`: form and query-string fields, decoded once.
@@ -23,6 +24,7 @@ pub(crate) mod device_access;
 pub(crate) mod device_admin;
 pub(crate) mod device_calls;
 pub(crate) mod devices;
+pub(crate) mod events;
 pub(crate) mod forms;
 pub(crate) mod lifecycle;
 pub(crate) mod oauth;

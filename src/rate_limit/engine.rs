@@ -309,7 +309,7 @@ impl RateLimiter {
         }
         let global = settings.limit(Rule::Global).map(|l| (Rule::Global, l));
         let routed = route
-            .filter(|r| *r != Rule::Global && *r != Rule::OauthFailures)
+            .filter(|r| !matches!(r, Rule::Global | Rule::OauthFailures | Rule::EventStreams))
             .and_then(|r| settings.limit(r).map(|l| (r, l)));
         let lockout = (route == Some(Rule::Oauth))
             .then(|| settings.limit(Rule::OauthFailures))
@@ -514,7 +514,7 @@ pub(super) fn describe(
     let now = now.max(state.abs(state.last_seen));
     let counters = Rule::ALL
         .into_iter()
-        .filter(|r| *r != Rule::OauthFailures)
+        .filter(|r| !matches!(r, Rule::OauthFailures | Rule::EventStreams))
         .filter_map(|rule| {
             let limit = settings.limit(rule)?;
             let q = state.quota(rule, limit, settings.algorithm, now);

@@ -37,13 +37,18 @@ pub enum Rule {
     PasswordResetPost,
     /// `PUT /v1/user/password-reset`: 100 / 300 s.
     PasswordResetPut,
-    /// `GET /v1/events` and the event streams: 100 / 300 s (matched, answered 404 until emulated).
+    /// Opening an event stream (`GET /v1/events` and every stream of devices spec
+    /// D5.1): 100 / 300 s.
     Events,
+    /// Event streams open at once per client (devices spec D5.7): `count` is the most
+    /// (default 100); the window is not used. Not a per-request rule: the stream routes
+    /// check it when a stream opens.
+    EventStreams,
 }
 
 impl Rule {
     /// Every rule, in the order of §6.
-    pub const ALL: [Rule; 10] = [
+    pub const ALL: [Rule; 11] = [
         Rule::Global,
         Rule::Oauth,
         Rule::OauthFailures,
@@ -54,6 +59,7 @@ impl Rule {
         Rule::PasswordResetPost,
         Rule::PasswordResetPut,
         Rule::Events,
+        Rule::EventStreams,
     ];
 
     /// The rule's name as written in flags, the fixtures file and snapshots.
@@ -69,6 +75,7 @@ impl Rule {
             Rule::PasswordResetPost => "password-reset-post",
             Rule::PasswordResetPut => "password-reset-put",
             Rule::Events => "events",
+            Rule::EventStreams => "event-streams",
         }
     }
 
@@ -84,6 +91,7 @@ impl Rule {
             Rule::PasswordResetPost => "POST /v1/user/password-reset",
             Rule::PasswordResetPut => "PUT /v1/user/password-reset",
             Rule::Events => "GET /v1/events",
+            Rule::EventStreams => "simultaneous event streams",
         }
     }
 

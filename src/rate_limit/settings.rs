@@ -108,7 +108,7 @@ impl RateLimitSettings {
     pub(crate) fn retention_ms(&self) -> i64 {
         Rule::ALL
             .into_iter()
-            .filter(|r| *r != Rule::OauthFailures)
+            .filter(|r| !matches!(r, Rule::OauthFailures | Rule::EventStreams))
             .filter_map(|r| self.limit(r))
             .map(|l| l.window())
             .max()

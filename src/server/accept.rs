@@ -65,6 +65,7 @@ pub(super) async fn serve(
     let sweeper = tokio::spawn(sweep_rate_limits(state.registry.clone()));
     let evictions = tokio::spawn(prepare_evictions(state.registry.clone()));
     let viewers = state.viewers.clone();
+    let closing = state.closing.clone();
     let pipeline = Arc::new(app(state));
     let graceful = GracefulShutdown::new();
     let mut signal = std::pin::pin!(signal);
@@ -124,6 +125,7 @@ pub(super) async fn serve(
     // Journal streams never end by themselves: end them, or they would hold the
     // graceful shutdown for its whole grace period (and outlive it).
     viewers.close();
+    closing.send_replace(true);
     // In-flight requests get a short grace period: the process must exit within 1 s.
     let _ = tokio::time::timeout(Duration::from_millis(500), graceful.shutdown()).await;
 }

@@ -20,6 +20,7 @@ use arc_swap::{ArcSwap, Guard};
 
 use crate::clock::{Clock, Millis};
 use crate::error::ApiError;
+use crate::events::{EventBus, StreamGauge};
 use crate::faults::Faults;
 use crate::journal::Journal;
 use crate::rate_limit::{
@@ -49,6 +50,10 @@ pub struct World {
     pub(crate) journal: Journal,
     /// Injected faults (control API).
     pub(crate) faults: Faults,
+    /// The event bus: every publish of this world, to every matching stream.
+    pub(crate) events: EventBus,
+    /// Event streams open per client (the `event-streams` rule).
+    pub(crate) streams: Arc<StreamGauge>,
 }
 
 impl World {
@@ -66,6 +71,8 @@ impl World {
                 .counted_in(settings.budgets.tracked_clients.clone()),
             journal: Journal::new(settings.journal_size),
             faults: Faults::default(),
+            events: EventBus::new(settings.event_buffer),
+            streams: Arc::default(),
             settings,
             clock,
             generator: TokenGenerator::new(seed),
@@ -102,6 +109,8 @@ impl World {
         self.store.store(Arc::new(store));
         self.journal.clear();
         self.faults.clear();
+        // The old world's streams end: their tokens are gone with it.
+        self.events.close_all();
         let limits = self
             .settings
             .rate_limits

@@ -42,6 +42,10 @@ pub(crate) struct WorldSettings {
     pub rate_limits: RateLimitOverrides,
     /// Requests kept in the journal (0: none).
     pub journal_size: usize,
+    /// Events an event subscriber may hold unread (`--event-buffer`).
+    pub event_buffer: usize,
+    /// Longest event data a publish accepts (`--max-event-data-bytes`).
+    pub max_event_data_bytes: usize,
     /// The server-wide tallies (shared with every other world of the server).
     pub budgets: Budgets,
 }
@@ -75,6 +79,8 @@ impl From<&Config> for WorldSettings {
                 rules: c.rate_limits.clone(),
             },
             journal_size: c.journal_size,
+            event_buffer: c.event_buffer.max(1),
+            max_event_data_bytes: c.max_event_data_bytes,
             budgets: Budgets::new(c),
         }
     }

@@ -23,6 +23,7 @@ mod device_admin;
 mod device_calls;
 mod device_support;
 mod dispatch;
+mod events;
 mod floods;
 mod healthcheck;
 mod helpers;

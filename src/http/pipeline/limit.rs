@@ -16,6 +16,26 @@ use crate::rate_limit::{
 };
 use crate::world::World;
 
+/// The client of a request as the limiter counts it (see [`client_ip`]), inserted by the
+/// pipeline for the handlers that count per client too (the event streams).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClientAddr(pub IpAddr);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, ApiError> {
+        parts
+            .extensions
+            .get::<ClientAddr>()
+            .copied()
+            .ok_or(ApiError::Unavailable)
+    }
+}
+
 /// An admitted request whose answer still matters to the limiter (token outcomes for the
 /// lockout, and the rate-limit headers).
 pub(crate) struct Admission {

@@ -278,6 +278,7 @@ where
                         if let Some(route) = route {
                             req.extensions_mut().insert(CurrentRoute(route));
                         }
+                        req.extensions_mut().insert(limit::ClientAddr(client));
                         json_errors(handler(req).await).await
                     }
                 },

@@ -10,7 +10,8 @@
 //! ```
 //!
 //! `routed!(handler)` names an axum handler (any extractors, axum's `Path` included);
-//! `Answer::Unemulated` a route that is only matched and rate-limited. A `GET` row also
+//! `Answer::NotEmulated` (method `*`) an area the mock does not emulate, answered 501 for
+//! every method. A `GET` row also
 //! answers `HEAD`. `http::app` gives every row to axum's router, the one matcher (static
 //! segments win over parameters), with the row's pipeline stage around its handler: the
 //! rate-limit rule, the journal and the `Caller` extractor's scope check all read the row
@@ -35,6 +36,7 @@ pub(crate) mod control;
 pub(crate) mod customers;
 pub(crate) mod dashboard;
 pub(crate) mod devices;
+pub(crate) mod events;
 pub(crate) mod oauth;
 pub(crate) mod products;
 pub(crate) mod teams;
@@ -45,10 +47,6 @@ pub(crate) mod user;
 pub(crate) enum Answer {
     /// By its handler: the function builds the row's method router from its method.
     Routed(fn(MethodFilter) -> MethodRouter<AppState>),
-    /// Not emulated: answered with the unknown-route 404, but matched (so a static path
-    /// such as `/v1/devices/events` is never taken for a parameter of another row) and
-    /// rate-limited as Particle's load balancer limits it.
-    Unemulated,
     /// A device-cloud area the mock does not emulate (devices spec D11): `501` naming the
     /// method and path, for every method, so no token is needed to learn it is not there.
     NotEmulated,
@@ -58,7 +56,6 @@ impl std::fmt::Debug for Answer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Answer::Routed(_) => "Routed",
-            Answer::Unemulated => "Unemulated",
             Answer::NotEmulated => "NotEmulated",
         })
     }
@@ -230,26 +227,35 @@ pub(crate) static PARTICLE_ROUTES: &[Route] = &[
     row("POST", "/v1/user/password-reset", Public, Some(Rule::PasswordResetPost), routed!(account::start_password_reset)),
     row("PUT", "/v1/user/password-reset", Public, Some(Rule::PasswordResetPut), routed!(account::finish_password_reset)),
     row("GET", "/v1/user/identify", Person, None, routed!(account::identify_user)),
-    // §6: limited routes the mock does not emulate (yet): the limits still bite.
-    row("GET", "/v1/events", Public, Some(Rule::Events), Answer::Unemulated),
-    row("GET", "/v1/events/{*rest}", Public, Some(Rule::Events), Answer::Unemulated),
-    row("GET", "/v1/devices/events", Public, Some(Rule::Events), Answer::Unemulated),
-    row("GET", "/v1/devices/events/{*rest}", Public, Some(Rule::Events), Answer::Unemulated),
-    row("GET", "/v1/devices/{deviceId}/events", Public, Some(Rule::Events), Answer::Unemulated),
-    row("GET", "/v1/devices/{deviceId}/events/{*rest}", Public, Some(Rule::Events), Answer::Unemulated),
-    row("GET", "/v1/products/{productIdOrSlug}/events", Public, Some(Rule::Events), Answer::Unemulated),
-    row("GET", "/v1/products/{productIdOrSlug}/events/{*rest}", Public, Some(Rule::Events), Answer::Unemulated),
-    row("GET", "/v1/orgs/{orgIdOrSlug}/events", Public, Some(Rule::Events), Answer::Unemulated),
-    row("GET", "/v1/orgs/{orgIdOrSlug}/events/{*rest}", Public, Some(Rule::Events), Answer::Unemulated),
+    // Devices spec D5.1: the event streams, limited by §6's events rule. Sandbox streams
+    // are for people (D1: API users and product tokens get the "not allowed" body);
+    // product and org streams take `events:get`.
+    row("GET", "/v1/events", Person, Some(Rule::Events), routed!(events::stream_public)),
+    row("GET", "/v1/events/{*rest}", Person, Some(Rule::Events), routed!(events::stream_public)),
+    row("GET", "/v1/devices/events", Person, Some(Rule::Events), routed!(events::stream)),
+    row("GET", "/v1/devices/events/{*rest}", Person, Some(Rule::Events), routed!(events::stream)),
+    row("GET", "/v1/devices/{deviceId}/events", Person, Some(Rule::Events), routed!(events::stream)),
+    row("GET", "/v1/devices/{deviceId}/events/{*rest}", Person, Some(Rule::Events), routed!(events::stream)),
+    row("GET", "/v1/products/{productIdOrSlug}/events", Scope("events:get"), Some(Rule::Events), routed!(events::stream)),
+    row("GET", "/v1/products/{productIdOrSlug}/events/{*rest}", Scope("events:get"), Some(Rule::Events), routed!(events::stream)),
+    row("GET", "/v1/products/{productIdOrSlug}/devices/{deviceId}/events", Scope("events:get"), Some(Rule::Events), routed!(events::stream)),
+    row("GET", "/v1/products/{productIdOrSlug}/devices/{deviceId}/events/{*rest}", Scope("events:get"), Some(Rule::Events), routed!(events::stream)),
+    row("GET", "/v1/orgs/{orgIdOrSlug}/events", Scope("events:get"), Some(Rule::Events), routed!(events::stream)),
+    row("GET", "/v1/orgs/{orgIdOrSlug}/events/{*rest}", Scope("events:get"), Some(Rule::Events), routed!(events::stream)),
+    row("GET", "/v1/orgs/{orgIdOrSlug}/devices/{deviceId}/events", Scope("events:get"), Some(Rule::Events), routed!(events::stream)),
+    row("GET", "/v1/orgs/{orgIdOrSlug}/devices/{deviceId}/events/{*rest}", Scope("events:get"), Some(Rule::Events), routed!(events::stream)),
+    // D6: publishing. People publish on the user route without a scope; an API user
+    // there needs `events:send` (checked by the domain, as the token kinds differ).
+    row("POST", "/v1/devices/events", AnyToken, None, routed!(events::publish_event)),
+    row("POST", "/v1/products/{productIdOrSlug}/events", Scope("events:send"), None, routed!(events::publish_product_event)),
 ];
 
-/// The method router of one row: its handler, or for an unemulated row the unknown-route
-/// 404 (the row is still matched, limited and journaled like any other).
+/// The method router of one row: its handler, or for a not-emulated area the 501 answer
+/// (the row is still matched, limited and journaled like any other).
 pub(crate) fn endpoint(route: &Route) -> MethodRouter<AppState> {
     let filter = method_filter(route.method);
     match route.answer {
         Answer::Routed(build) => build(filter),
-        Answer::Unemulated => on(filter, not_found),
         Answer::NotEmulated => on(filter, devices::not_emulated),
     }
 }
