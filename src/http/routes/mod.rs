@@ -303,7 +303,7 @@ pub(crate) fn particle_openapi(document: &str) -> serde_json::Value {
             continue;
         }
         let item = paths
-            .entry(route.path)
+            .entry(openapi_path(route.path))
             .or_insert_with(|| serde_json::json!({}));
         let Some(item) = item.as_object_mut() else {
             continue;
@@ -319,6 +319,12 @@ pub(crate) fn particle_openapi(document: &str) -> serde_json::Value {
         }
     }
     doc
+}
+
+/// A row's path as OpenAPI spells it: a catch-all `{*rest}` is the parameter `{rest}`
+/// (OpenAPI has no catch-all syntax; the parameter's description says it may hold `/`).
+pub(crate) fn openapi_path(path: &str) -> String {
+    path.replace("{*", "{")
 }
 
 /// A JSON success answer with `Content-Type: application/json; charset=utf-8`.
@@ -533,7 +539,7 @@ mod tests {
         let answered: BTreeSet<(String, String)> = PARTICLE_ROUTES
             .iter()
             .filter(|r| matches!(r.answer, Answer::Routed(_)))
-            .map(|r| (r.method.to_string(), r.path.to_string()))
+            .map(|r| (r.method.to_string(), openapi_path(r.path)))
             .collect();
         // Act
         let described = described(&file);
