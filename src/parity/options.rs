@@ -6,7 +6,7 @@ use std::path::PathBuf;
 /// Options of `particle-auth-mock parity` (docs/parity.md describes each).
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct ParityArgs {
-    /// Base URL of the API to compare with the mock (e.g. https://api.particle.io).
+    /// Base URL of the API to compare with the mock (e.g. `https://api.particle.io`).
     #[arg(long)]
     pub target: Option<String>,
     /// The target account's login.
