@@ -8,10 +8,11 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-/// The shortest secret replaced wherever it occurs inside a longer text. Shorter ones
-/// (the mock's own `password`) are replaced only as whole values: replacing them inside
-/// texts would also rewrite ordinary words of error messages.
-const MIN_EMBEDDED_SECRET: usize = 8;
+/// The shortest password-like secret replaced wherever it occurs inside a longer text.
+/// Shorter ones (the mock's own `password`) are replaced only as whole values: replacing
+/// them inside texts would also rewrite ordinary words of error messages. E-mails, tokens
+/// and event names are replaced inside texts whatever their length.
+const MIN_EMBEDDED_SECRET: usize = 12;
 
 /// One side's references, numbered by first appearance.
 #[derive(Debug, Default)]
@@ -69,7 +70,8 @@ impl Normaliser {
         let mut out = text.to_string();
         let secrets = self.secrets.clone();
         for (secret, kind) in secrets {
-            if secret.len() >= MIN_EMBEDDED_SECRET && out.contains(&secret) {
+            let embedded = kind != "secret" || secret.len() >= MIN_EMBEDDED_SECRET;
+            if embedded && out.contains(&secret) {
                 let reference = self.reference(kind, &secret);
                 out = out.replace(&secret, &reference);
             }
