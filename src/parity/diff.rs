@@ -265,3 +265,69 @@ pub(crate) fn compare(mock: &[FlowRun], target: &[FlowRun]) -> (Vec<Difference>,
     }
     (found, order)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn run(flow: &str, partial: bool, body: Value, content_type: Option<&str>) -> FlowRun {
+        let mut run = FlowRun::new(flow);
+        run.partial = partial;
+        run.steps.push(Step {
+            name: "s".into(),
+            request: "GET /".into(),
+            status: 200,
+            content_type: content_type.map(str::to_string),
+            headers: Default::default(),
+            headers_checked: None,
+            body,
+            events: Vec::new(),
+        });
+        run
+    }
+
+    #[test]
+    fn key_order_is_reported_apart_and_is_not_a_difference() {
+        let mock = run("f", false, json!({"a": 1, "b": 2}), None);
+        let target = run("f", false, json!({"b": 3, "a": 4}), None);
+        let (found, order) = compare(&[mock], &[target]);
+        assert!(found.is_empty(), "{found:?}");
+        assert_eq!(order.len(), 1);
+        assert_eq!(order[0].mock, json!(["a", "b"]));
+    }
+
+    #[test]
+    fn a_wildcard_reference_matches_any_reference_of_its_kind_only() {
+        let mock = run("f", true, json!({"t": "<token:7>", "i": "<token:1>"}), None);
+        let target = run(
+            "f",
+            true,
+            json!({"t": "<token:*>", "i": "<id:*>"}),
+            Some("x"),
+        );
+        let (found, _) = compare(&[mock], &[target]);
+        let kinds: Vec<_> = found.iter().map(|d| (d.kind, d.path.as_str())).collect();
+        assert_eq!(
+            kinds,
+            vec![("content_type", "content-type"), ("reference", "$.body.i")]
+        );
+    }
+
+    #[test]
+    fn a_broken_equality_is_a_reference_difference() {
+        let mock = run("f", false, json!({"t": "<token:1>"}), None);
+        let target = run("f", false, json!({"t": "<token:2>"}), None);
+        let (found, _) = compare(&[mock], &[target]);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].kind, "reference");
+    }
+
+    #[test]
+    fn an_oracle_step_without_a_content_type_does_not_compare_it() {
+        let mock = run("f", false, json!(null), Some("application/json"));
+        let target = run("f", true, json!(null), None);
+        let (found, _) = compare(&[mock], &[target]);
+        assert!(found.is_empty(), "{found:?}");
+    }
+}
