@@ -561,21 +561,26 @@ async fn every_token_created_is_revoked_even_when_a_flow_fails() {
 
 #[tokio::test]
 async fn no_credential_or_token_appears_in_the_output_or_the_snapshots() {
-    // Arrange
-    let target = MockServer::start().await;
+    // Arrange: two targets with the same MFA user (one TOTP code is accepted once per
+    // 30-s step, so the second run needs a target that has not seen it).
     let (email, password) = ("parity.secret.user@example.net", "Sup3r-S3cret-Pa55w0rd");
-    target
-        .controls()
-        .add_user(NewUser {
-            email: email.into(),
-            password: password.into(),
-            first_name: "Secret".into(),
-            last_name: "User".into(),
-            mfa_secret: Some("KRSXG5CTMVRXEZLU".into()),
-            recovery_codes: Vec::new(),
-            memberships: Vec::new(),
-        })
-        .expect("user added");
+    let mfa_target = || async {
+        let target = MockServer::start().await;
+        target
+            .controls()
+            .add_user(NewUser {
+                email: email.into(),
+                password: password.into(),
+                first_name: "Secret".into(),
+                last_name: "User".into(),
+                mfa_secret: Some("KRSXG5CTMVRXEZLU".into()),
+                recovery_codes: Vec::new(),
+                memberships: Vec::new(),
+            })
+            .expect("user added");
+        target
+    };
+    let (target, second) = (mfa_target().await, mfa_target().await);
     let env = [
         ("PARTICLE_USERNAME", email),
         ("PARTICLE_PASSWORD", password),
@@ -594,7 +599,7 @@ async fn no_credential_or_token_appears_in_the_output_or_the_snapshots() {
         &env,
     )
     .await;
-    let (_, report) = parity(&["--target", &target.uri(), "--json"], &env).await;
+    let (_, report) = parity(&["--target", &second.uri(), "--json"], &env).await;
     let (_, dry) = parity(&["--target", &target.uri(), "--dry-run"], &env).await;
     // Assert
     assert_eq!(code, 0, "{recorded}");
@@ -602,6 +607,15 @@ async fn no_credential_or_token_appears_in_the_output_or_the_snapshots() {
     for entry in std::fs::read_dir(&dir).expect("dir") {
         texts.push(std::fs::read_to_string(entry.expect("entry").path()).expect("read"));
     }
+    // The mock's user got MFA too, so the login flows compare challenge with challenge.
+    let parsed: Value = serde_json::from_str(&texts[1]).expect("json report");
+    let login_differences: Vec<&Value> = parsed["differences"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter(|d| d["flow"] == "login")
+        .collect();
+    assert!(login_differences.is_empty(), "{login_differences:?}");
     let login = std::fs::read_to_string(dir.join("login.json")).expect("login snapshot");
     assert!(login.contains("login_otp"), "the MFA step ran: {login}");
     for text in &texts {

@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use crate::control::UserPatch;
 use crate::parity::capture::FlowRun;
 use crate::parity::diff::Difference;
 use crate::parity::flows::FLOWS;
@@ -32,6 +33,10 @@ pub const EXIT_EQUAL: u8 = 0;
 pub const EXIT_DRIFT: u8 = 1;
 /// Exit code: bad options, unreadable files, or the target unreachable.
 pub const EXIT_ERROR: u8 = 2;
+
+/// The TOTP secret the mock's user gets when the target account has MFA and no
+/// `--mock-otp-secret` is given (the default fixtures' MFA secret).
+const MOCK_MFA_SECRET: &str = "JBSWY3DPEHPK3PXP";
 
 /// One side's outcome.
 struct SideRun {
@@ -136,13 +141,23 @@ async fn run_inner(args: &ParityArgs, out: &mut dyn std::io::Write) -> Result<u8
         .start()
         .await
         .map_err(|e| format!("the in-process mock did not start: {e}"))?;
-    let mock_side = run_side(
-        &mock.uri(),
-        args.mock_credentials(target_creds.as_ref()),
-        &flows,
-        timeout,
-    )
-    .await;
+    let mut mock_creds = args.mock_credentials(target_creds.as_ref());
+    let target_has_mfa = target_creds
+        .as_ref()
+        .is_some_and(|c| c.otp_secret.is_some());
+    if target_has_mfa && mock_creds.otp_secret.is_none() {
+        // An MFA account on the target: the mock's user gets MFA too, so that the login
+        // flows compare challenge with challenge.
+        let patch = UserPatch {
+            mfa_secret: Some(Some(MOCK_MFA_SECRET.into())),
+            ..UserPatch::default()
+        };
+        mock.controls()
+            .update_user(&mock_creds.username, patch)
+            .map_err(|e| format!("the mock user could not get MFA: {e}"))?;
+        mock_creds.otp_secret = Some(MOCK_MFA_SECRET.into());
+    }
+    let mock_side = run_side(&mock.uri(), mock_creds, &flows, timeout).await;
     mock.shutdown().await;
     let (mut found, order) = diff::compare(&mock_side.runs, &target_runs);
     allow::apply(&allow, &mut found);

@@ -40,8 +40,8 @@ pub struct ParityArgs {
     /// The mock side's password.
     #[arg(long, default_value = "password")]
     pub mock_password: String,
-    /// The mock side's TOTP secret (for comparing an MFA account: `mfa@example.com` and
-    /// `JBSWY3DPEHPK3PXP` in the default fixtures).
+    /// The mock side's TOTP secret [default: with a target OTP secret, the mock's user is
+    /// given MFA with `JBSWY3DPEHPK3PXP`].
     #[arg(long)]
     pub mock_otp_secret: Option<String>,
     /// The mock side's device.
