@@ -7,6 +7,9 @@ use serde::Deserialize;
 
 use crate::parity::diff::Difference;
 
+/// The largest allow-list file read.
+const MAX_ALLOW_LIST: u64 = 1024 * 1024;
+
 /// One known difference.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -36,6 +39,12 @@ impl Allowed {
 
 /// Reads an allow-list file; an entry without a `docs/fidelity.md` row is refused.
 pub(crate) fn read(path: &Path) -> Result<Vec<Allowed>, String> {
+    let size = std::fs::metadata(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .len();
+    if size > MAX_ALLOW_LIST {
+        return Err(format!("{}: larger than 1 MiB", path.display()));
+    }
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let list: Vec<Allowed> =
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
