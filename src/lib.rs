@@ -42,7 +42,7 @@
 //! | `clock.rs`, `tokens.rs` | time (the only reader of the OS clock) and token generation |
 //! | `error.rs`, `support/` | [`ApiError`] rendered as Particle-shaped JSON; shared map types and text helpers |
 //!
-//! Imports run one way: binary → server → http → control → particle → world → config →
+//! Imports run one way: binary → parity → server → http → control → particle → world → config →
 //! engines → clock/tokens → error/support. `control` sits above `particle` because the
 //! control API issues tokens and creates API users through the same code as the
 //! Particle routes. Only `server` and `http` know about connections and requests (`error`

@@ -649,6 +649,51 @@ async fn a_dry_run_lists_the_requests_and_sends_nothing() {
 }
 
 #[tokio::test]
+async fn a_chosen_flow_runs_alone_and_names_the_unknowns_it_settles() {
+    // Arrange
+    let target = MockServer::start().await;
+    // Act
+    let (code, out) = parity(
+        &[
+            "--target",
+            &target.uri(),
+            "--flow",
+            "login",
+            "--flow",
+            "short_token",
+            "--json",
+        ],
+        &default_env(),
+    )
+    .await;
+    // Assert
+    assert_eq!(code, 0, "{out}");
+    let report: Value = serde_json::from_str(&out).expect("json report");
+    let flows: Vec<&str> = report["flows"]
+        .as_array()
+        .expect("flows")
+        .iter()
+        .map(|f| f["flow"].as_str().expect("name"))
+        .collect();
+    assert_eq!(flows, ["login", "short_token"]);
+    let settles = report["flows"][1]["settles"][0]
+        .as_str()
+        .expect("an [UNKNOWN]");
+    assert!(settles.contains("§2.3"), "{settles}");
+    assert_eq!(report["target"]["token_requests"], 2);
+    let (code, out) = parity(
+        &["--target", &target.uri(), "--flow", "nope"],
+        &default_env(),
+    )
+    .await;
+    assert_eq!(
+        (code, out.contains("unknown flow `nope`")),
+        (2, true),
+        "{out}"
+    );
+}
+
+#[tokio::test]
 async fn usage_and_network_errors_exit_2() {
     let (code, out) = parity(&[], &[]).await;
     assert_eq!(code, 2, "{out}");
