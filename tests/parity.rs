@@ -693,6 +693,62 @@ async fn a_chosen_flow_runs_alone_and_names_the_unknowns_it_settles() {
     );
 }
 
+/// Drops the run's events from every stream chunk (keep-alive bytes still pass).
+fn lose_events(
+    method: &str,
+    _: &str,
+    _: bool,
+    _: &mut u16,
+    _: &mut http::HeaderMap,
+    json: &mut Value,
+) {
+    if let (Value::String(text), "STREAM") = (&*json, method) {
+        if text.contains("event:") {
+            *json = Value::String(String::new());
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_event_that_never_arrives_is_reported_once_the_wait_ends_despite_keep_alives() {
+    // Arrange: keep-alive bytes every 100 ms, and the stand-in loses the published event.
+    // The wait is parity's real network deadline (1 s): a real cloud has no clock to move.
+    let config = particle_auth_mock::Config {
+        event_keepalive_ms: 100,
+        ..particle_auth_mock::Config::default()
+    };
+    let mock = MockServer::builder()
+        .config(config)
+        .start()
+        .await
+        .expect("mock");
+    let target = stand_in(&mock, lose_events, None, false).await;
+    // Act
+    let (code, out) = parity(
+        &[
+            "--target",
+            &target.uri,
+            "--flow",
+            "login",
+            "--flow",
+            "events",
+            "--timeout-secs",
+            "1",
+            "--json",
+        ],
+        &default_env(),
+    )
+    .await;
+    // Assert
+    assert_eq!(code, 1, "{out}");
+    let report: Value = serde_json::from_str(&out).expect("json report");
+    assert_eq!(
+        differences(&report),
+        set(&[("events", "stream", "events", "$.events")]),
+        "{out}"
+    );
+}
+
 #[tokio::test]
 async fn usage_and_network_errors_exit_2() {
     let (code, out) = parity(&[], &[]).await;

@@ -284,11 +284,18 @@ impl Session {
         let mut text = String::new();
         let mut events = Vec::new();
         let mut arrived = false;
+        // One deadline for the whole wait: keep-alive bytes every few seconds must not
+        // extend it.
+        let deadline = tokio::time::sleep(self.timeout);
+        tokio::pin!(deadline);
         while status == 200 && text.len() < MAX_STREAM && !arrived {
-            let chunk = match tokio::time::timeout(self.timeout, response.chunk()).await {
-                Ok(Ok(Some(chunk))) => chunk,
-                Ok(Ok(None)) | Err(_) => break,
-                Ok(Err(e)) => return Err(FlowError::Network(without_url(&e))),
+            let chunk = tokio::select! {
+                () = &mut deadline => break,
+                next = response.chunk() => match next {
+                    Ok(Some(chunk)) => chunk,
+                    Ok(None) => break,
+                    Err(e) => return Err(FlowError::Network(without_url(&e))),
+                },
             };
             text.push_str(&String::from_utf8_lossy(&chunk));
             events = parse_events(&text, name);
