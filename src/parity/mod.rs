@@ -48,6 +48,29 @@ struct SideRun {
 }
 
 /// Runs the subcommand, writing the report to `out`; returns the exit code.
+///
+/// ```
+/// # #[tokio::main] async fn main() {
+/// use particle_auth_mock::parity::{run, ParityArgs, EXIT_EQUAL};
+///
+/// // Arrange: a dry run sends nothing.
+/// let args = ParityArgs {
+///     target: Some("https://api.particle.io".into()),
+///     username: Some("someone@example.com".into()),
+///     password: Some("not-printed".into()),
+///     dry_run: true,
+///     ..ParityArgs::default()
+/// };
+/// let mut out = Vec::new();
+/// // Act
+/// let code = run(args, &mut out).await;
+/// // Assert
+/// let text = String::from_utf8(out).unwrap();
+/// assert_eq!(code, EXIT_EQUAL);
+/// assert!(text.contains("POST /oauth/token"));
+/// assert!(!text.contains("not-printed"));
+/// # }
+/// ```
 pub async fn run(args: ParityArgs, out: &mut dyn std::io::Write) -> u8 {
     match run_inner(&args, out).await {
         Ok(code) => code,
