@@ -31,6 +31,7 @@
 //! | layer | owns |
 //! | --- | --- |
 //! | `bin/particle-auth-mock/` | the binary: command line, tracing, signals, the `healthcheck` subcommand |
+//! | `parity/` | the `parity` subcommand: safe flows against a target and an in-process mock, normalisation, diff, snapshots |
 //! | `server/` | [`MockServer`], its builder, [`Tenant`], [`Controls`], the accept loop and connection limits, housekeeping sweeps, signals |
 //! | `http/` | app state, the pipeline (world routing, control guard, journal, limits, faults, body limit), extractors (one bearer parser), redaction (one redactor), `routes/` (handlers and THE Particle route table) |
 //! | `control/` | control-plane operations: clock, users, tokens, rate limits, tenants, account state (password resets, clients, customers) |
@@ -41,7 +42,7 @@
 //! | `clock.rs`, `tokens.rs` | time (the only reader of the OS clock) and token generation |
 //! | `error.rs`, `support/` | [`ApiError`] rendered as Particle-shaped JSON; shared map types and text helpers |
 //!
-//! Imports run one way: binary → server → http → control → particle → world → config →
+//! Imports run one way: binary → parity → server → http → control → particle → world → config →
 //! engines → clock/tokens → error/support. `control` sits above `particle` because the
 //! control API issues tokens and creates API users through the same code as the
 //! Particle routes. Only `server` and `http` know about connections and requests (`error`
@@ -62,6 +63,7 @@ pub mod fuzzing;
 mod fuzzing;
 mod http;
 mod journal;
+pub mod parity;
 mod particle;
 #[cfg(test)]
 mod proptests;

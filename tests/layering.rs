@@ -26,6 +26,8 @@ const RANKS: &[(&str, u8)] = &[
     ("control", 6),
     ("http", 7),
     ("server", 8),
+    // The parity runner starts in-process mocks, so it sits above the server.
+    ("parity", 9),
     // Test and fuzzing support may reach into any layer.
     ("proptests", 10),
     ("fuzzing", 9),

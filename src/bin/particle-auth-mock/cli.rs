@@ -1,6 +1,7 @@
 //! The command line: [`Cli`] (the library's [`Config`] flattened, plus subcommands).
 //! Only the binary parses it, so only the binary reads the process environment.
 
+use particle_auth_mock::parity::ParityArgs;
 use particle_auth_mock::Config;
 
 /// The command line: options, and an optional subcommand.
@@ -27,6 +28,9 @@ pub enum Command {
     /// Probe a running mock's health endpoint: exit 0 on `200`, 1 otherwise (for a
     /// container `HEALTHCHECK` that has no shell or curl).
     Healthcheck(HealthcheckArgs),
+    /// Run the safe flows against a target (or snapshots) and an in-process mock and
+    /// compare them: exit 0 equal, 1 drift, 2 usage or network error (docs/parity.md).
+    Parity(Box<ParityArgs>),
 }
 
 /// Options of the `healthcheck` subcommand.

@@ -10,8 +10,15 @@ use particle_auth_mock::MockServer;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    if let Some(Command::Healthcheck(args)) = &cli.command {
-        return healthcheck::run(args, cli.config.listen).await;
+    match cli.command {
+        Some(Command::Healthcheck(args)) => {
+            return healthcheck::run(&args, cli.config.listen).await
+        }
+        Some(Command::Parity(args)) => {
+            let code = particle_auth_mock::parity::run(*args, &mut std::io::stdout()).await;
+            return std::process::ExitCode::from(code);
+        }
+        _ => {}
     }
     tracing_subscriber::fmt()
         .with_env_filter(

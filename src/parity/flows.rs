@@ -1,0 +1,536 @@
+//! The safe flows: one table ([`FLOWS`]) of names, the requests each sends (what
+//! `--dry-run` lists) and the spec [UNKNOWN]s each settles, and one function per flow.
+//! Every token a flow creates lives at most an hour and is revoked by the flow or by the
+//! cleanup that runs after all flows, even when one failed.
+
+use serde_json::Value;
+
+use crate::parity::session::{FlowError, Request, Session, TOKEN_LIFETIME};
+
+/// One flow: its name, what it does, its requests, the [UNKNOWN]s it settles.
+#[derive(Debug)]
+pub(crate) struct FlowInfo {
+    /// The flow's name (`--flow NAME`, the snapshot file's stem).
+    pub name: &'static str,
+    /// Its requests, as `--dry-run` lists them.
+    pub requests: &'static [&'static str],
+    /// The spec [UNKNOWN]s its answers settle (docs/parity.md lists them).
+    pub settles: &'static [&'static str],
+}
+
+/// Every flow, in the order they run.
+pub(crate) const FLOWS: &[FlowInfo] = &[
+    FlowInfo {
+        name: "login",
+        requests: &[
+            "POST /oauth/token grant_type=password expires_in=3600 (client particle)",
+            "POST /oauth/token grant_type=urn:custom:mfa-otp (only with an OTP secret)",
+        ],
+        settles: &[],
+    },
+    FlowInfo {
+        name: "wrong_password",
+        requests: &["POST /oauth/token grant_type=password with a wrong password (1 failed login)"],
+        settles: &[],
+    },
+    FlowInfo {
+        name: "token_info",
+        requests: &["GET /v1/access_tokens/current"],
+        settles: &[],
+    },
+    FlowInfo {
+        name: "short_token",
+        requests: &[
+            "POST /oauth/token grant_type=password expires_in=3600",
+            "GET /v1/access_tokens/current (the new token)",
+            "DELETE /v1/access_tokens/current (the new token)",
+            "GET /v1/access_tokens/current (the revoked token)",
+            "DELETE /v1/access_tokens/<token> (the revoked token, no credentials)",
+        ],
+        settles: &["particle-api.md §2.3: the answer to DELETE /v1/access_tokens/:token for an unknown (revoked) token"],
+    },
+    FlowInfo {
+        name: "refresh",
+        requests: &[
+            "POST /oauth/token grant_type=password (the named client; skipped without one)",
+            "POST /oauth/token grant_type=refresh_token",
+        ],
+        settles: &["particle-api.md §1.5: whether a refreshed pair keeps expires_in of the first"],
+    },
+    FlowInfo {
+        name: "user",
+        requests: &["GET /v1/user"],
+        settles: &[],
+    },
+    FlowInfo {
+        name: "devices",
+        requests: &["GET /v1/devices", "GET /v1/devices/<device> (skipped without a device)"],
+        settles: &["particle-api-devices.md § device list: `functions`/`variables` of an offline device ([] vs {})"],
+    },
+    FlowInfo {
+        name: "device_calls",
+        requests: &[
+            "POST /v1/devices/<device>/<function> arg=parity (only with --function)",
+            "GET /v1/devices/<device>/<first variable of the device>",
+        ],
+        settles: &["particle-api-devices.md § functions: an offline call answers 400 or 408 (when the device is offline)"],
+    },
+    FlowInfo {
+        name: "unknown_names",
+        requests: &[
+            "POST /v1/devices/<device>/parityNoSuchFunction arg=parity",
+            "GET /v1/devices/<device>/parityNoSuchVariable",
+        ],
+        settles: &[],
+    },
+    FlowInfo {
+        name: "events",
+        requests: &[
+            "GET /v1/devices/events/<unique name> (stream)",
+            "POST /v1/devices/events name=<unique name> private=true ttl=60",
+            "(read the stream until the event arrives)",
+        ],
+        settles: &["particle-api-devices.md § SSE: the production stream headers"],
+    },
+    FlowInfo {
+        name: "webhook",
+        requests: &["(not yet emulated: /v1/webhooks answers 501 on this build; skipped)"],
+        settles: &[],
+    },
+    FlowInfo {
+        name: "rate_limit_headers",
+        requests: &["GET /v1/user (its rate-limit headers)"],
+        settles: &["particle-api.md §6: X-RateLimit-* / Retry-After headers on an ordinary answer"],
+    },
+    FlowInfo {
+        name: "auth_errors",
+        requests: &[
+            "GET /v1/user with an unknown well-formed token",
+            "GET /v1/user with a malformed Authorization header",
+            "GET /v1/user with no token",
+        ],
+        settles: &[],
+    },
+];
+
+/// Runs one flow on a session; the caller records errors and runs the cleanup.
+pub(crate) async fn run(name: &str, s: &mut Session) -> Result<Option<&'static str>, FlowError> {
+    match name {
+        "login" => login(s).await,
+        "wrong_password" => wrong_password(s).await,
+        "token_info" => token_info(s).await,
+        "short_token" => short_token(s).await,
+        "refresh" => refresh(s).await,
+        "user" => get_user(s, "user").await,
+        "devices" => devices(s).await,
+        "device_calls" => device_calls(s).await,
+        "unknown_names" => unknown_names(s).await,
+        "events" => events(s).await,
+        "webhook" => Ok(Some(
+            "not yet emulated: /v1/webhooks answers 501 on this build",
+        )),
+        "rate_limit_headers" => get_user(s, "rate_limit_headers").await,
+        "auth_errors" => auth_errors(s).await,
+        _ => Ok(Some("unknown flow")),
+    }
+}
+
+fn bearer(token: &str) -> Option<String> {
+    Some(format!("Bearer {token}"))
+}
+
+fn password_form(s: &Session, password: String) -> Vec<(&'static str, String)> {
+    vec![
+        ("grant_type", "password".into()),
+        ("username", s.creds.username.clone()),
+        ("password", password),
+        ("client_id", "particle".into()),
+        ("client_secret", "particle".into()),
+        ("expires_in", TOKEN_LIFETIME.into()),
+    ]
+}
+
+fn text(value: &Value, key: &'static str) -> Result<String, FlowError> {
+    value
+        .get(key)
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or(FlowError::Missing(key))
+}
+
+/// Logs in (with the OTP step for an MFA account) and returns the access token.
+async fn log_in(
+    s: &mut Session,
+    step: &str,
+    form: Vec<(&'static str, String)>,
+) -> Result<Value, FlowError> {
+    let answer = s
+        .send(
+            step,
+            Request {
+                method: "POST",
+                path: "/oauth/token".into(),
+                form,
+                ..Request::default()
+            },
+        )
+        .await?;
+    let mut json = answer.json;
+    if let (Some(mfa_token), Some(secret)) = (
+        json.get("mfa_token")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        s.creds.otp_secret.clone(),
+    ) {
+        let otp = crate::totp::TotpSecret::from_base32(&secret)
+            .map(|t| t.code_at_step(crate::Clock::system().now_secs() / 30))
+            .map_err(|_| FlowError::Missing("a valid OTP secret"))?;
+        let form = vec![
+            ("grant_type", "urn:custom:mfa-otp".into()),
+            ("mfa_token", mfa_token),
+            ("otp", otp),
+            ("client_id", "particle".into()),
+            ("client_secret", "particle".into()),
+        ];
+        json = s
+            .send(
+                &format!("{step}_otp"),
+                Request {
+                    method: "POST",
+                    path: "/oauth/token".into(),
+                    form,
+                    ..Request::default()
+                },
+            )
+            .await?
+            .json;
+    }
+    for key in ["access_token", "refresh_token"] {
+        if let Some(token) = json.get(key).and_then(Value::as_str) {
+            if key == "access_token" {
+                s.created_token(token);
+            } else {
+                s.secret_token(token);
+            }
+        }
+    }
+    Ok(json)
+}
+
+async fn login(s: &mut Session) -> Result<Option<&'static str>, FlowError> {
+    let form = password_form(s, s.creds.password.clone());
+    let json = log_in(s, "login", form).await?;
+    s.token = Some(text(&json, "access_token")?);
+    Ok(None)
+}
+
+async fn wrong_password(s: &mut Session) -> Result<Option<&'static str>, FlowError> {
+    let form = password_form(s, format!("{}-parity-wrong", s.creds.password));
+    s.send(
+        "wrong_password",
+        Request {
+            method: "POST",
+            path: "/oauth/token".into(),
+            form,
+            ..Request::default()
+        },
+    )
+    .await?;
+    Ok(None)
+}
+
+fn token(s: &Session) -> Result<String, FlowError> {
+    s.token
+        .clone()
+        .ok_or(FlowError::Missing("access_token (login failed)"))
+}
+
+async fn token_info(s: &mut Session) -> Result<Option<&'static str>, FlowError> {
+    let authorization = bearer(&token(s)?);
+    s.send(
+        "token_info",
+        Request {
+            method: "GET",
+            path: "/v1/access_tokens/current".into(),
+            authorization,
+            ..Request::default()
+        },
+    )
+    .await?;
+    Ok(None)
+}
+
+async fn short_token(s: &mut Session) -> Result<Option<&'static str>, FlowError> {
+    let form = password_form(s, s.creds.password.clone());
+    let json = log_in(s, "create", form).await?;
+    let short = text(&json, "access_token")?;
+    let current = "/v1/access_tokens/current".to_string();
+    s.send(
+        "info",
+        Request {
+            method: "GET",
+            path: current.clone(),
+            authorization: bearer(&short),
+            ..Request::default()
+        },
+    )
+    .await?;
+    let deleted = s
+        .send(
+            "delete",
+            Request {
+                method: "DELETE",
+                path: current.clone(),
+                authorization: bearer(&short),
+                ..Request::default()
+            },
+        )
+        .await?;
+    if deleted.status < 300 {
+        s.revoked(&short);
+    }
+    s.send(
+        "info_after_delete",
+        Request {
+            method: "GET",
+            path: current,
+            authorization: bearer(&short),
+            ..Request::default()
+        },
+    )
+    .await?;
+    s.send(
+        "delete_unknown",
+        Request {
+            method: "DELETE",
+            path: format!("/v1/access_tokens/{short}"),
+            ..Request::default()
+        },
+    )
+    .await?;
+    Ok(None)
+}
+
+async fn refresh(s: &mut Session) -> Result<Option<&'static str>, FlowError> {
+    let (Some(id), Some(secret)) = (s.creds.client_id.clone(), s.creds.client_secret.clone())
+    else {
+        return Ok(Some(
+            "no OAuth client named (PARTICLE_CLIENT_ID, PARTICLE_CLIENT_SECRET)",
+        ));
+    };
+    let mut form = password_form(s, s.creds.password.clone());
+    form[3].1 = id.clone();
+    form[4].1 = secret.clone();
+    let json = log_in(s, "login", form).await?;
+    let refresh_token = text(&json, "refresh_token")?;
+    let form = vec![
+        ("grant_type", "refresh_token".into()),
+        ("refresh_token", refresh_token),
+        ("client_id", id),
+        ("client_secret", secret),
+    ];
+    let answer = s
+        .send(
+            "refresh",
+            Request {
+                method: "POST",
+                path: "/oauth/token".into(),
+                form,
+                ..Request::default()
+            },
+        )
+        .await?;
+    if let Some(token) = answer.json.get("access_token").and_then(Value::as_str) {
+        s.created_token(token);
+    }
+    Ok(None)
+}
+
+async fn get_user(s: &mut Session, step: &str) -> Result<Option<&'static str>, FlowError> {
+    let authorization = bearer(&token(s)?);
+    s.send(
+        step,
+        Request {
+            method: "GET",
+            path: "/v1/user".into(),
+            authorization,
+            ..Request::default()
+        },
+    )
+    .await?;
+    Ok(None)
+}
+
+fn device(s: &Session) -> Option<String> {
+    s.creds.device.clone()
+}
+
+async fn devices(s: &mut Session) -> Result<Option<&'static str>, FlowError> {
+    let authorization = bearer(&token(s)?);
+    s.send(
+        "list",
+        Request {
+            method: "GET",
+            path: "/v1/devices".into(),
+            authorization: authorization.clone(),
+            ..Request::default()
+        },
+    )
+    .await?;
+    if let Some(device) = device(s) {
+        s.send(
+            "detail",
+            Request {
+                method: "GET",
+                path: format!("/v1/devices/{device}"),
+                authorization,
+                ..Request::default()
+            },
+        )
+        .await?;
+    }
+    Ok(None)
+}
+
+async fn device_calls(s: &mut Session) -> Result<Option<&'static str>, FlowError> {
+    let Some(device) = device(s) else {
+        return Ok(Some("no device named (PARTICLE_DEVICE)"));
+    };
+    let authorization = bearer(&token(s)?);
+    if let Some(function) = s.creds.function.clone() {
+        s.send(
+            "call",
+            Request {
+                method: "POST",
+                path: format!("/v1/devices/{device}/{function}"),
+                authorization: authorization.clone(),
+                form: vec![("arg", "parity".into())],
+            },
+        )
+        .await?;
+    }
+    // The first variable the device lists, read without keeping the listing twice.
+    let detail = s
+        .send(
+            "variables",
+            Request {
+                method: "GET",
+                path: format!("/v1/devices/{device}"),
+                authorization: authorization.clone(),
+                ..Request::default()
+            },
+        )
+        .await?;
+    let variable = detail
+        .json
+        .get("variables")
+        .and_then(Value::as_object)
+        .and_then(|v| v.keys().next().cloned());
+    if let Some(variable) = variable {
+        s.send(
+            "read",
+            Request {
+                method: "GET",
+                path: format!("/v1/devices/{device}/{variable}"),
+                authorization,
+                ..Request::default()
+            },
+        )
+        .await?;
+    }
+    Ok(None)
+}
+
+async fn unknown_names(s: &mut Session) -> Result<Option<&'static str>, FlowError> {
+    let Some(device) = device(s) else {
+        return Ok(Some("no device named (PARTICLE_DEVICE)"));
+    };
+    let authorization = bearer(&token(s)?);
+    s.send(
+        "function",
+        Request {
+            method: "POST",
+            path: format!("/v1/devices/{device}/parityNoSuchFunction"),
+            authorization: authorization.clone(),
+            form: vec![("arg", "parity".into())],
+        },
+    )
+    .await?;
+    s.send(
+        "variable",
+        Request {
+            method: "GET",
+            path: format!("/v1/devices/{device}/parityNoSuchVariable"),
+            authorization,
+            ..Request::default()
+        },
+    )
+    .await?;
+    Ok(None)
+}
+
+async fn events(s: &mut Session) -> Result<Option<&'static str>, FlowError> {
+    let authorization = bearer(&token(s)?);
+    let name = s.event_name.clone();
+    let path = format!("/v1/devices/events/{name}");
+    let stream = s
+        .open_stream(Request {
+            method: "GET",
+            path: path.clone(),
+            authorization: authorization.clone(),
+            ..Request::default()
+        })
+        .await?;
+    s.send(
+        "publish",
+        Request {
+            method: "POST",
+            path: "/v1/devices/events".into(),
+            authorization,
+            form: vec![
+                ("name", name.clone()),
+                ("data", "parity".into()),
+                ("private", "true".into()),
+                ("ttl", "60".into()),
+            ],
+        },
+    )
+    .await?;
+    s.read_events("stream", &path, stream, &name).await?;
+    Ok(None)
+}
+
+async fn auth_errors(s: &mut Session) -> Result<Option<&'static str>, FlowError> {
+    let path = "/v1/user".to_string();
+    let unknown = "0123456789abcdef0123456789abcdef01234567";
+    s.send(
+        "bad_token",
+        Request {
+            method: "GET",
+            path: path.clone(),
+            authorization: bearer(unknown),
+            ..Request::default()
+        },
+    )
+    .await?;
+    s.send(
+        "malformed_header",
+        Request {
+            method: "GET",
+            path: path.clone(),
+            authorization: Some("Bearer".into()),
+            ..Request::default()
+        },
+    )
+    .await?;
+    s.send(
+        "missing_token",
+        Request {
+            method: "GET",
+            path,
+            ..Request::default()
+        },
+    )
+    .await?;
+    Ok(None)
+}
