@@ -219,6 +219,32 @@ pub struct Config {
     /// 8192, the longest body field the mock reads).
     #[arg(long, env = "PARTICLE_MOCK_MAX_EVENT_DATA_BYTES", default_value_t = defaults::MAX_EVENT_DATA_BYTES)]
     pub max_event_data_bytes: usize,
+
+    /// Milliseconds a webhook delivery may take (connect, send, answer), on real time
+    /// (particle-api-devices.md D7.4: 20 s); past it the delivery is a `hook-error`.
+    #[arg(long, env = "PARTICLE_MOCK_WEBHOOK_TIMEOUT_MS", default_value_t = defaults::WEBHOOK_TIMEOUT_MS)]
+    pub webhook_timeout_ms: u64,
+
+    /// A host (name or address, exact, any case) webhooks may be delivered to besides
+    /// loopback addresses and `localhost`; repeat or separate with commas. Any other
+    /// destination gets an immediate `hook-error` naming this option (the mock is offline
+    /// by design).
+    #[arg(
+        long = "webhook-allow-host",
+        env = "PARTICLE_MOCK_WEBHOOK_ALLOW_HOSTS",
+        value_name = "HOST",
+        value_delimiter = ','
+    )]
+    pub webhook_allow_hosts: Vec<String>,
+
+    /// Webhook deliveries one world may hold waiting for a sender; a delivery beyond it
+    /// is dropped with a `hook-error` and a journal entry (publishing never waits).
+    #[arg(long, env = "PARTICLE_MOCK_WEBHOOK_QUEUE", default_value_t = defaults::WEBHOOK_QUEUE)]
+    pub webhook_queue: usize,
+
+    /// Webhook deliveries one world sends at once; the others wait in the queue.
+    #[arg(long, env = "PARTICLE_MOCK_WEBHOOK_CONCURRENCY", default_value_t = defaults::WEBHOOK_CONCURRENCY)]
+    pub webhook_concurrency: usize,
 }
 
 /// A setting refused at start-up: the option it belongs to and why
@@ -309,6 +335,9 @@ impl Config {
         )?;
         within("event-buffer", self.event_buffer, 1, 65_536)?;
         within("max-event-data-bytes", self.max_event_data_bytes, 1, 8_192)?;
+        within("webhook-timeout-ms", self.webhook_timeout_ms, 1, 600_000)?;
+        within("webhook-queue", self.webhook_queue, 1, 100_000)?;
+        within("webhook-concurrency", self.webhook_concurrency, 1, 1_000)?;
         if let Some(clients) = self.max_tracked_clients {
             within("max-tracked-clients", clients, 1, 100_000_000)?;
         }
@@ -420,6 +449,12 @@ pub mod defaults {
     pub const EVENT_BUFFER: usize = 256;
     /// `--max-event-data-bytes`.
     pub const MAX_EVENT_DATA_BYTES: usize = 1024;
+    /// `--webhook-timeout-ms`: 20 s (particle-api-devices.md D7.4).
+    pub const WEBHOOK_TIMEOUT_MS: u64 = 20_000;
+    /// `--webhook-queue`, deliveries.
+    pub const WEBHOOK_QUEUE: usize = 1_000;
+    /// `--webhook-concurrency`, deliveries.
+    pub const WEBHOOK_CONCURRENCY: usize = 16;
 
     /// Largest `--token-lifetime`, `--refresh-token-lifetime` and `--mfa-token-ttl`,
     /// seconds (100 years).
@@ -475,6 +510,10 @@ impl Default for Config {
             event_keepalive_ms: defaults::EVENT_KEEPALIVE_MS,
             event_buffer: defaults::EVENT_BUFFER,
             max_event_data_bytes: defaults::MAX_EVENT_DATA_BYTES,
+            webhook_timeout_ms: defaults::WEBHOOK_TIMEOUT_MS,
+            webhook_allow_hosts: Vec::new(),
+            webhook_queue: defaults::WEBHOOK_QUEUE,
+            webhook_concurrency: defaults::WEBHOOK_CONCURRENCY,
         }
     }
 }

@@ -41,6 +41,9 @@ pub(crate) enum Source {
     Device(Box<str>),
     /// A client through `POST /v1/devices/events` or the product route: `"coreid":"api"`.
     Api,
+    /// The cloud itself about a webhook (`hook-sent`, `hook-response`, `hook-error`):
+    /// `"coreid":"particle-internal"` (D5.2).
+    Internal,
 }
 
 impl Source {
@@ -49,6 +52,7 @@ impl Source {
         match self {
             Source::Device(id) => id,
             Source::Api => "api",
+            Source::Internal => "particle-internal",
         }
     }
 
@@ -57,6 +61,7 @@ impl Source {
         match self {
             Source::Device(_) => "device",
             Source::Api => "api",
+            Source::Internal => "internal",
         }
     }
 }
@@ -342,6 +347,22 @@ pub(crate) struct EventBus {
     recent: Mutex<VecDeque<Arc<Event>>>,
     /// Wakes the control API's waiters when an event is published.
     published: tokio::sync::watch::Sender<u64>,
+    /// Sees every event right after its fan-out (the webhooks' dispatcher, set once
+    /// when the world's first webhook is created). It must not block: it only decides
+    /// and queues.
+    tap: std::sync::OnceLock<Tap>,
+}
+
+/// What a [`Tap`] runs on each event.
+pub(crate) type TapFn = Box<dyn Fn(&Arc<Event>) + Send + Sync>;
+
+/// A function every published event is shown to, after the subscribers.
+pub(crate) struct Tap(pub TapFn);
+
+impl std::fmt::Debug for Tap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tap")
+    }
 }
 
 impl EventBus {
@@ -355,7 +376,14 @@ impl EventBus {
             overruns: AtomicU64::new(0),
             recent: Mutex::new(VecDeque::with_capacity(RECENT_EVENTS)),
             published: tokio::sync::watch::channel(0).0,
+            tap: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Sets the bus's tap with `make` unless one is set already (`make` then does not
+    /// run): the tap is installed at most once in a bus's life.
+    pub(crate) fn tap_once(&self, make: impl FnOnce() -> Tap) {
+        self.tap.get_or_init(make);
     }
 
     /// Subscribes with `filter`; `None` when [`MAX_SUBSCRIBERS`] already are.
@@ -426,6 +454,9 @@ impl EventBus {
             recent.push_back(event.clone());
         }
         self.published.send_replace(seq);
+        if let Some(tap) = self.tap.get() {
+            (tap.0)(&event);
+        }
         event
     }
 

@@ -132,6 +132,8 @@ export interface World {
   setFunction(id: string, name: string, behaviour: FunctionBehaviour): Promise<unknown>;
   /** The function calls devices received (of `id`, or all), oldest first. */
   deviceCalls(id?: string): Promise<DeviceCall[]>;
+  /** Webhook deliveries after `after`, waiting up to `timeoutMs` for the first. */
+  webhookDeliveries(options?: { after?: number; timeoutMs?: number }): Promise<WebhookDelivery[]>;
   /** The claim codes handed out, oldest first. */
   claimCodes(): Promise<Array<{ code: string; for_account: string; product: number | null; device_hint: string | null; at: number }>>;
   /** Any control call (`control('POST', '/__mock/faults', {...})`): JSON in and out; rejects on non-2xx. */
@@ -160,3 +162,43 @@ export function connectMock(url?: string, options?: { controlSecret?: string }):
 
 /** The binary startMock runs: `$PARTICLE_AUTH_MOCK_BIN`, else the platform package's. */
 export function binaryPath(): string;
+
+/** One webhook delivery as the control API shows it (secrets redacted). */
+export interface WebhookDelivery {
+  seq: number;
+  webhook_id: string;
+  event: string;
+  event_seq: number;
+  at: string;
+  method: string;
+  url: string;
+  headers: Array<[string, string]>;
+  body: string | null;
+  status: number | null;
+  response: string | null;
+  duration_ms: number | null;
+  error: string | null;
+  outcome: 'sent' | 'failed' | 'refused' | 'dropped';
+}
+
+/** A request a receiver got. */
+export interface ReceivedRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** A local HTTP server standing in for a webhook's backend. */
+export interface Receiver {
+  readonly url: string;
+  /** The next request delivered; rejects after `timeoutMs` (10 s). */
+  next(timeoutMs?: number): Promise<ReceivedRequest>;
+  close(): Promise<void>;
+}
+
+/** Starts a receiver answering every request `status` with `body` (or what `body(request)` returns). */
+export function startReceiver(options?: {
+  status?: number;
+  body?: string | ((request: ReceivedRequest) => { status?: number; body?: string });
+}): Promise<Receiver>;

@@ -120,6 +120,14 @@ class World {
 		return (await this.control('GET', `/__mock/devices/calls${id ? `?device=${encodeURIComponent(id)}` : ''}`)).calls;
 	}
 
+	/**
+	 * Webhook deliveries after `after` (what was sent where, what came back; secrets redacted),
+	 * waiting up to `timeoutMs` for the first (`GET /__mock/webhooks/deliveries`).
+	 */
+	async webhookDeliveries({ after = 0, timeoutMs = 0 } = {}) {
+		return (await this.control('GET', `/__mock/webhooks/deliveries?after=${after}&timeout_ms=${timeoutMs}`)).deliveries;
+	}
+
 	/** The claim codes handed out, oldest first. */
 	async claimCodes() { return (await this.control('GET', '/__mock/devices/claim-codes')).claim_codes; }
 
@@ -228,4 +236,42 @@ async function connectMock(url = process.env.PARTICLE_MOCK_URL ?? 'http://127.0.
 	return mock;
 }
 
-module.exports = { startMock, connectMock, binaryPath };
+/**
+ * A local HTTP server standing in for a webhook's backend: point a webhook at `receiver.url`,
+ * then `await receiver.next()` for the request the mock delivered ({ method, url, headers, body }).
+ * Every request is answered `status` with `body` (a function of the request may choose them).
+ */
+async function startReceiver({ status = 200, body = '' } = {}) {
+	const http = require('node:http');
+	const queued = [];
+	const waiting = [];
+	const server = http.createServer((req, res) => {
+		const chunks = [];
+		req.on('data', (c) => chunks.push(c));
+		req.on('end', () => {
+			const request = { method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+			const answer = typeof body === 'function' ? body(request) : { status, body };
+			res.writeHead(answer.status ?? status, { 'content-type': 'text/plain' });
+			res.end(answer.body ?? '');
+			const waiter = waiting.shift();
+			if (waiter) waiter(request); else queued.push(request);
+		});
+	});
+	await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+	const { port } = server.address();
+	return {
+		url: `http://127.0.0.1:${port}`,
+		/** The next request delivered (rejects after `timeoutMs`). */
+		next(timeoutMs = 10000) {
+			if (queued.length) return Promise.resolve(queued.shift());
+			return new Promise((resolve, reject) => {
+				const timer = setTimeout(() => reject(new Error(`no webhook delivery within ${timeoutMs} ms`)), timeoutMs);
+				waiting.push((r) => { clearTimeout(timer); resolve(r); });
+			});
+		},
+		/** Stops the server. */
+		close() { return new Promise((resolve) => server.close(() => resolve())); },
+	};
+}
+
+module.exports = { startMock, connectMock, binaryPath, startReceiver };

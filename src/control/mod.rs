@@ -2,7 +2,7 @@
 //! (`http/routes/control.rs`) and the Rust API ([`Controls`](crate::Controls), reached
 //! through [`MockServer`](crate::MockServer) and [`Tenant`](crate::Tenant)), and the
 //! types both speak: clock readings and durations, users, TOTP codes, directly issued
-//! tokens, live tokens, password resets, the journal, faults, rate-limit changes, tenants and the event bus (publish as a device, wait for an event). Free of HTTP.
+//! tokens, live tokens, password resets, the journal, faults, rate-limit changes, tenants, the event bus (publish as a device, wait for an event) and webhook deliveries. Free of HTTP.
 //!
 //! May import: `particle` (tokens are issued the way a login issues them, API users are
 //! created by the team code), `world` and everything below; never `http` or `server`.
@@ -15,6 +15,7 @@ mod rate_limits;
 mod tenants;
 mod tokens;
 mod users;
+pub(crate) mod webhooks;
 pub use crate::faults::{FaultInfo, FaultSpec};
 pub use crate::journal::{JournalEntry, JournalFilter};
 pub(crate) use account::{

@@ -14,6 +14,7 @@
 //! - `clients`: OAuth clients of users and products (account spec A4).
 //! - `customers`: a product's customers (account spec A3).
 //! - `forms`: form and query-string fields, decoded once.
+//! - `webhooks`: webhooks and integrations, their templates and delivery (devices spec D7).
 //!
 //! May import: `world` and everything below it; never `http`, `control` or `server`.
 
@@ -31,3 +32,4 @@ pub(crate) mod oauth;
 pub(crate) mod products;
 pub(crate) mod scopes;
 pub(crate) mod teams;
+pub(crate) mod webhooks;

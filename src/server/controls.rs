@@ -405,6 +405,54 @@ impl Controls {
         control::device_calls(&self.world, device)
     }
 
+    /// The world's webhook deliveries after sequence number `after`, as
+    /// `GET /__mock/webhooks/deliveries` answers them (JSON objects: `seq`, `webhook_id`,
+    /// `event`, `method`, `url`, `headers`, `body`, `status`, `response`, `duration_ms`,
+    /// `error`, `outcome`; secrets redacted), waiting up to `wait` (real time, at most
+    /// 60 s) for the first one: a test points a webhook at its own receiver, publishes,
+    /// and awaits the delivery here.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() {
+    /// use std::time::Duration;
+    /// use particle_auth_mock::MockServer;
+    ///
+    /// // Arrange: a receiver of the test's own, and a webhook pointing at it.
+    /// let mock = MockServer::start().await;
+    /// let receiver = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// let url = format!("http://{}/hook", receiver.local_addr().unwrap());
+    /// tokio::spawn(async move {
+    ///     let app = axum::Router::new().fallback(|| async { "thanks" });
+    ///     axum::serve(receiver, app).await
+    /// });
+    /// let client = reqwest::Client::new();
+    /// client.post(format!("{}/v1/integrations", mock.uri()))
+    ///     .bearer_auth("1111111111111111111111111111111111111111")
+    ///     .json(&serde_json::json!({"event": "temp", "url": url}))
+    ///     .send().await.unwrap();
+    /// // Act
+    /// client.post(format!("{}/v1/devices/events", mock.uri()))
+    ///     .bearer_auth("1111111111111111111111111111111111111111")
+    ///     .json(&serde_json::json!({"name": "temp", "data": "21"}))
+    ///     .send().await.unwrap();
+    /// // Assert
+    /// let deliveries = mock.webhook_deliveries(0, Duration::from_secs(10)).await;
+    /// assert_eq!(deliveries[0]["status"], 200);
+    /// assert_eq!(deliveries[0]["response"], "thanks");
+    /// # }
+    /// ```
+    pub async fn webhook_deliveries(
+        &self,
+        after: u64,
+        wait: std::time::Duration,
+    ) -> Vec<serde_json::Value> {
+        control::webhooks::deliveries(&self.world, after, wait)
+            .await
+            .iter()
+            .filter_map(|d| serde_json::to_value(d).ok())
+            .collect()
+    }
+
     /// Forgets the recorded calls (`DELETE /__mock/devices/calls`).
     pub fn clear_device_calls(&self) {
         control::clear_device_calls(&self.world);

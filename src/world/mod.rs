@@ -9,9 +9,10 @@ pub(crate) mod registry;
 mod settings;
 pub(crate) mod store;
 pub(crate) mod tables;
+pub(crate) mod webhooks;
 
 pub(crate) use registry::Registry;
-pub(crate) use settings::WorldSettings;
+pub(crate) use settings::{WebhookSettings, WorldSettings};
 
 use std::net::IpAddr;
 use std::sync::Arc;

@@ -46,8 +46,23 @@ pub(crate) struct WorldSettings {
     pub event_buffer: usize,
     /// Longest event data a publish accepts (`--max-event-data-bytes`).
     pub max_event_data_bytes: usize,
+    /// Where and how webhooks are delivered (`--webhook-*`).
+    pub webhooks: WebhookSettings,
     /// The server-wide tallies (shared with every other world of the server).
     pub budgets: Budgets,
+}
+
+/// The webhook options of [`Config`], per world.
+#[derive(Debug, Clone)]
+pub(crate) struct WebhookSettings {
+    /// Real-time cap on one delivery (`--webhook-timeout-ms`).
+    pub timeout_ms: u64,
+    /// Hosts besides loopback a delivery may go to (`--webhook-allow-host`), lower case.
+    pub allow_hosts: Arc<[String]>,
+    /// Deliveries waiting for a sender (`--webhook-queue`).
+    pub queue: usize,
+    /// Deliveries sent at once (`--webhook-concurrency`).
+    pub concurrency: usize,
 }
 
 impl WorldSettings {
@@ -81,6 +96,17 @@ impl From<&Config> for WorldSettings {
             journal_size: c.journal_size,
             event_buffer: c.event_buffer.max(1),
             max_event_data_bytes: c.max_event_data_bytes,
+            webhooks: WebhookSettings {
+                timeout_ms: c.webhook_timeout_ms.max(1),
+                allow_hosts: c
+                    .webhook_allow_hosts
+                    .iter()
+                    .map(|h| h.trim().to_ascii_lowercase())
+                    .filter(|h| !h.is_empty())
+                    .collect(),
+                queue: c.webhook_queue.max(1),
+                concurrency: c.webhook_concurrency.max(1),
+            },
             budgets: Budgets::new(c),
         }
     }

@@ -23,6 +23,7 @@ use crate::totp::TotpSecret;
 use crate::world::devices::DeviceActivity;
 use crate::world::fixtures::{DeviceFixture, Fixtures};
 use crate::world::settings::Budgets;
+use crate::world::webhooks::WebhookBook;
 
 /// Index of a user in the directory.
 pub(crate) type UserId = u32;
@@ -481,6 +482,8 @@ pub(crate) struct Store {
     pub refresh_tokens: CountedMap<TokenKey, RefreshToken>,
     /// Outstanding MFA challenges by `mfa_token`.
     pub mfa_challenges: CountedMap<String, MfaChallenge>,
+    /// Webhooks and integrations, and the log of their deliveries (D7).
+    pub webhooks: WebhookBook,
     /// The server-wide tally of directory records (`--max-total-records`), if counted.
     records: Option<Arc<Tally>>,
     /// What this store took of it (given back when the store is dropped: a reset or a
@@ -515,6 +518,7 @@ impl Store {
             tokens: CountedMap::counted_in(budgets.credentials.clone()),
             refresh_tokens: CountedMap::counted_in(budgets.credentials.clone()),
             mfa_challenges: CountedMap::counted_in(budgets.credentials.clone()),
+            webhooks: WebhookBook::default(),
             records: Some(budgets.records.clone()),
             records_taken: AtomicUsize::new(count),
         };

@@ -41,3 +41,4 @@ mod smoke;
 mod start_up;
 mod teams;
 mod token_endpoints;
+mod webhooks;

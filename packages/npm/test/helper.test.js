@@ -7,7 +7,7 @@ const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
 const readline = require('node:readline');
 const Particle = require('particle-api-js');
-const { startMock, connectMock, binaryPath } = require('particle-auth-mock');
+const { startMock, connectMock, binaryPath, startReceiver } = require('particle-auth-mock');
 
 let mock;
 before(async () => { mock = await startMock(); });
@@ -178,4 +178,19 @@ test('the simulated devices are scripted and their calls read back', async () =>
 	assert.equal((await tenant.devices())[0].online, false);
 	await assert.rejects(particle.callFunction({ deviceId: argon, name: 'led', argument: '', auth }), (e) => e.statusCode === 408);
 	await tenant.stop();
+});
+
+test('a webhook delivers to a receiver the test started, and the delivery is listed', async () => {
+	const receiver = await startReceiver({ body: 'thanks' });
+	const auth = '1111111111111111111111111111111111111111';
+	const particle = new Particle({ baseUrl: mock.url });
+	await particle.createWebhook({ event: 'npm-hook', url: `${receiver.url}/hook`, auth });
+	await particle.publishEvent({ name: 'npm-hook', data: '42', auth });
+	const request = await receiver.next();
+	assert.equal(request.method, 'POST');
+	assert.match(request.body, /^event=npm-hook&data=42&/);
+	const [delivery] = await mock.webhookDeliveries({ timeoutMs: 5000 });
+	assert.equal(delivery.status, 200);
+	assert.equal(delivery.response, 'thanks');
+	await receiver.close();
 });

@@ -141,3 +141,18 @@ def test_a_server_that_cannot_start_raises_with_its_message(tmp_path):
     bad.write_text("{ nope")
     with pytest.raises(particle_auth_mock.MockError, match="exited with 2.*malformed JSON"):
         particle_auth_mock.start(str(bad))
+
+
+def test_a_webhook_delivers_to_a_receiver_the_test_started(particle_mock):
+    bearer = {"Authorization": "Bearer 1111111111111111111111111111111111111111"}
+    with particle_auth_mock.start_receiver(body="thanks") as receiver:
+        created = requests.post(f"{particle_mock.url}/v1/integrations", headers=bearer, timeout=10,
+                                json={"event": "py-hook", "url": f"{receiver.url}/hook"})
+        assert created.status_code == 201
+        requests.post(f"{particle_mock.url}/v1/devices/events", headers=bearer, timeout=10,
+                      json={"name": "py-hook", "data": "42"})
+        request = receiver.next()
+        assert request["method"] == "POST" and request["path"] == "/hook"
+        assert request["body"].startswith("event=py-hook&data=42&")
+        [delivery] = particle_mock.webhook_deliveries(timeout_ms=5000)
+        assert delivery["status"] == 200 and delivery["response"] == "thanks"

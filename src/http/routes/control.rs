@@ -24,7 +24,7 @@ use crate::control::{
 use crate::error::ApiError;
 use crate::faults::FaultSpec;
 use crate::http::extract::{CurrentWorld, JsonOrForm, RawBody};
-use crate::http::routes::{dashboard, events, ok, Reply, OK_TRUE};
+use crate::http::routes::{dashboard, events, ok, webhooks, Reply, OK_TRUE};
 use crate::http::state::AppState;
 use crate::journal::JournalFilter;
 use crate::rate_limit::RateLimitSection;
@@ -132,6 +132,11 @@ pub(crate) fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState
             post(events::publish_as_device),
         ),
         ("GET", "/__mock/events", get(events::wait_for_events)),
+        (
+            "GET",
+            "/__mock/webhooks/deliveries",
+            get(webhooks::list_deliveries),
+        ),
         ("GET", "/__mock/tenants", get(list_tenants)),
         ("POST", "/__mock/tenants", post(create_tenant)),
         ("DELETE", "/__mock/tenants/{id}", delete(delete_tenant)),

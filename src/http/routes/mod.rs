@@ -41,6 +41,7 @@ pub(crate) mod oauth;
 pub(crate) mod products;
 pub(crate) mod teams;
 pub(crate) mod user;
+pub(crate) mod webhooks;
 
 /// How a row is answered.
 #[derive(Clone, Copy)]
@@ -248,6 +249,35 @@ pub(crate) static PARTICLE_ROUTES: &[Route] = &[
     // there needs `events:send` (checked by the domain, as the token kinds differ).
     row("POST", "/v1/devices/events", AnyToken, None, routed!(events::publish_event)),
     row("POST", "/v1/products/{productIdOrSlug}/events", Scope("events:send"), None, routed!(events::publish_product_event)),
+    // D7: webhooks and integrations. The sandbox routes are a user's (customers get 403,
+    // D12 item 7); product and org routes take the `integrations:*` scopes (D1), and
+    // changes need the Developer role (checked by the domain).
+    row("GET", "/v1/webhooks", Person, None, routed!(webhooks::list_hooks)),
+    row("POST", "/v1/webhooks", Person, None, routed!(webhooks::create_hook)),
+    row("GET", "/v1/webhooks/{hookId}", Person, None, routed!(webhooks::show_hook)),
+    row("DELETE", "/v1/webhooks/{hookId}", Person, None, routed!(webhooks::delete_hook)),
+    row("GET", "/v1/products/{productIdOrSlug}/webhooks", Scope("integrations:list"), None, routed!(webhooks::list_hooks)),
+    row("POST", "/v1/products/{productIdOrSlug}/webhooks", Scope("integrations:create"), None, routed!(webhooks::create_hook)),
+    row("GET", "/v1/products/{productIdOrSlug}/webhooks/{hookId}", Scope("integrations:get"), None, routed!(webhooks::show_hook)),
+    row("DELETE", "/v1/products/{productIdOrSlug}/webhooks/{hookId}", Scope("integrations:remove"), None, routed!(webhooks::delete_hook)),
+    row("GET", "/v1/integrations", Person, None, routed!(webhooks::list_hooks)),
+    row("POST", "/v1/integrations", Person, None, routed!(webhooks::create_hook)),
+    row("GET", "/v1/integrations/{hookId}", Person, None, routed!(webhooks::show_hook)),
+    row("PUT", "/v1/integrations/{hookId}", Person, None, routed!(webhooks::update_hook)),
+    row("DELETE", "/v1/integrations/{hookId}", Person, None, routed!(webhooks::delete_hook)),
+    row("POST", "/v1/integrations/{hookId}/test", Person, None, routed!(webhooks::test_hook)),
+    row("GET", "/v1/products/{productIdOrSlug}/integrations", Scope("integrations:list"), None, routed!(webhooks::list_hooks)),
+    row("POST", "/v1/products/{productIdOrSlug}/integrations", Scope("integrations:create"), None, routed!(webhooks::create_hook)),
+    row("GET", "/v1/products/{productIdOrSlug}/integrations/{hookId}", Scope("integrations:get"), None, routed!(webhooks::show_hook)),
+    row("PUT", "/v1/products/{productIdOrSlug}/integrations/{hookId}", Scope("integrations:update"), None, routed!(webhooks::update_hook)),
+    row("DELETE", "/v1/products/{productIdOrSlug}/integrations/{hookId}", Scope("integrations:remove"), None, routed!(webhooks::delete_hook)),
+    row("POST", "/v1/products/{productIdOrSlug}/integrations/{hookId}/test", Scope("integrations:test"), None, routed!(webhooks::test_hook)),
+    row("GET", "/v1/orgs/{orgIdOrSlug}/integrations", Scope("integrations:list"), None, routed!(webhooks::list_hooks)),
+    row("POST", "/v1/orgs/{orgIdOrSlug}/integrations", Scope("integrations:create"), None, routed!(webhooks::create_hook)),
+    row("GET", "/v1/orgs/{orgIdOrSlug}/integrations/{hookId}", Scope("integrations:get"), None, routed!(webhooks::show_hook)),
+    row("PUT", "/v1/orgs/{orgIdOrSlug}/integrations/{hookId}", Scope("integrations:update"), None, routed!(webhooks::update_hook)),
+    row("DELETE", "/v1/orgs/{orgIdOrSlug}/integrations/{hookId}", Scope("integrations:remove"), None, routed!(webhooks::delete_hook)),
+    row("POST", "/v1/orgs/{orgIdOrSlug}/integrations/{hookId}/test", Scope("integrations:test"), None, routed!(webhooks::test_hook)),
 ];
 
 /// The method router of one row: its handler, or for a not-emulated area the 501 answer

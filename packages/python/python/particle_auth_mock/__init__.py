@@ -28,7 +28,7 @@ import urllib.parse
 import urllib.request
 from typing import Any, Mapping, Optional, Sequence, Union
 
-__all__ = ["start", "connect", "binary_path", "Mock", "Tenant", "World", "MockError"]
+__all__ = ["start", "connect", "binary_path", "start_receiver", "Receiver", "Mock", "Tenant", "World", "MockError"]
 
 _EXE = "particle-auth-mock.exe" if sys.platform == "win32" else "particle-auth-mock"
 
@@ -145,6 +145,13 @@ class World:
         query = f"?device={urllib.parse.quote(device_id, safe='')}" if device_id else ""
         return self.control("GET", "/__mock/devices/calls" + query)["calls"]
 
+    def webhook_deliveries(self, after: int = 0, timeout_ms: int = 0) -> list:
+        """Webhook deliveries after ``after`` (what was sent where, what came back; secrets
+        redacted), waiting up to ``timeout_ms`` for the first
+        (``GET /__mock/webhooks/deliveries``)."""
+        path = f"/__mock/webhooks/deliveries?after={int(after)}&timeout_ms={int(timeout_ms)}"
+        return self.control("GET", path)["deliveries"]
+
     def claim_codes(self) -> list:
         """The claim codes handed out, oldest first."""
         return self.control("GET", "/__mock/devices/claim-codes")["claim_codes"]
@@ -153,6 +160,63 @@ class World:
         """The request journal, oldest first; ``path=``, ``status=``, ``client=``, ``limit=``."""
         query = urllib.parse.urlencode({k: str(v) for k, v in filter.items()})
         return self.control("GET", "/__mock/journal" + (f"?{query}" if query else ""))["entries"]
+
+
+class Receiver:
+    """A local HTTP server standing in for a webhook's backend (see :func:`start_receiver`):
+    point a webhook at ``url``, then ``next()`` returns the request the mock delivered as a
+    dict (``method``, ``path``, ``headers``, ``body``). ``close()`` (or leaving its ``with``
+    block) stops it."""
+
+    def __init__(self, status: int, body: str) -> None:
+        import http.server
+        import queue
+
+        self._requests: "queue.Queue[dict]" = queue.Queue()
+        requests_queue = self._requests
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                data = self.rfile.read(length).decode("utf-8", "replace") if length else ""
+                payload = body.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+                requests_queue.put({"method": self.command, "path": self.path,
+                                    "headers": dict(self.headers.items()), "body": data})
+
+            do_GET = do_POST = do_PUT = do_DELETE = _answer
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def next(self, timeout: float = 10.0) -> dict:
+        """The next request delivered; raises ``queue.Empty`` after ``timeout`` seconds."""
+        return self._requests.get(timeout=timeout)
+
+    def close(self) -> None:
+        """Stops the server."""
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> "Receiver":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def start_receiver(status: int = 200, body: str = "") -> Receiver:
+    """Starts a :class:`Receiver` on a free loopback port answering every request ``status``
+    with ``body``."""
+    return Receiver(status, body)
 
 
 class Tenant(World):
