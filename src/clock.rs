@@ -113,10 +113,14 @@ impl Clock {
     /// assert_eq!(now, 1_500);
     /// ```
     pub fn now_millis(&self) -> Millis {
-        match *self.mode.read() {
+        let now = match *self.mode.read() {
             Mode::Running { offset } => system_millis().saturating_add(offset),
             Mode::Frozen { at } => at,
-        }
+        };
+        // Time stops at the last instant the mock can write (9999-12-31T23:59:59.999Z):
+        // a running clock set near it, or a library `set`/`advance` past it, would
+        // otherwise answer dates no client parses and leave every later advance refused.
+        now.clamp(EARLIEST, LATEST)
     }
 
     /// Now, in whole seconds since the Unix epoch (what TOTP steps count from).
@@ -275,8 +279,11 @@ pub(crate) fn representable(millis: Millis) -> bool {
 
 /// Formats milliseconds since the epoch as ISO 8601 with milliseconds and `Z`
 /// (`2014-04-27T06:31:08.991Z`), the shape Particle uses for `expires_at`.
+///
+/// Instants past [`LATEST`] (a token issued near the end of the clock's range) print as
+/// [`LATEST`]: no answer ever carries a five-digit year.
 pub(crate) fn iso8601(millis: Millis) -> String {
-    chrono::DateTime::from_timestamp_millis(millis)
+    chrono::DateTime::from_timestamp_millis(millis.min(LATEST))
         .unwrap_or_default()
         .format("%Y-%m-%dT%H:%M:%S%.3fZ")
         .to_string()
@@ -340,6 +347,23 @@ mod tests {
         let at = clock.now_millis();
         clock.advance(Duration::from_secs(1));
         assert_eq!(clock.now_millis(), at + 1000);
+    }
+
+    #[test]
+    fn the_clock_never_reads_past_9999_nor_before_1970() {
+        // Issue 27 (7): a running clock set at the end passed into year 10000.
+        let clock = Clock::system();
+        clock.set(LATEST + 60_000);
+        assert_eq!(clock.now_millis(), LATEST);
+        let frozen = Clock::manual(LATEST);
+        frozen.advance(Duration::from_secs(86_400));
+        assert_eq!(frozen.now_millis(), LATEST);
+        assert_eq!(Clock::manual(-5).now_millis(), EARLIEST);
+    }
+
+    #[test]
+    fn dates_past_9999_print_as_the_last_instant() {
+        assert_eq!(iso8601(LATEST + 86_400_000), "9999-12-31T23:59:59.999Z");
     }
 
     #[test]

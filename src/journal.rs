@@ -103,8 +103,12 @@ impl Recorded {
     }
 }
 
+/// The longest `path` filter accepted, in bytes: far above any route's path pattern, and
+/// a bound on what one match costs (the matcher is linear in pattern plus path).
+pub(crate) const MAX_PATH_PATTERN: usize = 1024;
+
 /// Formats picked records as journal entries (outside any lock).
-fn formatted(picked: Vec<(u64, Recorded)>) -> Vec<JournalEntry> {
+fn formatted(picked: Vec<(u64, Arc<Recorded>)>) -> Vec<JournalEntry> {
     picked.iter().map(|(id, r)| r.to_entry(*id)).collect()
 }
 
@@ -120,7 +124,7 @@ pub(crate) const MAX_VIEWERS: usize = 32;
 #[derive(Debug)]
 pub(crate) struct Journal {
     capacity: usize,
-    entries: Mutex<VecDeque<(u64, Recorded)>>,
+    entries: Mutex<VecDeque<(u64, Arc<Recorded>)>>,
     next_id: AtomicU64,
     /// Shared with the viewers' [`Watch`]es, which outlive neither the server nor (see
     /// `Drop`) this journal's sender.
@@ -217,7 +221,7 @@ impl Journal {
                 let evicted = (entries.len() >= self.capacity)
                     .then(|| entries.pop_front())
                     .flatten();
-                entries.push_back((id, entry));
+                entries.push_back((id, Arc::new(entry)));
                 evicted
             } else {
                 None
@@ -229,17 +233,18 @@ impl Journal {
 
     /// The matching entries, oldest first.
     ///
-    /// `limit` is applied before anything is formatted, and formatting happens after the
-    /// ring's lock is released: under the lock only the last `limit` matching records
-    /// are cloned (so `?limit=10` on a full journal formats 10 entries, and a full read
-    /// does not stall the requests that record).
+    /// Under the ring's lock the records are only shared (a reference count each);
+    /// matching the client's pattern, applying `limit` and formatting all happen after
+    /// it is released, so no filter, however costly, stalls the requests that record.
     pub(crate) fn list(&self, filter: &JournalFilter) -> Result<Vec<JournalEntry>, String> {
         let matcher = Matcher::new(filter)?;
-        let picked = {
-            let entries = self.entries.lock();
-            matcher.last_matches(&entries, filter.limit)
-        };
-        Ok(formatted(picked))
+        let snapshot = self.snapshot();
+        Ok(formatted(matcher.last_matches(&snapshot, filter.limit)))
+    }
+
+    /// The ring's records, shared (taken under the lock, read after it).
+    fn snapshot(&self) -> Vec<(u64, Arc<Recorded>)> {
+        self.entries.lock().iter().cloned().collect()
     }
 
     /// Starts watching: the last `backlog` journaled entries that match, then every new
@@ -248,8 +253,11 @@ impl Journal {
     pub(crate) fn watch(&self, matcher: Matcher, backlog: usize, viewer: Viewer) -> Watch {
         let entries = self.entries.lock();
         let (receiver, guard) = self.feed.subscribe();
-        let backlog = matcher.last_matches(&entries, Some(backlog));
+        // Shared under the lock (so backlog and live entries meet without a gap or an
+        // overlap), matched after it.
+        let snapshot: Vec<(u64, Arc<Recorded>)> = entries.iter().cloned().collect();
         drop(entries);
+        let backlog = matcher.last_matches(&snapshot, Some(backlog));
         Watch {
             backlog: formatted(backlog).into(),
             receiver,
@@ -284,6 +292,15 @@ impl Matcher {
     /// The conditions of `filter` (its `limit` is not one); an error for a malformed
     /// status filter.
     pub(crate) fn new(filter: &JournalFilter) -> Result<Self, String> {
+        if filter
+            .path
+            .as_ref()
+            .is_some_and(|p| p.len() > MAX_PATH_PATTERN)
+        {
+            return Err(format!(
+                "invalid path filter: longer than {MAX_PATH_PATTERN} bytes"
+            ));
+        }
         Ok(Self {
             path: filter.path.clone(),
             status: filter
@@ -320,10 +337,10 @@ impl Matcher {
     /// from the newest and stops at `limit`.
     fn last_matches(
         &self,
-        ring: &VecDeque<(u64, Recorded)>,
+        ring: &[(u64, Arc<Recorded>)],
         limit: Option<usize>,
-    ) -> Vec<(u64, Recorded)> {
-        let mut found: Vec<(u64, Recorded)> = ring
+    ) -> Vec<(u64, Arc<Recorded>)> {
+        let mut found: Vec<(u64, Arc<Recorded>)> = ring
             .iter()
             .rev()
             .filter(|(_, r)| self.matches_recorded(r))

@@ -97,11 +97,18 @@ impl TotpSecret {
         }
         match matched {
             None => Err(OtpError::Wrong),
-            Some(step) if last_used_step.is_some_and(|last| step <= last) => {
-                Err(OtpError::Replayed)
-            }
+            Some(step) if replayed(step, current, skew, last_used_step) => Err(OtpError::Replayed),
             Some(step) => Ok(step),
         }
+    }
+
+    /// The first step from now on (within the accepted skew) whose code [`Self::verify`]
+    /// would accept after `last_used_step`, if any: what the control API hands out, so
+    /// that it never gives a code the mock then refuses.
+    pub(crate) fn usable_step(now_secs: i64, skew: u8, last_used_step: Option<i64>) -> Option<i64> {
+        let current = now_secs.div_euclid(STEP_SECONDS as i64);
+        let skew = i64::from(skew);
+        (current..=current + skew).find(|&step| !replayed(step, current, skew, last_used_step))
     }
 
     /// The `otpauth://` URI authenticator apps scan (used as `qr_url`).
@@ -120,6 +127,15 @@ impl TotpSecret {
             self.base32
         )
     }
+}
+
+/// Whether `step` counts as a replay after `last_used_step`, at `current` with `skew`.
+///
+/// A last step beyond the accepted window (`current + skew`) can only have been used
+/// before the clock moved back (`clock/set`): the guard forgets it then, or every code
+/// would be refused until the clock caught up with a moment that no longer exists.
+fn replayed(step: i64, current: i64, skew: i64, last_used_step: Option<i64>) -> bool {
+    last_used_step.is_some_and(|last| step <= last && last <= current + skew)
 }
 
 /// The codes a test needs: the current one, the next one, and how long the current lasts.
@@ -194,6 +210,30 @@ mod tests {
             secret.verify(&code, now, 1, Some(step)),
             Err(OtpError::Replayed)
         );
+    }
+
+    #[test]
+    fn a_clock_moved_back_does_not_turn_every_code_into_a_replay() {
+        // Issue 27 (8): the guard kept a step from the future and refused the present.
+        let secret = TotpSecret::from_base32("JBSWY3DPEHPK3PXP").unwrap();
+        let later = 1_700_000_000;
+        let used = secret.verify(&secret.code_at_step(later / 30), later, 1, None);
+        let earlier = later - 3_600;
+        let code = secret.code_at_step(earlier / 30);
+        assert_eq!(
+            secret.verify(&code, earlier, 1, used.ok()),
+            Ok(earlier / 30)
+        );
+        assert_eq!(
+            TotpSecret::usable_step(earlier, 1, used.ok()),
+            Some(earlier / 30)
+        );
+        // The step just used is skipped for the next one in the window.
+        assert_eq!(
+            TotpSecret::usable_step(later, 1, used.ok()),
+            Some(later / 30 + 1)
+        );
+        assert_eq!(TotpSecret::usable_step(later, 0, used.ok()), None);
     }
 
     #[test]

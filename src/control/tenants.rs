@@ -12,8 +12,8 @@ pub struct TenantInfo {
     pub base_url: String,
 }
 
-/// Creates a tenant from `fixtures` (default: the fixtures the default world was loaded
-/// with), with its own clock (system time, independently settable) and settings; refuses
+/// Creates a tenant from `fixtures` (default: the fixtures the server started with, not
+/// any document a reset has loaded since), with its own clock (system time, independently settable) and settings; refuses
 /// with 429 past `--max-tenants`.
 pub(crate) fn create_tenant(
     registry: &Registry,
@@ -26,7 +26,7 @@ pub(crate) fn create_tenant(
             max: config.max_tenants,
         });
     }
-    let fixtures = fixtures.unwrap_or_else(|| registry.default.fixtures().as_ref().clone());
+    let fixtures = fixtures.unwrap_or_else(|| registry.startup_fixtures.as_ref().clone());
     let settings = WorldSettings::for_tenant(config, &registry.default.settings);
     let records = &settings.budgets.records;
     if records.used().saturating_add(fixtures.record_count()) > records.cap() {
@@ -72,5 +72,11 @@ pub(crate) fn tenant_page(registry: &Registry, request: &PageRequest) -> Page<St
 
 /// Deletes a tenant; whether it existed.
 pub(crate) fn delete_tenant(registry: &Registry, id: &str) -> bool {
-    registry.tenants.remove(id).is_some()
+    let removed = registry.tenants.remove(id).is_some();
+    if removed {
+        registry
+            .deleted_since_trim
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    removed
 }

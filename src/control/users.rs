@@ -2,7 +2,7 @@
 
 #[allow(unused_imports)]
 use super::*;
-use crate::world::store::TeamRef;
+use crate::world::store::{next_slot, put, TeamRef};
 
 /// A membership to give a user: exactly one of `product` (id or slug) and `org` (id or
 /// slug), and a role (`Administrator`, `Developer`, `View-only`, `Support`).
@@ -25,7 +25,8 @@ pub struct MembershipSpec {
 pub struct NewUser {
     /// The login (unique, case-insensitive).
     pub email: String,
-    /// The password.
+    /// The password (a JSON number is taken as its digits, as on every route).
+    #[serde(deserialize_with = "crate::support::text::scalar_text_required")]
     pub password: String,
     /// First name.
     #[serde(default)]
@@ -49,7 +50,11 @@ pub struct NewUser {
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
     /// A new password.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::support::text::scalar_text"
+    )]
     pub password: Option<String>,
     /// A new first name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -100,8 +105,9 @@ pub struct UserView {
 /// The codes a test needs to pass MFA (`GET /__mock/users/{email}/totp`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TotpCodes {
-    /// The code valid now (refused if this step was already used: take `next_code` after
-    /// advancing the clock by `seconds_remaining`).
+    /// A code the mock accepts now: the current step's, or, once that step was used, the
+    /// next step's that the skew still accepts (with a skew of 0 there is none: advance
+    /// the clock by `seconds_remaining` and take `next_code`).
     pub code: String,
     /// The code of the next 30-second step.
     pub next_code: String,
@@ -226,18 +232,23 @@ pub(crate) fn add_user(world: &World, new: NewUser) -> Result<UserView, ApiError
         )));
     }
     let memberships = resolve_memberships(&directory, &new.memberships)?;
-    let id = u32::try_from(directory.users.len()).map_err(|_| ApiError::Unavailable)?;
+    let slot = next_slot(&directory.users);
+    let id = u32::try_from(slot).map_err(|_| ApiError::Unavailable)?;
     store.take_record()?;
-    directory.users.push(Some(User {
-        email: new.email,
-        password: new.password,
-        first_name: new.first_name,
-        last_name: new.last_name,
-        company_name: String::new(),
-        business_account: false,
-        mfa,
-        pending_enrolment: None,
-    }));
+    put(
+        &mut directory.users,
+        slot,
+        User {
+            email: new.email,
+            password: new.password,
+            first_name: new.first_name,
+            last_name: new.last_name,
+            company_name: String::new(),
+            business_account: false,
+            mfa,
+            pending_enrolment: None,
+        },
+    );
     for (team, role) in memberships {
         directory.memberships.push(Membership {
             user: id,
@@ -311,7 +322,8 @@ pub(crate) fn update_user(
     Ok(view_user(&directory, id, user))
 }
 
-/// Removes a user with its memberships, tokens, refresh tokens and MFA challenges.
+/// Removes a user as `DELETE /v1/user` does: memberships, password resets, own OAuth
+/// clients, device ownership, tokens, refresh tokens and MFA challenges.
 pub(crate) fn remove_user(world: &World, email: &str) -> Result<(), ApiError> {
     let store = world.store();
     let id = {
@@ -319,10 +331,9 @@ pub(crate) fn remove_user(world: &World, email: &str) -> Result<(), ApiError> {
         let (id, _) = directory
             .user_by_email(email)
             .ok_or_else(|| not_found_user(email))?;
-        if let Some(slot) = directory.users.get_mut(id as usize) {
-            *slot = None;
+        if directory.remove_user(id) {
+            store.give_record();
         }
-        directory.memberships.retain(|m| m.user != id);
         id
     };
     store.revoke_all_of(Owner::User(id));
@@ -341,9 +352,16 @@ pub(crate) fn totp_codes(world: &World, email: &str) -> Result<TotpCodes, ApiErr
         .mfa
         .as_ref()
         .ok_or_else(|| ApiError::BadRequest(format!("{} has no MFA", user.email)))?;
-    let codes = current_codes(&mfa.secret, world.clock.now_secs());
+    let now = world.clock.now_secs();
+    let codes = current_codes(&mfa.secret, now);
+    // The current step once used is refused as a replay: hand out the next step the
+    // skew still accepts instead, so the code given is one the mock takes.
+    let code = match TotpSecret::usable_step(now, world.settings.otp_skew, mfa.last_step) {
+        Some(step) if step != codes.step => mfa.secret.code_at_step(step),
+        _ => codes.code,
+    };
     Ok(TotpCodes {
-        code: codes.code,
+        code,
         next_code: codes.next_code,
         seconds_remaining: codes.seconds_remaining,
     })

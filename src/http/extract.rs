@@ -7,7 +7,7 @@
 //! - [`TokenForm`]: the `/oauth/token` request (form only, §1.1) with Basic client credentials.
 //! - [`JsonOrForm`]: a JSON (or form) body for the JSON endpoints.
 
-use crate::support::text::{field_too_long, json_strings_within, MAX_FIELD_BYTES};
+use crate::support::text::{field_too_long, json_strings_within, without_values, MAX_FIELD_BYTES};
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -203,14 +203,29 @@ pub(crate) fn decode_body<T: DeserializeOwned>(bytes: &[u8], is_json: bool) -> R
         if !json_strings_within(bytes, MAX_FIELD_BYTES) {
             return Err(ApiError::BadRequest(field_too_long()));
         }
-        serde_json::from_slice(bytes)
-            .map_err(|e| ApiError::BadRequest(format!("Invalid JSON body: {e}")))
+        // Every typed body is an object: serde would read a struct from an array (`[]`
+        // taken as "no fields", i.e. all defaults) and some types from `null`.
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(ApiError::BadRequest(
+                "The request body must be a JSON object".into(),
+            ));
+        }
+        serde_json::from_slice(bytes).map_err(|e| {
+            ApiError::BadRequest(format!(
+                "Invalid JSON body: {}",
+                without_values(&e.to_string())
+            ))
+        })
     } else {
         if !parse_form(bytes).within(MAX_FIELD_BYTES) {
             return Err(ApiError::BadRequest(field_too_long()));
         }
-        serde_urlencoded::from_bytes(bytes)
-            .map_err(|e| ApiError::BadRequest(format!("Invalid form body: {e}")))
+        serde_urlencoded::from_bytes(bytes).map_err(|e| {
+            ApiError::BadRequest(format!(
+                "Invalid form body: {}",
+                without_values(&e.to_string())
+            ))
+        })
     }
 }
 
@@ -430,8 +445,13 @@ pub(crate) fn body_fields(
     if !json_strings_within(body, MAX_FIELD_BYTES) {
         return Err(ApiError::BadRequest(field_too_long()));
     }
-    let map: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(body)
-        .map_err(|e| ApiError::BadRequest(format!("Invalid JSON body: {e}")))?;
+    let map: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(body).map_err(|e| {
+            ApiError::BadRequest(format!(
+                "Invalid JSON body: {}",
+                without_values(&e.to_string())
+            ))
+        })?;
     let mut fields = crate::particle::forms::FormFields::default();
     fields.extend(map.into_iter().filter_map(|(k, v)| {
         let text = match v {

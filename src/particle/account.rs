@@ -325,7 +325,7 @@ pub(crate) fn confirm_enrolment(
 /// `PUT /v1/user/mfa-disable` body.
 #[derive(Debug, serde::Deserialize)]
 pub(crate) struct DisableMfa {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::support::text::scalar_text")]
     pub current_password: Option<String>,
 }
 

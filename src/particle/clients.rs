@@ -12,7 +12,8 @@ use crate::tokens::format_token;
 use crate::world::store::{Client, ClientIdx, ClientKind, Directory, Owner, Team, UserId};
 use crate::world::World;
 
-/// Most OAuth clients one world holds (deleted ones count: tokens still name them).
+/// Most live OAuth clients one world holds (a deleted one's slot is reused once no token
+/// names it).
 const MAX_CLIENTS: usize = 1_000;
 /// Longest client name and redirect URI accepted.
 const MAX_NAME: usize = 256;
@@ -194,11 +195,21 @@ pub(crate) fn create_client(
     }
     let scope = scope_text(spec.scope)?;
     let store = world.store();
+    // Read before the directory lock (token tables are never read under it elsewhere);
+    // a deleted client's credentials fail, so nothing names it anew meanwhile.
+    let named = store.clients_named();
     let mut directory = store.directory.write();
     let kind = kind_of(&directory, caller, owner, true)?;
-    if directory.clients.len() >= MAX_CLIENTS
-        || ClientIdx::try_from(directory.clients.len()).is_err()
-    {
+    // The cap counts live clients; a deleted one's slot is taken again once no token
+    // names it (its tokens stay valid, A4.4, and must keep naming it).
+    if directory.clients.iter().filter(|c| c.live).count() >= MAX_CLIENTS {
+        return Err(bad("Too many OAuth clients in this mock world."));
+    }
+    let reuse =
+        directory.clients.iter().enumerate().position(|(i, c)| {
+            !c.live && ClientIdx::try_from(i).is_ok_and(|i| !named.contains(&i))
+        });
+    if reuse.is_none() && ClientIdx::try_from(directory.clients.len()).is_err() {
         return Err(bad("Too many OAuth clients in this mock world."));
     }
     let base = slug(&name);
@@ -233,7 +244,10 @@ pub(crate) fn create_client(
     let answer = view(&client, true);
     store.take_record()?;
     tracing::info!(client = %client.id, "OAuth client created");
-    directory.clients.push(client);
+    match reuse.and_then(|i| directory.clients.get_mut(i)) {
+        Some(slot) => *slot = client,
+        None => directory.clients.push(client),
+    }
     Ok(OneClient {
         ok: true,
         client: answer,
@@ -295,7 +309,14 @@ pub(crate) fn delete_client(
     let store = world.store();
     let mut directory = store.directory.write();
     let kind = kind_of(&directory, caller, owner, true)?;
-    find_mut(&mut directory, &kind, id)?.live = false;
+    let client = find_mut(&mut directory, &kind, id)?;
+    client.live = false;
+    // What only a live client needs goes now; the id stays for its tokens' answers.
+    client.secret = String::new();
+    client.name = String::new();
+    client.redirect_uri = None;
+    client.scope = None;
+    store.give_record();
     tracing::info!(client = %crate::support::text::truncate(id), "OAuth client deleted");
     Ok(())
 }

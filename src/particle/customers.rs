@@ -8,10 +8,10 @@ use crate::particle::forms::FormFields;
 use crate::particle::oauth::{authenticate_client_pair, issue, TokenResponse};
 use crate::particle::scopes::{authorize_developer, TeamRef};
 use crate::support::text::truncate;
-use crate::world::store::{ClientIdx, ClientKind, Customer, Owner, Team};
+use crate::world::store::{has_room, next_slot, put, ClientIdx, ClientKind, Customer, Owner, Team};
 use crate::world::World;
 
-/// Most customers one world holds (deleted ones count: tokens still name them).
+/// Most customers one world holds at once (deletion revokes their tokens and frees the slot).
 const MAX_CUSTOMERS: usize = 10_000;
 /// Longest email (or unique identifier) and password accepted.
 const MAX_EMAIL: usize = 254;
@@ -113,16 +113,21 @@ pub(crate) fn create_customer(
         if directory.customer_by_email(product, &email).is_some() {
             return Err(bad("Customer already exists"));
         }
-        if directory.customers.len() >= MAX_CUSTOMERS {
+        if !has_room(&directory.customers, MAX_CUSTOMERS) {
             return Err(bad("Too many customers in this mock world."));
         }
-        let index = u32::try_from(directory.customers.len()).map_err(|_| ApiError::Unavailable)?;
+        let slot = next_slot(&directory.customers);
+        let index = u32::try_from(slot).map_err(|_| ApiError::Unavailable)?;
         store.take_record()?;
-        directory.customers.push(Some(Customer {
-            email: email.clone(),
-            password,
-            product,
-        }));
+        put(
+            &mut directory.customers,
+            slot,
+            Customer {
+                email: email.clone(),
+                password,
+                product,
+            },
+        );
         index
     };
     tracing::info!(customer = %truncate(&email), product, "customer created");
@@ -202,6 +207,7 @@ pub(crate) fn delete_customer(
             .get_mut(index as usize)
             .and_then(Option::take);
         if let Some(c) = removed {
+            store.give_record();
             let key = product.to_string();
             for d in &mut directory.devices {
                 if d.product.as_deref() == Some(key.as_str())

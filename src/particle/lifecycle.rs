@@ -12,7 +12,7 @@ use crate::error::ApiError;
 use crate::particle::account::{user_info, UserInfo};
 use crate::support::text::truncate;
 use crate::tokens::{format_token, secrets_equal};
-use crate::world::store::{Owner, PasswordReset, Store, User, UserId};
+use crate::world::store::{has_room, next_slot, put, Owner, PasswordReset, Store, User, UserId};
 use crate::world::World;
 
 /// Most accounts one world holds (fixtures, control calls and sign-ups together).
@@ -44,7 +44,7 @@ pub(crate) struct AccountInfoIn {
 pub(crate) struct SignUp {
     #[serde(default)]
     pub username: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::support::text::scalar_text")]
     pub password: Option<String>,
     #[serde(default)]
     pub account_info: Option<AccountInfoIn>,
@@ -61,9 +61,9 @@ pub(crate) struct AccountChange {
     pub account_info: Option<AccountInfoIn>,
     #[serde(default)]
     pub username: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::support::text::scalar_text")]
     pub password: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::support::text::scalar_text")]
     pub current_password: Option<String>,
     #[serde(default)]
     pub invalidate_tokens: Option<bool>,
@@ -72,7 +72,7 @@ pub(crate) struct AccountChange {
 /// `DELETE /v1/user` body (A2.4).
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct AccountDeletion {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::support::text::scalar_text")]
     pub password: Option<String>,
 }
 
@@ -88,9 +88,9 @@ pub(crate) struct ResetRequest {
 pub(crate) struct ResetRedemption {
     #[serde(default)]
     pub username: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::support::text::scalar_text")]
     pub token: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::support::text::scalar_text")]
     pub password: Option<String>,
 }
 
@@ -204,7 +204,7 @@ pub(crate) fn sign_up(world: &World, body: SignUp) -> Result<(), ApiError> {
         return Err(sign_up_error("User already exists")
             .because(format!("sign-up of existing user {}", truncate(&username))));
     }
-    if directory.users.len() >= MAX_USERS {
+    if !has_room(&directory.users, MAX_USERS) {
         return Err(sign_up_error("Too many users in this mock world"));
     }
     let mut user = User {
@@ -221,7 +221,8 @@ pub(crate) fn sign_up(world: &World, body: SignUp) -> Result<(), ApiError> {
         apply_info(&mut user, info).map_err(|e| sign_up_error(&e.to_string()))?;
     }
     store.take_record()?;
-    directory.users.push(Some(user));
+    let slot = next_slot(&directory.users);
+    put(&mut directory.users, slot, user);
     tracing::info!(user = %username, "user signed up");
     Ok(())
 }
@@ -327,22 +328,14 @@ pub(crate) fn delete_account(
         let u = directory.user(user).ok_or_else(ApiError::invalid_token)?;
         check_password(u, body.password.as_deref(), "password")?;
         let email = u.email.clone();
-        if let Some(slot) = directory.users.get_mut(user as usize) {
-            *slot = None;
-        }
-        directory.memberships.retain(|m| m.user != user);
-        directory.password_resets.retain(|r| r.user != user);
-        for d in &mut directory.devices {
-            if d.owner
-                .as_deref()
-                .is_some_and(|o| o.eq_ignore_ascii_case(&email))
-            {
-                d.owner = None;
-            }
+        if directory.remove_user(user) {
+            store.give_record();
         }
         tracing::info!(user = %email, "account deleted");
     }
     store.revoke_all_of(Owner::User(user));
+    // The slot is reused by the next sign-up: nothing of this account may reach it.
+    store.mfa_challenges.retain(|_, c| c.user != user);
     Ok(OkMessage::new("User's account has been deleted."))
 }
 

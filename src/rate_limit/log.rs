@@ -19,9 +19,10 @@ pub(super) const NO_RULE: u8 = u8::MAX;
 /// table), and no heap allocation while its log holds two entries or fewer.
 #[derive(Debug, Clone)]
 pub(super) struct ClientState {
-    /// The instant offsets count from, in whole seconds since the Unix epoch (a `u32`
-    /// lasts until 2106; earlier or later clocks are clamped).
-    pub(super) base_secs: u32,
+    /// The instant offsets count from, in whole minutes since the Unix epoch: a `u32` of
+    /// minutes lasts to the year 10136, past the clock's last instant (9999-12-31), where
+    /// one of seconds would end in 2106 and switch every limit off after it.
+    pub(super) base_min: u32,
     /// Admitted requests inside the retention horizon, oldest first.
     pub(super) marks: SmallVec<[Mark; 2]>,
     /// Offset of the latest instant this client was seen at (time never runs backwards
@@ -38,7 +39,7 @@ pub(super) struct ClientState {
 impl ClientState {
     pub(super) fn new(now: Millis) -> Self {
         Self {
-            base_secs: secs_of(now),
+            base_min: mins_of(now),
             marks: SmallVec::new(),
             last_seen: 0,
             blocked_until: 0,
@@ -48,7 +49,7 @@ impl ClientState {
     }
 
     fn base(&self) -> Millis {
-        Millis::from(self.base_secs) * 1000
+        Millis::from(self.base_min) * MINUTE_MS
     }
 
     pub(super) fn offset(&self, at: Millis) -> u32 {
@@ -70,8 +71,8 @@ impl ClientState {
             self.marks.drain(..keep_from);
         }
         if now - self.base() > REBASE_AFTER_MS {
-            let new_base_secs = secs_of(now - i64::from(MAX_WINDOW_MS) - 1_000);
-            let new_base = Millis::from(new_base_secs) * 1000;
+            let new_base_min = mins_of(now - i64::from(MAX_WINDOW_MS) - MINUTE_MS);
+            let new_base = Millis::from(new_base_min) * MINUTE_MS;
             let base = self.base();
             let shift = |off: u32| -> u32 {
                 u32::try_from((base + Millis::from(off) - new_base).max(0)).unwrap_or(0)
@@ -81,7 +82,7 @@ impl ClientState {
             }
             self.last_seen = shift(self.last_seen);
             self.blocked_until = shift(self.blocked_until);
-            self.base_secs = new_base_secs;
+            self.base_min = new_base_min;
         }
         self.last_seen = self.offset(now);
         now
@@ -178,9 +179,13 @@ impl ClientState {
     }
 }
 
-/// Whole seconds since the epoch, clamped to a `u32`.
-pub(super) fn secs_of(at: Millis) -> u32 {
-    u32::try_from(at.div_euclid(1000).max(0)).unwrap_or(u32::MAX)
+/// One minute in milliseconds: the unit of a client's base instant.
+const MINUTE_MS: Millis = 60_000;
+
+/// Whole minutes since the epoch, clamped to a `u32` (which holds every instant the
+/// clock accepts).
+pub(super) fn mins_of(at: Millis) -> u32 {
+    u32::try_from(at.div_euclid(MINUTE_MS).max(0)).unwrap_or(u32::MAX)
 }
 
 /// Whole seconds from `now` to `at`, rounded up.

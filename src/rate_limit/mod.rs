@@ -427,6 +427,22 @@ mod tests {
     }
 
     #[test]
+    fn limits_hold_over_the_whole_range_of_the_clock() {
+        // Issue 27 (5): a base kept in `u32` seconds ended in 2106 and every offset read 0.
+        for at in [7_258_118_400_000, 253_402_300_000_000] {
+            // 2200-01-01 and 9999-12-31
+            let l = limiter(
+                &[(Rule::Oauth, Some(Limit::secs(2, 60)))],
+                Algorithm::Sliding,
+            );
+            let o = Some(Rule::Oauth);
+            assert!(admitted(&l.check(A, o, at)));
+            assert!(admitted(&l.check(A, o, at + 1)));
+            assert_eq!(retry(l.check(A, o, at + 2)), 60, "at {at}");
+        }
+    }
+
+    #[test]
     fn the_client_state_stays_small() {
         assert_eq!(std::mem::size_of::<ClientState>(), 40);
         assert_eq!(std::mem::size_of::<ClientKey>(), 8);

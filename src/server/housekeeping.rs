@@ -19,7 +19,10 @@ pub(super) async fn sweep_rate_limits(registry: Arc<Registry>) {
         let registry = registry.clone();
         let _ = tokio::task::spawn_blocking(move || {
             let evicted = sweep_all(&registry) + sweep_expired_tokens(&registry);
-            if evicted >= RELEASE_AFTER_EVICTING {
+            let tenants_gone = registry
+                .deleted_since_trim
+                .swap(0, std::sync::atomic::Ordering::Relaxed);
+            if evicted >= RELEASE_AFTER_EVICTING || tenants_gone > 0 {
                 release_freed_memory();
             }
         })

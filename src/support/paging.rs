@@ -47,16 +47,6 @@ pub(crate) struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
-impl<T> Page<T> {
-    /// A page with nothing in it and nothing after it.
-    pub(crate) fn empty() -> Self {
-        Self {
-            items: Vec::new(),
-            next_cursor: None,
-        }
-    }
-}
-
 /// The page of a list already sorted by `key` (small tables: users, clients, …): the
 /// items whose key sorts after the cursor, at most `limit` of them.
 pub(crate) fn page_of_sorted<T>(

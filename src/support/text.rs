@@ -53,26 +53,33 @@ pub(crate) fn truncate(text: &str) -> String {
 
 /// Matches `text` against `pattern`, where `*` stands for any run of characters (`/`
 /// included) and everything else must be equal.
+///
+/// Linear in the two lengths: the literal pieces between stars are found leftmost-first
+/// in turn (a piece found further right could only leave less room for the rest), each
+/// with the standard library's linear substring search. Backtracking over stars cost
+/// O(pattern × text) on patterns such as `*zzz…zy`.
 pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
-    let (p, t) = (pattern.as_bytes(), text.as_bytes());
-    let (mut pi, mut ti) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && p[pi] == b'*' {
-            star = Some((pi, ti));
-            pi += 1;
-        } else if pi < p.len() && p[pi] == t[ti] {
-            pi += 1;
-            ti += 1;
-        } else if let Some((sp, st)) = star {
-            pi = sp + 1;
-            ti = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
+    let mut pieces = pattern.split('*');
+    let first = pieces.next().unwrap_or_default();
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    let mut middle: Vec<&str> = pieces.collect();
+    let Some(last) = middle.pop() else {
+        // No star: the whole text must be the pattern.
+        return rest.is_empty();
+    };
+    let Some(inner) = rest.strip_suffix(last) else {
+        return false;
+    };
+    rest = inner;
+    for piece in middle.into_iter().filter(|p| !p.is_empty()) {
+        match rest.find(piece) {
+            Some(at) => rest = &rest[at + piece.len()..],
+            None => return false,
         }
     }
-    p[pi..].iter().all(|b| *b == b'*')
+    true
 }
 
 /// The slug of `text`: lowercase ASCII alphanumerics, every other run of characters one
@@ -96,6 +103,49 @@ pub(crate) fn slug(text: &str, max: usize, fallback: &str) -> String {
     }
 }
 
+/// Deserializes an optional text field that may arrive as a JSON string, number or
+/// boolean, as its text: what the form-shaped routes do with every field (a JSON `97531246`
+/// and a form `97531246` are the same password), so that a numeric value in a text field
+/// is handled one way everywhere. `null` is absent; an array or object is refused without
+/// quoting anything of it.
+pub(crate) fn scalar_text<'de, D>(deserializer: D) -> Result<Option<String>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::Deserialize;
+    match serde_json::Value::deserialize(deserializer)? {
+        serde_json::Value::Null => Ok(None),
+        serde_json::Value::String(s) => Ok(Some(s)),
+        serde_json::Value::Number(n) => Ok(Some(n.to_string())),
+        serde_json::Value::Bool(b) => Ok(Some(b.to_string())),
+        _ => Err(serde::de::Error::custom("expected a string")),
+    }
+}
+
+/// [`scalar_text`] for a field that must be present.
+pub(crate) fn scalar_text_required<'de, D>(deserializer: D) -> Result<String, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    scalar_text(deserializer)?.ok_or_else(|| serde::de::Error::custom("expected a string"))
+}
+
+/// A body decoder's message without the values it quotes: serde's `invalid type:
+/// integer `97531246`, expected a string` names the value sent, which may be a password;
+/// the kind and what was expected are enough to fix the request. (`unknown variant` keeps
+/// its quote: only enumerated fields such as `algorithm` have variants, and none is a
+/// secret.)
+pub(crate) fn without_values(message: &str) -> String {
+    for prefix in ["invalid type: ", "invalid value: "] {
+        if let Some(rest) = message.strip_prefix(prefix) {
+            let kind = rest.split([' ', ',']).next().unwrap_or_default();
+            let tail = rest.rfind(", expected").map_or("", |at| &rest[at..]);
+            return format!("{prefix}{kind}{tail}");
+        }
+    }
+    message.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,5 +165,39 @@ mod tests {
     fn long_input_is_cut_to_64_characters_and_short_input_kept() {
         assert_eq!(truncate("abc"), "abc");
         assert_eq!(truncate(&"é".repeat(100)).chars().count(), 64);
+    }
+
+    #[test]
+    fn decoder_messages_lose_the_values_they_quote() {
+        let e = serde_json::from_str::<Option<String>>("97531246").unwrap_err();
+        let m = without_values(&e.to_string());
+        assert_eq!(
+            m,
+            "invalid type: integer, expected a string at line 1 column 8"
+        );
+        let e = serde_json::from_str::<bool>(r#""hunter2, expected x""#).unwrap_err();
+        assert!(!without_values(&e.to_string()).contains("hunter2"));
+        assert_eq!(without_values("unknown field `x`"), "unknown field `x`");
+    }
+
+    #[test]
+    fn globs_match_pieces_leftmost_first() {
+        for (pattern, text, expected) in [
+            ("a*a", "a", false),
+            ("a*a", "aa", true),
+            ("ab*", "ab", true),
+            ("*b*b*", "abab", true),
+            ("*b*b*", "ab", false),
+            ("/t/*/v1/*/x", "/t/1/v1/2/3/x", true),
+            ("**", "", true),
+            ("", "", true),
+            ("", "x", false),
+            ("*é*", "aéb", true),
+        ] {
+            assert_eq!(glob_match(pattern, text), expected, "{pattern} {text}");
+        }
+        // Issue 27 (3): thousands of `z` then `y` against a long path of `z`s.
+        let pattern = format!("*{}y", "z".repeat(1_000));
+        assert!(!glob_match(&pattern, &"z".repeat(14_000)));
     }
 }

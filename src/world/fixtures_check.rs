@@ -1,7 +1,7 @@
 //! The fixtures document's validation: every cross-reference resolved and every value
 //! checked, with the field path of the first problem.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use crate::tokens::parse_token;
 use crate::totp::TotpSecret;
@@ -11,16 +11,9 @@ use crate::world::devices::{
 use crate::world::fixtures::*;
 
 impl Fixtures {
-    pub(super) fn find_product(&self, key: &str) -> Option<&ProductFixture> {
-        self.products
-            .iter()
-            .find(|p| p.slug == key || p.id.to_string() == key)
-    }
-
-    pub(super) fn find_org(&self, key: &str) -> Option<&OrgFixture> {
-        self.orgs.iter().find(|o| o.slug == key || o.id == key)
-    }
-
+    /// Checks the document in one pass per section: every cross-reference is a hash
+    /// lookup in the keys gathered so far, so a document of n records costs O(n) (a
+    /// scan per reference made a large document quadratic: issue 27).
     pub(super) fn validate(&self) -> Result<(), String> {
         if let Some(section) = &self.rate_limits {
             section.validate("rate_limits.")?;
@@ -50,6 +43,13 @@ impl Fixtures {
                 }
             }
         }
+        let check_user = |email: &str, at: &str| -> Result<(), String> {
+            if emails.contains(&email.to_ascii_lowercase()) {
+                Ok(())
+            } else {
+                Err(format!("at `{at}`: unknown user `{email}`"))
+            }
+        };
         let mut org_keys = HashSet::new();
         for (i, org) in self.orgs.iter().enumerate() {
             if !is_24_hex(&org.id) {
@@ -59,34 +59,40 @@ impl Fixtures {
                 return Err(format!("at `orgs[{i}]`: duplicate org id or slug"));
             }
         }
-        let mut product_keys = HashSet::new();
+        let find_org = |key: &str| org_keys.contains(key).then_some(());
+        // Every product's id (as text) and slug, to its numeric id.
+        let mut product_keys: HashMap<String, u32> = HashMap::new();
         for (i, product) in self.products.iter().enumerate() {
             if product.slug.is_empty() || product.slug.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(format!(
                     "at `products[{i}].slug`: a slug must be non-empty and not all digits"
                 ));
             }
-            if !product_keys.insert(product.id.to_string())
-                || !product_keys.insert(product.slug.clone())
+            if product_keys
+                .insert(product.id.to_string(), product.id)
+                .is_some()
+                || product_keys
+                    .insert(product.slug.clone(), product.id)
+                    .is_some()
             {
                 return Err(format!("at `products[{i}]`: duplicate product id or slug"));
             }
             if let Some(org) = &product.org {
-                self.find_org(org)
+                find_org(org)
                     .ok_or_else(|| format!("at `products[{i}].org`: unknown org `{org}`"))?;
             }
         }
+        let find_product = |key: &str| product_keys.get(key).copied();
         for (i, m) in self.memberships.iter().enumerate() {
             let at = format!("memberships[{i}]");
-            self.check_user(&m.user, &format!("{at}.user"))?;
+            check_user(&m.user, &format!("{at}.user"))?;
             match (&m.product, &m.org) {
                 (Some(p), None) => {
-                    self.find_product(p)
+                    find_product(p)
                         .ok_or_else(|| format!("at `{at}.product`: unknown product `{p}`"))?;
                 }
                 (None, Some(o)) => {
-                    self.find_org(o)
-                        .ok_or_else(|| format!("at `{at}.org`: unknown org `{o}`"))?;
+                    find_org(o).ok_or_else(|| format!("at `{at}.org`: unknown org `{o}`"))?;
                 }
                 _ => {
                     return Err(format!(
@@ -119,10 +125,10 @@ impl Fixtures {
             }
             match (&c.product, &c.owner) {
                 (Some(p), None) => {
-                    self.find_product(p)
+                    find_product(p)
                         .ok_or_else(|| format!("at `{at}.product`: unknown product `{p}`"))?;
                 }
-                (None, Some(o)) => self.check_user(o, &format!("{at}.owner"))?,
+                (None, Some(o)) => check_user(o, &format!("{at}.owner"))?,
                 _ => {
                     return Err(format!(
                         "at `{at}`: name exactly one of `product` and `owner`"
@@ -144,10 +150,9 @@ impl Fixtures {
         let mut customers = HashSet::new();
         for (i, c) in self.customers.iter().enumerate() {
             let at = format!("customers[{i}]");
-            let product = self
-                .find_product(&c.product)
+            let product = find_product(&c.product)
                 .ok_or_else(|| format!("at `{at}.product`: unknown product `{}`", c.product))?;
-            if !customers.insert((product.id, c.email.to_ascii_lowercase())) {
+            if !customers.insert((product, c.email.to_ascii_lowercase())) {
                 return Err(format!("at `{at}.email`: duplicate customer `{}`", c.email));
             }
         }
@@ -161,7 +166,7 @@ impl Fixtures {
                 return Err(format!("at `{at}.id`: duplicate device id `{}`", d.id));
             }
             if let Some(owner) = &d.owner {
-                self.check_user(owner, &format!("{at}.owner"))?;
+                check_user(owner, &format!("{at}.owner"))?;
             }
             if d.groups.len() > MAX_GROUPS
                 || d.groups
@@ -175,18 +180,14 @@ impl Fixtures {
             check_device_model(d, &at)?;
             let product = match &d.product {
                 Some(p) => Some(
-                    self.find_product(p)
+                    find_product(p)
                         .ok_or_else(|| format!("at `{at}.product`: unknown product `{p}`"))?,
                 ),
                 None => None,
             };
             if let Some(customer) = &d.customer {
-                let known = product.is_some_and(|p| {
-                    self.customers.iter().any(|c| {
-                        c.email.eq_ignore_ascii_case(customer)
-                            && self.find_product(&c.product).map(|x| x.id) == Some(p.id)
-                    })
-                });
+                let known = product
+                    .is_some_and(|p| customers.contains(&(p, customer.to_ascii_lowercase())));
                 if !known {
                     return Err(format!(
                         "at `{at}.customer`: `{customer}` is not a customer of the device's product"
@@ -200,12 +201,11 @@ impl Fixtures {
             let at = format!("api_users[{i}]");
             match (&a.product, &a.org) {
                 (Some(p), None) => {
-                    self.find_product(p)
+                    find_product(p)
                         .ok_or_else(|| format!("at `{at}.product`: unknown product `{p}`"))?;
                 }
                 (None, Some(o)) => {
-                    self.find_org(o)
-                        .ok_or_else(|| format!("at `{at}.org`: unknown org `{o}`"))?;
+                    find_org(o).ok_or_else(|| format!("at `{at}.org`: unknown org `{o}`"))?;
                 }
                 _ => {
                     return Err(format!(
@@ -244,7 +244,7 @@ impl Fixtures {
             if !tokens.insert(key) {
                 return Err(format!("at `{at}.token`: duplicate token"));
             }
-            self.check_user(&t.user, &format!("{at}.user"))?;
+            check_user(&t.user, &format!("{at}.user"))?;
             if !client_ids.contains(t.client.as_str()) {
                 return Err(format!("at `{at}.client`: unknown client `{}`", t.client));
             }
@@ -255,18 +255,6 @@ impl Fixtures {
             }
         }
         Ok(())
-    }
-
-    pub(super) fn check_user(&self, email: &str, at: &str) -> Result<(), String> {
-        if self
-            .users
-            .iter()
-            .any(|u| u.email.eq_ignore_ascii_case(email))
-        {
-            Ok(())
-        } else {
-            Err(format!("at `{at}`: unknown user `{email}`"))
-        }
     }
 }
 

@@ -10,6 +10,7 @@
 
 pub(crate) use crate::world::tables::CountedMap;
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -253,7 +254,58 @@ pub(crate) struct Directory {
     pub password_resets: Vec<PasswordReset>,
 }
 
+/// The slot a new record takes in a table whose deletions leave `None`: the first one a
+/// deletion emptied, or the end. Deleted records so give their room back (the caps count
+/// live records) and a table never grows past the most it held live at once.
+pub(crate) fn next_slot<T>(slots: &[Option<T>]) -> usize {
+    slots
+        .iter()
+        .position(Option::is_none)
+        .unwrap_or(slots.len())
+}
+
+/// Puts `value` in slot `index` (from [`next_slot`]).
+pub(crate) fn put<T>(slots: &mut Vec<Option<T>>, index: usize, value: T) {
+    match slots.get_mut(index) {
+        Some(slot) => *slot = Some(value),
+        None => slots.push(Some(value)),
+    }
+}
+
+/// Whether a table of deleted-leaves-`None` slots may take one more live record under
+/// `cap` (live records only count).
+pub(crate) fn has_room<T>(slots: &[Option<T>], cap: usize) -> bool {
+    next_slot(slots) < cap
+}
+
 impl Directory {
+    /// Removes user `id` and everything of theirs the directory holds: team
+    /// memberships, outstanding password resets, their own OAuth clients (deleted: a
+    /// later user may take the slot and must not inherit them), and device ownership.
+    /// Whether there was such a user. `DELETE /v1/user` and the control API share it,
+    /// so the two clean up alike.
+    pub fn remove_user(&mut self, id: UserId) -> bool {
+        let Some(user) = self.users.get_mut(id as usize).and_then(Option::take) else {
+            return false;
+        };
+        self.memberships.retain(|m| m.user != id);
+        self.password_resets.retain(|r| r.user != id);
+        for c in &mut self.clients {
+            if c.kind == ClientKind::User(id) {
+                c.live = false;
+            }
+        }
+        for d in &mut self.devices {
+            if d.owner
+                .as_deref()
+                .is_some_and(|o| o.eq_ignore_ascii_case(&user.email))
+            {
+                d.owner = None;
+            }
+        }
+        true
+    }
+
     /// Finds a live user by email, case-insensitively.
     pub fn user_by_email(&self, email: &str) -> Option<(UserId, &User)> {
         self.users.iter().enumerate().find_map(|(i, u)| {
@@ -286,9 +338,14 @@ impl Directory {
 
     /// A product by numeric id or slug.
     pub fn product(&self, key: &str) -> Option<&Product> {
+        // The key parsed once, not every id formatted for the comparison.
+        let id = key
+            .parse::<u32>()
+            .ok()
+            .filter(|_| !key.starts_with(['+', '0']) || key == "0");
         self.products
             .iter()
-            .find(|p| p.slug == key || p.id.to_string() == key)
+            .find(|p| Some(p.id) == id || p.slug == key)
     }
 
     /// An org by id or slug.
@@ -350,18 +407,35 @@ impl Directory {
         }
     }
 
-    /// The team a fixture names with `product` (first) or `org`.
-    fn fixture_team(&self, product: Option<&str>, org: Option<&str>) -> Option<Team> {
-        match (product, org) {
-            (Some(p), _) => self.team(TeamRef::Product(p)),
-            (None, Some(o)) => self.team(TeamRef::Org(o)),
-            (None, None) => None,
-        }
-    }
-
     /// Builds the directory of a validated fixtures document.
+    ///
+    /// Every reference is resolved through a hash map built here (users by email,
+    /// products and orgs by key): loading costs O(n) in the document's size.
     fn from_fixtures(fixtures: &Fixtures) -> Self {
         let mut dir = Directory::default();
+        let user_ids: HashMap<String, UserId> = fixtures
+            .users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (u.email.to_ascii_lowercase(), i as UserId))
+            .collect();
+        let user_of = |email: &str| user_ids.get(&email.to_ascii_lowercase()).copied();
+        let mut product_ids: HashMap<String, u32> = HashMap::new();
+        for p in &fixtures.products {
+            product_ids.insert(p.id.to_string(), p.id);
+            product_ids.insert(p.slug.clone(), p.id);
+        }
+        let product_of = |key: &str| product_ids.get(key).copied();
+        let mut org_ids: HashMap<&str, &str> = HashMap::new();
+        for o in &fixtures.orgs {
+            org_ids.insert(&o.id, &o.id);
+            org_ids.insert(&o.slug, &o.id);
+        }
+        let team_of = |product: Option<&str>, org: Option<&str>| match (product, org) {
+            (Some(p), _) => product_of(p).map(Team::Product),
+            (None, Some(o)) => org_ids.get(o).map(|id| Team::Org((*id).to_string())),
+            (None, None) => None,
+        };
         for u in &fixtures.users {
             let mfa = u.mfa.as_ref().and_then(|m| {
                 Some(Mfa {
@@ -396,8 +470,8 @@ impl Directory {
             let org = p
                 .org
                 .as_deref()
-                .and_then(|o| dir.org(o))
-                .map(|o| o.id.clone());
+                .and_then(|o| org_ids.get(o))
+                .map(|id| (*id).to_string());
             dir.products.push(Product {
                 id: p.id,
                 slug: p.slug.clone(),
@@ -407,8 +481,8 @@ impl Directory {
             });
         }
         for m in &fixtures.memberships {
-            let user = dir.user_by_email(&m.user).map(|(id, _)| id);
-            let team = dir.fixture_team(m.product.as_deref(), m.org.as_deref());
+            let user = user_of(&m.user);
+            let team = team_of(m.product.as_deref(), m.org.as_deref());
             if let (Some(user), Some(team)) = (user, team) {
                 dir.memberships.push(Membership {
                     user,
@@ -423,8 +497,8 @@ impl Directory {
         }
         for c in &fixtures.clients {
             let kind = match (c.product.as_deref(), c.owner.as_deref()) {
-                (Some(p), _) => dir.product(p).map(|p| ClientKind::Product(p.id)),
-                (None, Some(o)) => dir.user_by_email(o).map(|(id, _)| ClientKind::User(id)),
+                (Some(p), _) => product_of(p).map(ClientKind::Product),
+                (None, Some(o)) => user_of(o).map(ClientKind::User),
                 (None, None) => None,
             };
             if let Some(kind) = kind {
@@ -436,7 +510,7 @@ impl Directory {
             }
         }
         for c in &fixtures.customers {
-            if let Some(product) = dir.product(&c.product).map(|p| p.id) {
+            if let Some(product) = product_of(&c.product) {
                 dir.customers.push(Some(Customer {
                     email: c.email.to_ascii_lowercase(),
                     password: c.password.clone(),
@@ -448,15 +522,11 @@ impl Directory {
         for d in &mut dir.devices {
             // Store the product by numeric id whatever the fixture named it by.
             if let Some(p) = d.product.as_deref() {
-                d.product = fixtures
-                    .products
-                    .iter()
-                    .find(|x| x.slug == p || x.id.to_string() == p)
-                    .map(|x| x.id.to_string());
+                d.product = product_of(p).map(|id| id.to_string());
             }
         }
         for a in &fixtures.api_users {
-            let team = dir.fixture_team(a.product.as_deref(), a.org.as_deref());
+            let team = team_of(a.product.as_deref(), a.org.as_deref());
             if let (Some(team), Some(token)) = (team, parse_token(&a.token)) {
                 dir.api_users.push(Some(ApiUser {
                     username: a.username.clone(),
@@ -566,9 +636,21 @@ impl Store {
                 );
             }
         }
+        let user_ids: HashMap<String, UserId> = directory
+            .users
+            .iter()
+            .enumerate()
+            .filter_map(|(i, u)| Some((u.as_ref()?.email.to_ascii_lowercase(), i as UserId)))
+            .collect();
+        let client_ids: HashMap<&str, ClientIdx> = directory
+            .clients
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.id.as_str(), i as ClientIdx))
+            .collect();
         for t in &fixtures.tokens {
-            let user = directory.user_by_email(&t.user).map(|(id, _)| id);
-            let client = directory.client_by_id(&t.client).map(|(idx, _)| idx);
+            let user = user_ids.get(&t.user.to_ascii_lowercase()).copied();
+            let client = client_ids.get(t.client.as_str()).copied();
             if let (Some(key), Some(user), Some(client)) = (parse_token(&t.token), user, client) {
                 let expires_at = t.expires_at.as_deref().and_then(parse_iso8601);
                 store.tokens.insert(
@@ -594,6 +676,16 @@ impl Store {
         self.tokens.evict_expired(now)
             + self.refresh_tokens.evict_expired(now)
             + self.mfa_challenges.evict_expired(now)
+    }
+
+    /// The OAuth clients some live credential still names (a deleted client's slot is
+    /// reused only once none does).
+    pub(crate) fn clients_named(&self) -> std::collections::HashSet<ClientIdx> {
+        let mut named = std::collections::HashSet::new();
+        named.extend(self.tokens.iter().map(|t| t.value().client));
+        named.extend(self.refresh_tokens.iter().map(|t| t.value().client));
+        named.extend(self.mfa_challenges.iter().map(|c| c.value().client));
+        named
     }
 
     /// Revokes every access and refresh token of `owner`; returns how many access tokens.

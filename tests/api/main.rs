@@ -25,6 +25,7 @@ mod device_support;
 mod dispatch;
 mod events;
 mod floods;
+mod hardening3;
 mod healthcheck;
 mod helpers;
 mod layers;

@@ -78,13 +78,103 @@ pub(crate) fn refusal(why: &str) -> Response {
     response
 }
 
+/// The authority of an absolute-form request target (`GET http://host/path`), kept
+/// when routing rewrites the target to a path: RFC 9112 §3.2.2 makes it win over `Host`.
+#[derive(Debug, Clone)]
+pub(crate) struct TargetAuthority(pub String);
+
+/// The `host[:port]` a control request was sent to, once the guard let it through (what
+/// a tenant's `base_url` is built from: never anything the guard did not check).
+#[derive(Debug, Clone)]
+pub(crate) struct RequestHost(pub String);
+
+/// The `host[:port]` a request names: the absolute-form target's authority when there is
+/// one, else its one `Host` header; `None` without either. Refused (with why): two
+/// `Host` headers, or a value that is not a valid `host[:port]`.
+pub(crate) fn request_host(req: &Request) -> Result<Option<String>, &'static str> {
+    let target = req
+        .extensions()
+        .get::<TargetAuthority>()
+        .map(|a| a.0.clone())
+        .or_else(|| req.uri().authority().map(|a| a.as_str().to_string()));
+    if let Some(authority) = target {
+        return if valid_host_port(&authority) {
+            Ok(Some(authority))
+        } else {
+            Err("the request target names an invalid host")
+        };
+    }
+    let mut hosts = req.headers().get_all(header::HOST).iter();
+    let Some(host) = hosts.next() else {
+        return Ok(None);
+    };
+    if hosts.next().is_some() {
+        return Err("more than one Host header");
+    }
+    match host.to_str() {
+        Ok(h) if valid_host_port(h) => Ok(Some(h.to_string())),
+        _ => Err("the Host header is not a valid host[:port]"),
+    }
+}
+
+/// Whether `text` is `host[:port]` (RFC 3986 without user info): a bracketed IPv6
+/// literal, an IPv4 literal or a DNS name (letters, digits, `-`, dot-separated, at most
+/// 253 bytes), then optionally `:` and a port of 1–5 digits up to 65535.
+fn valid_host_port(text: &str) -> bool {
+    let (host, port) = if let Some(rest) = text.strip_prefix('[') {
+        let Some((inside, after)) = rest.split_once(']') else {
+            return false;
+        };
+        if inside.parse::<std::net::Ipv6Addr>().is_err() {
+            return false;
+        }
+        match after {
+            "" => return true,
+            _ => match after.strip_prefix(':') {
+                Some(port) => ("", Some(port)),
+                None => return false,
+            },
+        }
+    } else {
+        match text.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (text, None),
+        }
+    };
+    let port_ok = port.is_none_or(|p| {
+        (1..=5).contains(&p.len())
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && p.parse::<u32>().is_ok_and(|n| n <= 65_535)
+    });
+    let host_ok = text.starts_with('[') || valid_name(host);
+    port_ok && host_ok
+}
+
+/// Whether `host` is an IPv4 literal or a DNS name (a trailing dot allowed).
+fn valid_name(host: &str) -> bool {
+    if host.parse::<std::net::Ipv4Addr>().is_ok() {
+        return true;
+    }
+    let name = host.strip_suffix('.').unwrap_or(host);
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            (1..=63).contains(&label.len())
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
 /// Why a control request looks like it comes from a web page, if it does.
 fn cross_site(config: &Config, req: &Request) -> Option<&'static str> {
     let headers = req.headers();
-    if let Some(host) = headers.get(header::HOST) {
-        if !host.to_str().is_ok_and(|h| own_host(config, h)) {
+    match request_host(req) {
+        Err(why) => return Some(why),
+        Ok(Some(host)) if !own_host(config, &host) => {
             return Some("the Host header names another host (add it with --allowed-host)");
         }
+        Ok(_) => {}
     }
     if let Some(origin) = headers.get(header::ORIGIN) {
         let host = origin.to_str().ok().and_then(origin_host);
@@ -165,6 +255,26 @@ mod tests {
             "Mock.Internal.",
         ] {
             assert!(own_host(&config, own), "{own}");
+        }
+        for invalid in [
+            "127.0.0.1:1@evil.example",
+            "localhost:1@evil.example#",
+            "[evil.example]",
+            "127.0.0.1:\"><script>",
+            "localhost:",
+            "localhost:99999",
+            "a..b",
+            "",
+        ] {
+            assert!(!valid_host_port(invalid), "{invalid}");
+        }
+        for valid in [
+            "127.0.0.1",
+            "[::1]:8080",
+            "localhost.",
+            "mock-1.internal:80",
+        ] {
+            assert!(valid_host_port(valid), "{valid}");
         }
         for foreign in [
             "evil.example",

@@ -230,6 +230,9 @@ where
     if let Some(refusal) = guard::check(state, &req) {
         return refusal;
     }
+    if let Ok(Some(host)) = guard::request_host(&req) {
+        req.extensions_mut().insert(guard::RequestHost(host));
+    }
     if let Some(too_large) = body_limit::check(state, &mut req) {
         return body_limit::linger(req, too_large).await;
     }
@@ -339,6 +342,12 @@ fn preflight(req: &Request) -> Response {
 /// drops a trailing slash (`/v1/user/` is `/v1/user`; `/` stays).
 #[allow(clippy::result_large_err)] // the error is the answer itself, built once
 fn route_to_world(state: &AppState, mut req: Request) -> Result<(Request, Arc<World>), Response> {
+    // The rewrites below keep only the path: the guard still needs an absolute-form
+    // target's authority.
+    if let Some(authority) = req.uri().authority().map(|a| a.as_str().to_string()) {
+        req.extensions_mut()
+            .insert(guard::TargetAuthority(authority));
+    }
     let path = req.uri().path();
     if path.len() > 1 && path.ends_with('/') {
         let trimmed = path.trim_end_matches('/');

@@ -12,9 +12,10 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post, put, MethodRouter};
+use axum::Extension;
 use serde::{Deserialize, Serialize};
 
 use crate::control::{
@@ -24,6 +25,7 @@ use crate::control::{
 use crate::error::ApiError;
 use crate::faults::FaultSpec;
 use crate::http::extract::{CurrentWorld, JsonOrForm, RawBody};
+use crate::http::pipeline::guard::RequestHost;
 use crate::http::routes::{dashboard, events, ok, webhooks, Reply, OK_TRUE};
 use crate::http::state::AppState;
 use crate::journal::JournalFilter;
@@ -199,9 +201,24 @@ async fn reset(
     CurrentWorld(world): CurrentWorld,
     RawBody(body): RawBody,
 ) -> Result<impl IntoResponse, ApiError> {
-    let fixtures = fixtures_body(&body)?;
-    world.reset(fixtures);
+    off_the_workers(move || {
+        let fixtures = fixtures_body(&body)?;
+        world.reset(fixtures);
+        Ok(())
+    })
+    .await?;
     Ok(ok(OK_TRUE))
+}
+
+/// Runs long control work (a fixtures document parsed, validated and loaded; a deep
+/// page) on the blocking pool, so the async workers keep answering `/__mock/health`
+/// and every other world's requests meanwhile.
+async fn off_the_workers<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|_| ApiError::Unavailable)?
 }
 
 async fn read_clock(CurrentWorld(world): CurrentWorld) -> impl IntoResponse {
@@ -336,7 +353,7 @@ async fn list_tokens(CurrentWorld(world): CurrentWorld, uri: Uri) -> Result<Resp
     let (page, total) = if q.page.is_some() || q.per_page.is_some() {
         let per_page = q.per_page.unwrap_or(25).clamp(1, MAX_PAGE);
         let skip = q.page.unwrap_or(1).max(1).saturating_sub(1);
-        control::token_page_number(&world, skip, per_page)
+        off_the_workers(move || Ok(control::token_page_number(&world, skip, per_page))).await?
     } else {
         control::token_page(&world, &page_request(q.limit, q.cursor)?)?
     };
@@ -536,32 +553,35 @@ fn dialable(addr: std::net::SocketAddr) -> std::net::SocketAddr {
 
 /// A tenant's base URL: the request's `Host`, else the bound address (never port
 /// 0, which `--listen` may ask for).
-fn tenant_url(state: &AppState, headers: &HeaderMap, id: &str) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| !h.is_empty())
-        .map_or_else(|| dialable(state.bound).to_string(), str::to_string);
+fn tenant_url(state: &AppState, host: Option<&RequestHost>, id: &str) -> String {
+    // Only a host the guard validated (`host[:port]`, the absolute-form authority first)
+    // is ever reflected.
+    let host = host.map_or_else(|| dialable(state.bound).to_string(), |h| h.0.clone());
     format!("http://{host}/t/{id}")
 }
 
 async fn create_tenant(
     State(state): State<AppState>,
     CurrentWorld(world): CurrentWorld,
-    headers: HeaderMap,
+    host: Option<Extension<RequestHost>>,
     RawBody(body): RawBody,
 ) -> Result<impl IntoResponse, ApiError> {
     default_world_only(&state, &world)?;
-    let fixtures = fixtures_body(&body)?;
-    let (id, _) = control::create_tenant(&state.registry, &state.config, fixtures)?;
-    let base_url = tenant_url(&state, &headers, &id);
+    let worker_state = state.clone();
+    let id = off_the_workers(move || {
+        let fixtures = fixtures_body(&body)?;
+        control::create_tenant(&worker_state.registry, &worker_state.config, fixtures)
+            .map(|(id, _)| id)
+    })
+    .await?;
+    let base_url = tenant_url(&state, host.as_ref().map(|h| &h.0), &id);
     Ok(Reply(StatusCode::CREATED, TenantInfo { id, base_url }))
 }
 
 async fn list_tenants(
     State(state): State<AppState>,
     CurrentWorld(world): CurrentWorld,
-    headers: HeaderMap,
+    host: Option<Extension<RequestHost>>,
     uri: Uri,
 ) -> Result<Response, ApiError> {
     default_world_only(&state, &world)?;
@@ -571,7 +591,7 @@ async fn list_tenants(
             .items
             .into_iter()
             .map(|id| TenantInfo {
-                base_url: tenant_url(&state, &headers, &id),
+                base_url: tenant_url(&state, host.as_ref().map(|h| &h.0), &id),
                 id,
             })
             .collect(),

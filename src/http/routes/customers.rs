@@ -52,7 +52,7 @@ pub(super) async fn create_product_customer(
 /// `{"password":..}` of A3.3.
 #[derive(serde::Deserialize)]
 struct NewPassword {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::support::text::scalar_text")]
     password: Option<String>,
 }
 

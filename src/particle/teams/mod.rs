@@ -14,7 +14,9 @@ use crate::particle::scopes::{authorize, authorize_admin, TeamRef};
 use crate::support::text::truncate;
 use crate::tokens::format_token;
 use crate::world::fixtures::{KNOWN_SCOPES, ROLES};
-use crate::world::store::{AccessToken, ApiUser, ApiUserId, Directory, Owner, Store, Team};
+use crate::world::store::{
+    next_slot, put, AccessToken, ApiUser, ApiUserId, Directory, Owner, Store, Team,
+};
 use crate::world::World;
 
 mod invites;
@@ -225,16 +227,21 @@ pub(crate) fn add_api_user(
             break candidate;
         }
     };
-    let id = ApiUserId::try_from(directory.api_users.len()).map_err(|_| ApiError::Unavailable)?;
+    let slot = next_slot(&directory.api_users);
+    let id = ApiUserId::try_from(slot).map_err(|_| ApiError::Unavailable)?;
     store.take_record()?;
     let key = issue_token(world, store, id).inspect_err(|_| store.give_record())?;
-    directory.api_users.push(Some(ApiUser {
-        username: username.clone(),
-        friendly_name,
-        team,
-        scopes,
-        token: key,
-    }));
+    put(
+        &mut directory.api_users,
+        slot,
+        ApiUser {
+            username: username.clone(),
+            friendly_name,
+            team,
+            scopes,
+            token: key,
+        },
+    );
     Ok((username, key))
 }
 
@@ -516,6 +523,7 @@ pub(crate) fn delete_member(
         {
             store.tokens.remove(&a.token);
             store.revoke_all_of(Owner::ApiUser(id));
+            store.give_record();
             tracing::info!(api_user = %a.username, "API user deleted");
         }
         return Ok(());
