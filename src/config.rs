@@ -219,6 +219,17 @@ pub struct Config {
     /// 8192, the longest body field the mock reads).
     #[arg(long, env = "PARTICLE_MOCK_MAX_EVENT_DATA_BYTES", default_value_t = defaults::MAX_EVENT_DATA_BYTES)]
     pub max_event_data_bytes: usize,
+
+    /// Keep the default world in this file: loaded at start if it exists (a corrupt file
+    /// or one of another version stops start-up and is left as it is), saved after
+    /// changes and at shutdown, atomically (docs/persistence.md).
+    #[arg(long, env = "PARTICLE_MOCK_STATE_FILE", value_name = "PATH")]
+    pub state_file: Option<PathBuf>,
+
+    /// Shortest time between two saves of `--state-file`, in milliseconds: changes within
+    /// it are written together.
+    #[arg(long, env = "PARTICLE_MOCK_STATE_SAVE_INTERVAL_MS", default_value_t = defaults::STATE_SAVE_INTERVAL_MS)]
+    pub state_save_interval_ms: u64,
 }
 
 /// A setting refused at start-up: the option it belongs to and why
@@ -269,6 +280,12 @@ impl Config {
             d::MAX_LIFETIME_SECS as u64,
         )?;
         within("otp-skew", self.otp_skew, 0, 10)?;
+        within(
+            "state-save-interval-ms",
+            self.state_save_interval_ms,
+            1,
+            3_600_000,
+        )?;
         within(
             "token-lifetime",
             self.token_lifetime,
@@ -420,6 +437,8 @@ pub mod defaults {
     pub const EVENT_BUFFER: usize = 256;
     /// `--max-event-data-bytes`.
     pub const MAX_EVENT_DATA_BYTES: usize = 1024;
+    /// `--state-save-interval-ms`: a quarter of a second between saves at most.
+    pub const STATE_SAVE_INTERVAL_MS: u64 = 250;
 
     /// Largest `--token-lifetime`, `--refresh-token-lifetime` and `--mfa-token-ttl`,
     /// seconds (100 years).
@@ -475,6 +494,8 @@ impl Default for Config {
             event_keepalive_ms: defaults::EVENT_KEEPALIVE_MS,
             event_buffer: defaults::EVENT_BUFFER,
             max_event_data_bytes: defaults::MAX_EVENT_DATA_BYTES,
+            state_file: None,
+            state_save_interval_ms: defaults::STATE_SAVE_INTERVAL_MS,
         }
     }
 }

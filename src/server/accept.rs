@@ -64,6 +64,8 @@ pub(super) async fn serve(
     let per_client = PerClient::new(state.config.max_connections_per_client);
     let sweeper = tokio::spawn(sweep_rate_limits(state.registry.clone()));
     let evictions = tokio::spawn(prepare_evictions(state.registry.clone()));
+    let saver = StateSaver::for_config(&state.config, state.registry.default.clone());
+    let saving = saver.clone().map(|s| tokio::spawn(s.run()));
     let viewers = state.viewers.clone();
     let closing = state.closing.clone();
     let pipeline = Arc::new(app(state));
@@ -128,6 +130,13 @@ pub(super) async fn serve(
     closing.send_replace(true);
     // In-flight requests get a short grace period: the process must exit within 1 s.
     let _ = tokio::time::timeout(Duration::from_millis(500), graceful.shutdown()).await;
+    // The last save, after the last request: what a restart finds.
+    if let Some(saving) = saving {
+        saving.abort();
+    }
+    if let Some(saver) = saver {
+        saver.save_now().await;
+    }
 }
 
 /// Awaits one request's answer within `timeout` (else `408` JSON: tower-http's

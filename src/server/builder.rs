@@ -161,6 +161,9 @@ impl MockServerBuilder {
         let mut settings = WorldSettings::from(config.as_ref());
         settings.rate_limits.base = self.rate_limits;
         let world = World::new(fixtures, settings, clock.clone(), config.seed);
+        if let Some(path) = &config.state_file {
+            load_state(&world, path)?;
+        }
         let mut state = AppState::new(Arc::new(Registry::new(world)), config.clone());
         let listener =
             TcpListener::bind(config.listen)

@@ -93,6 +93,42 @@ impl Controls {
         self.world.reset(Some(fixtures));
     }
 
+    /// This world as a state document, JSON (`GET /__mock/state`): users (passwords as
+    /// salted hashes only), API users, clients, customers, devices, live tokens, refresh
+    /// tokens, MFA enrolments, password resets, the clock's mode and the rate-limit
+    /// settings. Give it to [`import_state`](Self::import_state) to snapshot and restore.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() {
+    /// use particle_auth_mock::MockServer;
+    ///
+    /// // Arrange: a snapshot of a fresh world, then a change.
+    /// let mock = MockServer::start().await;
+    /// let snapshot = mock.export_state();
+    /// mock.remove_user("user@example.com").unwrap();
+    /// // Act: restore the snapshot.
+    /// mock.import_state(&snapshot).unwrap();
+    /// // Assert: the user is back (so it can be removed again).
+    /// assert!(mock.remove_user("user@example.com").is_ok());
+    /// # }
+    /// ```
+    pub fn export_state(&self) -> String {
+        String::from_utf8_lossy(&control::export_state(&self.world)).into_owned()
+    }
+
+    /// Replaces this world with a state document from
+    /// [`export_state`](Self::export_state) or `GET /__mock/state`
+    /// (`PUT /__mock/state`). Rate-limit counters, the journal and faults are cleared and
+    /// open event streams end, as a reset does; the fixtures a later reset goes back to
+    /// stay the same.
+    ///
+    /// # Errors
+    /// `400` naming the field, or the version, of a document this build cannot read;
+    /// the world is unchanged then.
+    pub fn import_state(&self, document: &str) -> Result<(), ApiError> {
+        control::import_state(&self.world, document.as_bytes())
+    }
+
     /// Reads the clock: now, and whether it is frozen (`GET /__mock/clock`). Set,
     /// advance, freeze and resume it through [`clock`](Self::clock).
     pub fn clock_state(&self) -> ClockState {

@@ -13,10 +13,12 @@ pub use controls::Controls;
 mod accept;
 mod builder;
 mod housekeeping;
+mod persistence;
 mod signals;
 use accept::*;
 pub use builder::*;
 use housekeeping::*;
+use persistence::*;
 pub use signals::*;
 
 use std::convert::Infallible;
@@ -58,6 +60,18 @@ pub enum StartError {
     /// The fixtures file was refused.
     #[error("invalid fixtures: {0}")]
     Fixtures(#[from] FixtureError),
+    /// The state file (`--state-file`) could not be read, is corrupt, or is of another
+    /// version; the file is left as it is.
+    #[error(
+        "cannot load the state file {path}: {message}. The file was left as it is: move it \
+         away (or fix it) to start"
+    )]
+    State {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
     /// The address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {

@@ -39,5 +39,7 @@ mod rate_limit;
 mod scopes;
 mod smoke;
 mod start_up;
+mod state;
+mod state_file;
 mod teams;
 mod token_endpoints;

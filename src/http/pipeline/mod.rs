@@ -89,6 +89,8 @@ impl Pipeline {
         // web page may reach the control API (`guard` refuses the rest).
         let control = is_control(without_tenant(req.uri().path()));
         let head = req.method() == Method::HEAD;
+        // Any method but the safe ones may change the world (a state file saves then).
+        let changes = !matches!(*req.method(), Method::GET | Method::HEAD);
         if req.method() == Method::OPTIONS {
             if control {
                 return guard::refusal("a preflight asks to let a web page in");
@@ -98,13 +100,17 @@ impl Pipeline {
         let mut response = match route_to_world(&self.state, req) {
             Ok((mut req, world)) => {
                 let extensions = req.extensions_mut();
-                extensions.insert(CurrentWorld(world));
+                extensions.insert(CurrentWorld(world.clone()));
                 extensions.insert(Peer(peer.ip()));
                 // The router's `poll_ready` is always ready.
-                match self.router.clone().oneshot(req).await {
+                let response = match self.router.clone().oneshot(req).await {
                     Ok(response) => response,
                     Err(never) => match never {},
+                };
+                if changes {
+                    world.touch();
                 }
+                response
             }
             Err(refusal) => refusal,
         };

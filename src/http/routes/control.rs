@@ -30,6 +30,7 @@ use crate::journal::JournalFilter;
 use crate::rate_limit::RateLimitSection;
 use crate::support::paging::{Page, PageRequest, MAX_PAGE};
 use crate::world::fixtures::Fixtures;
+use crate::world::state;
 use crate::world::World;
 
 /// The OpenAPI 3.0 description of this API, served at `/__mock/openapi.json`.
@@ -57,6 +58,8 @@ pub(crate) fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState
             get(particle_openapi),
         ),
         ("POST", "/__mock/reset", post(reset)),
+        ("GET", "/__mock/state", get(export_state)),
+        ("PUT", "/__mock/state", put(import_state)),
         ("GET", "/__mock/clock", get(read_clock)),
         ("POST", "/__mock/clock/set", post(set_clock)),
         ("POST", "/__mock/clock/advance", post(advance_clock)),
@@ -196,6 +199,22 @@ async fn reset(
 ) -> Result<impl IntoResponse, ApiError> {
     let fixtures = fixtures_body(&body)?;
     world.reset(fixtures);
+    Ok(ok(OK_TRUE))
+}
+
+/// The world as a state document (issue 26): what `PUT /__mock/state` and
+/// `--state-file` read back.
+async fn export_state(CurrentWorld(world): CurrentWorld) -> impl IntoResponse {
+    ok(state::export(&world))
+}
+
+/// Replaces the world with a state document's; `400` naming the field or the version
+/// for a document this build cannot read (nothing changes then).
+async fn import_state(
+    CurrentWorld(world): CurrentWorld,
+    RawBody(body): RawBody,
+) -> Result<impl IntoResponse, ApiError> {
+    control::import_state(&world, &body)?;
     Ok(ok(OK_TRUE))
 }
 
