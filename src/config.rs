@@ -230,6 +230,41 @@ pub struct Config {
     /// it are written together.
     #[arg(long, env = "PARTICLE_MOCK_STATE_SAVE_INTERVAL_MS", default_value_t = defaults::STATE_SAVE_INTERVAL_MS)]
     pub state_save_interval_ms: u64,
+
+    /// Serve HTTPS (rustls) on `--listen` with a certificate for `localhost`,
+    /// `127.0.0.1`, `::1` and every `--allowed-host`, signed by a local CA made at start
+    /// (its PEM goes to `--tls-ca-out`), or with `--tls-cert`/`--tls-key`.
+    #[arg(long, env = "PARTICLE_MOCK_TLS")]
+    pub tls: bool,
+
+    /// Serve HTTPS on this address as well, keeping plain HTTP on `--listen` (implies
+    /// `--tls`).
+    #[arg(long, env = "PARTICLE_MOCK_TLS_LISTEN", value_name = "IP:PORT")]
+    pub tls_listen: Option<SocketAddr>,
+
+    /// Where the generated CA certificate (PEM) is written, for clients to trust
+    /// (`NODE_EXTRA_CA_CERTS`, `curl --cacert`). Default: `particle-auth-mock-ca.pem` in
+    /// the system's temporary directory; the path is printed at start.
+    #[arg(long, env = "PARTICLE_MOCK_TLS_CA_OUT", value_name = "PATH")]
+    pub tls_ca_out: Option<PathBuf>,
+
+    /// Your own certificate chain (PEM) instead of a generated one; needs `--tls-key`.
+    #[arg(
+        long,
+        env = "PARTICLE_MOCK_TLS_CERT",
+        value_name = "PATH",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key (PEM: PKCS#8, PKCS#1 or SEC1) of `--tls-cert`.
+    #[arg(
+        long,
+        env = "PARTICLE_MOCK_TLS_KEY",
+        value_name = "PATH",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// A setting refused at start-up: the option it belongs to and why
@@ -244,6 +279,17 @@ pub struct InvalidOption {
 }
 
 impl Config {
+    /// Whether HTTPS is served (`--tls`, `--tls-listen` or `--tls-cert`).
+    pub fn serves_tls(&self) -> bool {
+        self.tls || self.tls_listen.is_some() || self.tls_cert.is_some()
+    }
+
+    /// Whether plain HTTP is served on `--listen` (not when `--tls` alone moved it to
+    /// HTTPS).
+    pub fn serves_plain_http(&self) -> bool {
+        !self.serves_tls() || self.tls_listen.is_some()
+    }
+
     /// Checks every option whose value could make no sense (zero, negative, out of
     /// range, an empty control secret): the first refused one, named.
     ///
@@ -280,6 +326,16 @@ impl Config {
             d::MAX_LIFETIME_SECS as u64,
         )?;
         within("otp-skew", self.otp_skew, 0, 10)?;
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return Err(InvalidOption {
+                option: if self.tls_cert.is_some() {
+                    "tls-key"
+                } else {
+                    "tls-cert"
+                },
+                reason: "--tls-cert and --tls-key go together".into(),
+            });
+        }
         within(
             "state-save-interval-ms",
             self.state_save_interval_ms,
@@ -496,6 +552,11 @@ impl Default for Config {
             max_event_data_bytes: defaults::MAX_EVENT_DATA_BYTES,
             state_file: None,
             state_save_interval_ms: defaults::STATE_SAVE_INTERVAL_MS,
+            tls: false,
+            tls_listen: None,
+            tls_ca_out: None,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }

@@ -49,9 +49,25 @@ impl ConnectionLimits {
     }
 }
 
+/// What a server accepts connections on: plain HTTP, HTTPS, or both.
+pub(super) struct Listeners {
+    /// Plain HTTP.
+    pub plain: Option<TcpListener>,
+    /// HTTPS: the socket and the TLS handshake for each connection.
+    pub secure: Option<(TcpListener, tokio_rustls::TlsAcceptor)>,
+}
+
+/// Accepts on `listener`, or never when there is none.
+async fn accept_on(listener: Option<&TcpListener>) -> std::io::Result<(TcpStream, SocketAddr)> {
+    match listener {
+        Some(listener) => listener.accept().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// The accept loop: one hyper HTTP/1 connection per socket, until shutdown.
 pub(super) async fn serve(
-    listener: TcpListener,
+    listeners: Listeners,
     state: AppState,
     mut stop: watch::Receiver<bool>,
     signal: impl Future<Output = ()> + Send + 'static,
@@ -72,9 +88,18 @@ pub(super) async fn serve(
     let graceful = GracefulShutdown::new();
     let mut signal = std::pin::pin!(signal);
     loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
+        let (stream, peer, handshake) = tokio::select! {
+            accepted = accept_on(listeners.plain.as_ref()) => match accepted {
+                Ok((stream, peer)) => (stream, peer, None),
+                Err(error) => {
+                    // EMFILE and friends: back off briefly instead of spinning.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            accepted = accept_on(listeners.secure.as_ref().map(|(l, _)| l)) => match accepted {
+                Ok((stream, peer)) => (stream, peer, listeners.secure.as_ref().map(|(_, a)| a.clone())),
                 Err(error) => {
                     // EMFILE and friends: back off briefly instead of spinning.
                     tracing::warn!(%error, "accept failed");
@@ -111,17 +136,31 @@ pub(super) async fn serve(
         });
         // The trace and catch-panic layers (`http::layers`) around the pipeline.
         let service = TowerToHyperService::new(crate::http::layers::around(service));
-        let connection = limits
-            .http1()
-            .serve_connection(TokioIo::new(stream), service);
-        let connection = graceful.watch(connection);
+        let http1 = limits.http1();
+        let watcher = graceful.watcher();
+        let handshake_timeout = limits.header_timeout;
         tokio::spawn(async move {
-            let _ = connection.await;
+            match handshake {
+                None => {
+                    let connection = http1.serve_connection(TokioIo::new(stream), service);
+                    let _ = watcher.watch(connection).await;
+                }
+                // The handshake has the time a request head has (`--header-timeout-ms`):
+                // a client that connects and says nothing holds no slot for longer.
+                Some(acceptor) => {
+                    if let Ok(Ok(tls)) =
+                        tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await
+                    {
+                        let connection = http1.serve_connection(TokioIo::new(tls), service);
+                        let _ = watcher.watch(connection).await;
+                    }
+                }
+            }
             drop(slot);
             drop(per_client);
         });
     }
-    drop(listener);
+    drop(listeners);
     sweeper.abort();
     evictions.abort();
     // Journal streams never end by themselves: end them, or they would hold the

@@ -42,4 +42,5 @@ mod start_up;
 mod state;
 mod state_file;
 mod teams;
+mod tls;
 mod token_endpoints;

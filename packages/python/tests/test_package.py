@@ -141,3 +141,17 @@ def test_a_server_that_cannot_start_raises_with_its_message(tmp_path):
     bad.write_text("{ nope")
     with pytest.raises(particle_auth_mock.MockError, match="exited with 2.*malformed JSON"):
         particle_auth_mock.start(str(bad))
+
+
+def test_export_state_and_import_state_restore_a_world(particle_mock):
+    access = token(particle_mock.url).json()["access_token"]
+    state = particle_mock.export_state()
+    assert state["format"] == "particle-auth-mock/state"
+    particle_mock.reset()
+    assert user(particle_mock.url, access).status_code == 401
+    assert particle_mock.import_state(state) == {"ok": True}
+    assert user(particle_mock.url, access).json()["username"] == "user@example.com"
+    with pytest.raises(particle_auth_mock.MockError) as refused:
+        particle_mock.import_state({**state, "version": 99})
+    assert refused.value.status == 400
+
