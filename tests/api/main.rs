@@ -24,6 +24,7 @@ mod device_calls;
 mod device_support;
 mod dispatch;
 mod events;
+mod first_hour;
 mod floods;
 mod healthcheck;
 mod helpers;
