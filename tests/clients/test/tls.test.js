@@ -18,7 +18,12 @@ function apiJsLogin(url, ca) {
 		const Particle = require('particle-api-js');
 		new Particle({ baseUrl: ${JSON.stringify(url)} })
 			.login({ username: 'user@example.com', password: 'password' })
-			.then((r) => console.log(r.body.access_token), (e) => { console.error(String(e.message || e)); process.exit(3); });`;
+			.then((r) => console.log(r.body.access_token), (e) => {
+				// particle-api-js wraps the fetch error: print the TLS cause under it.
+				const cause = (e.error && (e.error.cause || e.error)) || {};
+				console.error(String(e.message || e), cause.code || '', cause.message || '');
+				process.exit(3);
+			});`;
 	const env = { ...process.env };
 	delete env.NODE_EXTRA_CA_CERTS;
 	if (ca) env.NODE_EXTRA_CA_CERTS = ca;
