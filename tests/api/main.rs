@@ -35,6 +35,7 @@ mod limits;
 mod mfa;
 mod oauth;
 mod openapi;
+mod options_doc;
 mod races;
 mod rate_limit;
 mod scopes;

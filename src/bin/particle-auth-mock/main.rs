@@ -3,13 +3,12 @@
 mod cli;
 mod healthcheck;
 
-use clap::Parser;
-use cli::{Cli, Command};
+use cli::Command;
 use particle_auth_mock::MockServer;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let cli = cli::parse();
     if let Some(Command::Healthcheck(args)) = &cli.command {
         return healthcheck::run(args, cli.config.listen).await;
     }
