@@ -30,6 +30,12 @@ impl Controls {
         Self { world }
     }
 
+    /// Passes `result` on after marking the world changed (a state file saves it).
+    fn changed<T>(&self, result: T) -> T {
+        self.world.touch();
+        result
+    }
+
     /// This world's clock: advance it to expire tokens without sleeping.
     ///
     /// ```
@@ -140,7 +146,7 @@ impl Controls {
     /// # Errors
     /// `400` if the email is taken or a field is invalid.
     pub fn add_user(&self, user: NewUser) -> Result<UserView, ApiError> {
-        control::add_user(&self.world, user)
+        self.changed(control::add_user(&self.world, user))
     }
 
     /// Changes a user (`PATCH /__mock/users/{email}`).
@@ -148,7 +154,7 @@ impl Controls {
     /// # Errors
     /// `404` for an unknown user, `400` for an invalid field (nothing changes then).
     pub fn update_user(&self, email: &str, patch: UserPatch) -> Result<UserView, ApiError> {
-        control::update_user(&self.world, email, patch)
+        self.changed(control::update_user(&self.world, email, patch))
     }
 
     /// Removes a user; its tokens die with it (`DELETE /__mock/users/{email}`).
@@ -156,7 +162,7 @@ impl Controls {
     /// # Errors
     /// `404` for an unknown user.
     pub fn remove_user(&self, email: &str) -> Result<(), ApiError> {
-        control::remove_user(&self.world, email)
+        self.changed(control::remove_user(&self.world, email))
     }
 
     /// A user's current and next TOTP code on this world's clock
@@ -173,7 +179,7 @@ impl Controls {
     /// # Errors
     /// `404` for an unknown user, `400` for an invalid order.
     pub fn issue_token(&self, order: TokenOrder) -> Result<IssuedToken, ApiError> {
-        control::issue_token(&self.world, order)
+        self.changed(control::issue_token(&self.world, order))
     }
 
     /// Every live access token (`GET /__mock/tokens`).
@@ -349,6 +355,7 @@ impl Controls {
     /// ```
     pub fn set_rate_limit_settings(&self, settings: RateLimitSettings) {
         self.world.set_rate_limit_settings(settings);
+        self.world.touch();
     }
 
     /// Drops now the rate-limit state of clients whose windows have all passed (the
@@ -390,7 +397,7 @@ impl Controls {
     /// # }
     /// ```
     pub fn update_device(&self, id: &str, patch: &DevicePatch) -> Result<DeviceView, ApiError> {
-        control::update_device(&self.world, id, patch)
+        self.changed(control::update_device(&self.world, id, patch))
     }
 
     /// Sets a variable's value, or adds a variable when `type` is given
@@ -401,7 +408,7 @@ impl Controls {
         name: &str,
         update: &VariableUpdate,
     ) -> Result<Variable, ApiError> {
-        control::set_variable(&self.world, id, name, update)
+        self.changed(control::set_variable(&self.world, id, name, update))
     }
 
     /// Sets a function's behaviour, adding the function if new
@@ -412,7 +419,7 @@ impl Controls {
         name: &str,
         behaviour: Behaviour,
     ) -> Result<Function, ApiError> {
-        control::set_function(&self.world, id, name, behaviour)
+        self.changed(control::set_function(&self.world, id, name, behaviour))
     }
 
     /// The function calls devices received, oldest first, of one device or all
@@ -444,6 +451,7 @@ impl Controls {
     /// Forgets the recorded calls (`DELETE /__mock/devices/calls`).
     pub fn clear_device_calls(&self) {
         control::clear_device_calls(&self.world);
+        self.world.touch();
     }
 
     /// The claim codes handed out, oldest first (`GET /__mock/devices/claim-codes`).
@@ -462,6 +470,6 @@ impl Controls {
         &self,
         settings: DeviceSettings,
     ) -> Result<DeviceSettings, ApiError> {
-        control::set_device_settings(&self.world, settings)
+        self.changed(control::set_device_settings(&self.world, settings))
     }
 }

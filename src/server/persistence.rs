@@ -65,15 +65,23 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     result
 }
 
+/// What the last save wrote: the world's change count and its clock's mode (a clock set
+/// through a [`Clock`] handle changes no count, so it is compared too).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Written {
+    generation: u64,
+    clock: crate::clock::Mode,
+}
+
 /// Saves the default world to the state file when it changed.
 #[derive(Debug, Clone)]
 pub(super) struct StateSaver {
     world: Arc<World>,
     path: PathBuf,
     every: Duration,
-    /// The generation last written; one writer at a time (the loop's last write may
-    /// still run on a blocking thread when the shutdown save starts).
-    written: Arc<parking_lot::Mutex<Option<u64>>>,
+    /// The generation and clock mode last written; one writer at a time (the loop's
+    /// last write may still run on a blocking thread when the shutdown save starts).
+    written: Arc<parking_lot::Mutex<Option<Written>>>,
 }
 
 impl StateSaver {
@@ -94,7 +102,7 @@ impl StateSaver {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let changed = *self.written.lock() != Some(self.world.generation());
+            let changed = *self.written.lock() != Some(self.now());
             if changed {
                 self.save_now().await;
             }
@@ -107,16 +115,24 @@ impl StateSaver {
         let _ = tokio::task::spawn_blocking(move || saver.save_blocking()).await;
     }
 
+    /// The world's change count and clock mode now.
+    fn now(&self) -> Written {
+        Written {
+            generation: self.world.generation(),
+            clock: self.world.clock.mode(),
+        }
+    }
+
     fn save_blocking(&self) {
         let mut written = self.written.lock();
         // Read before exporting: a change made during the export is saved next time.
-        let generation = self.world.generation();
-        if *written == Some(generation) {
+        let now = self.now();
+        if *written == Some(now) {
             return;
         }
         let bytes = state::export(&self.world).to_json();
         match write_atomic(&self.path, &bytes) {
-            Ok(()) => *written = Some(generation),
+            Ok(()) => *written = Some(now),
             // Kept unwritten: the next tick tries again.
             Err(error) => {
                 tracing::warn!(path = %self.path.display(), %error, "cannot save the state file")

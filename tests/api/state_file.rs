@@ -249,3 +249,31 @@ async fn a_corrupt_or_future_state_file_stops_start_up_and_is_kept() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn the_library_keeps_its_own_changes_in_the_state_file_at_shutdown() {
+    use particle_auth_mock::{Clock, Config};
+    // Arrange
+    let dir = scratch("library");
+    let config = Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        state_file: Some(dir.join("state.json")),
+        ..Config::default()
+    };
+    let first = MockServer::builder()
+        .config(config.clone())
+        .clock(Clock::manual(1_767_225_600_000))
+        .start()
+        .await
+        .unwrap();
+    first.remove_user("user@example.com").unwrap();
+    first.clock().advance(Duration::from_secs(3600));
+    // Act
+    first.shutdown().await;
+    let second = MockServer::builder().config(config).start().await.unwrap();
+    // Assert
+    assert!(second.remove_user("user@example.com").is_err(), "still removed");
+    assert_eq!(second.clock().now_millis(), 1_767_229_200_000);
+    assert!(second.clock().is_frozen());
+    let _ = std::fs::remove_dir_all(&dir);
+}
