@@ -4,7 +4,7 @@
 //! state file never holds a password someone may use elsewhere. A password read back
 //! from a state document is checked against that hash.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
@@ -102,8 +102,10 @@ pub(crate) struct Password {
     /// The text, when this process was given it.
     plain: Option<String>,
     /// The hash a state document holds: computed once, on the first save, off the
-    /// request path; given when the password came from a state document.
-    hash: OnceLock<PasswordHash>,
+    /// request path; given when the password came from a state document. Shared by
+    /// clones, so a save hashes its copy of the directory (outside the directory's lock)
+    /// and the world's own record finds the hash cached next time.
+    hash: Arc<OnceLock<PasswordHash>>,
 }
 
 impl std::fmt::Debug for Password {
@@ -116,7 +118,7 @@ impl From<String> for Password {
     fn from(plain: String) -> Self {
         Self {
             plain: Some(plain),
-            hash: OnceLock::new(),
+            hash: Arc::default(),
         }
     }
 }
@@ -154,7 +156,7 @@ impl<'de> Deserialize<'de> for Password {
         })?;
         Ok(Self {
             plain: None,
-            hash: OnceLock::from(hash),
+            hash: Arc::new(OnceLock::from(hash)),
         })
     }
 }
@@ -174,6 +176,15 @@ mod tests {
         assert!(!back.matches("hunter2"));
         // Written again, it is the same hash (no double hashing).
         assert_eq!(serde_json::to_string(&back).unwrap(), json);
+    }
+
+    #[test]
+    fn a_hash_made_on_a_copy_is_cached_for_the_original() {
+        let original = Password::from("pw".to_string());
+        let copy = original.clone();
+        let written = serde_json::to_string(&copy).unwrap();
+        assert!(original.hash.get().is_some());
+        assert_eq!(serde_json::to_string(&original).unwrap(), written);
     }
 
     #[test]

@@ -93,6 +93,8 @@ struct Header {
 /// Writes `world` as a state document.
 pub(crate) fn export(world: &World) -> StateDocument {
     let store = world.store();
+    // A copy, so that no lock is held while it is written (passwords are hashed then,
+    // once: the copy shares each password's hash cell with the world's record).
     let directory = store.directory.read().clone();
     let tokens = store
         .tokens

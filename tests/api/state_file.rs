@@ -272,7 +272,10 @@ async fn the_library_keeps_its_own_changes_in_the_state_file_at_shutdown() {
     first.shutdown().await;
     let second = MockServer::builder().config(config).start().await.unwrap();
     // Assert
-    assert!(second.remove_user("user@example.com").is_err(), "still removed");
+    assert!(
+        second.remove_user("user@example.com").is_err(),
+        "still removed"
+    );
     assert_eq!(second.clock().now_millis(), 1_767_229_200_000);
     assert!(second.clock().is_frozen());
     let _ = std::fs::remove_dir_all(&dir);

@@ -204,8 +204,12 @@ async fn reset(
 
 /// The world as a state document (issue 26): what `PUT /__mock/state` and
 /// `--state-file` read back.
-async fn export_state(CurrentWorld(world): CurrentWorld) -> impl IntoResponse {
-    ok(state::export(&world))
+async fn export_state(CurrentWorld(world): CurrentWorld) -> Result<impl IntoResponse, ApiError> {
+    // Off the async workers: the first export of a big world hashes its passwords.
+    let document = tokio::task::spawn_blocking(move || state::export(&world))
+        .await
+        .map_err(|_| ApiError::Unavailable)?;
+    Ok(ok(document))
 }
 
 /// Replaces the world with a state document's; `400` naming the field or the version
