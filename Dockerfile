@@ -40,13 +40,18 @@ COPY . .
 # `scratch`. Numeric addresses only are resolved inside the image (no NSS there).
 RUN RUSTFLAGS="-C target-feature=+crt-static" \
       cargo build --release --locked --target "$(cat /triple)" \
- && mkdir -p /out \
+ && mkdir -p /out /out/data \
  && cp "target/$(cat /triple)/release/particle-auth-mock" /out/particle-auth-mock
 
 FROM scratch
 COPY --from=build /out/particle-auth-mock /particle-auth-mock
 # The default fixtures, as a template: `docker cp` it out, edit, mount it back.
 COPY fixtures/default.json /fixtures/default.json
+# Where a state file lives (docs/persistence.md): owned by the user the mock runs as, so a
+# named volume (`-v particle-mock:/data -e PARTICLE_MOCK_STATE_FILE=/data/state.json`)
+# starts writable.
+COPY --from=build --chown=65532:65532 /out/data /data
+VOLUME /data
 ENV PARTICLE_MOCK_LISTEN=0.0.0.0:8080
 EXPOSE 8080
 # Numeric, so no /etc/passwd is needed; mounted fixtures must be world-readable.

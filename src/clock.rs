@@ -12,9 +12,11 @@ use parking_lot::RwLock;
 /// Milliseconds since the Unix epoch, as the clock reports it.
 pub type Millis = i64;
 
-/// How the clock derives "now".
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
+/// How the clock derives "now"; a state document keeps it as it is (an offset from the
+/// system time keeps running across a restart, a frozen instant stays frozen).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "mode", rename_all = "lowercase", deny_unknown_fields)]
+pub(crate) enum Mode {
     /// System time shifted by an offset (ms); the offset moves with `set`/`advance`.
     Running { offset: Millis },
     /// Time stands still at this instant until advanced, set or resumed.
@@ -245,6 +247,16 @@ impl Clock {
     /// ```
     pub fn is_frozen(&self) -> bool {
         matches!(*self.mode.read(), Mode::Frozen { .. })
+    }
+
+    /// How the clock derives "now" (what a state document keeps).
+    pub(crate) fn mode(&self) -> Mode {
+        *self.mode.read()
+    }
+
+    /// Puts back a mode read by [`Clock::mode`] (a state document being loaded).
+    pub(crate) fn restore(&self, mode: Mode) {
+        *self.mode.write() = mode;
     }
 
     /// Puts the clock back to following the system time with no offset.

@@ -8,6 +8,8 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use clap::builder::BoolishValueParser;
+
 use crate::rate_limit::{Algorithm, HeaderStyle, RuleOverride};
 
 /// All options. `Config::default()` is what the binary runs with when given no flags and
@@ -21,15 +23,17 @@ use crate::rate_limit::{Algorithm, HeaderStyle, RuleOverride};
 )]
 pub struct Config {
     /// Address to listen on (port 0 picks a free port; the bound address is printed).
-    #[arg(long, env = "PARTICLE_MOCK_LISTEN", default_value_t = defaults::LISTEN)]
+    #[arg(long, env = "PARTICLE_MOCK_LISTEN", value_name = "IP:PORT", default_value_t = defaults::LISTEN, value_parser = parse_address)]
     pub listen: SocketAddr,
 
-    /// Fixtures file to load instead of the embedded default set.
+    /// Fixtures file to load instead of the embedded default set [default: the embedded
+    /// set].
     #[arg(long, env = "PARTICLE_MOCK_FIXTURES")]
     pub fixtures: Option<PathBuf>,
 
-    /// Seed for reproducible tokens, mfa_tokens and generated names (default: OS randomness).
-    #[arg(long, env = "PARTICLE_MOCK_SEED")]
+    /// Seed for reproducible tokens, mfa_tokens and generated names, a whole number
+    /// [default: OS randomness].
+    #[arg(long, env = "PARTICLE_MOCK_SEED", value_parser = parse_seed)]
     pub seed: Option<u64>,
 
     /// Lifetime of an mfa_token, in seconds.
@@ -104,11 +108,11 @@ pub struct Config {
     #[arg(long, env = "PARTICLE_MOCK_MAX_CONNECTIONS", default_value_t = defaults::MAX_CONNECTIONS, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
     /// Switch every rate limit off (for functional test suites run from one address).
-    #[arg(long, env = "PARTICLE_MOCK_NO_RATE_LIMITS")]
+    #[arg(long, env = "PARTICLE_MOCK_NO_RATE_LIMITS", value_parser = BoolishValueParser::new())]
     pub no_rate_limits: bool,
 
-    /// Rate-limit algorithm: `sliding` (exact sliding log, the default) or `fixed`
-    /// (windows aligned on the Unix epoch).
+    /// Rate-limit algorithm: `sliding` (exact sliding log) or `fixed` (windows aligned on
+    /// the Unix epoch) [default: sliding].
     #[arg(
         long,
         env = "PARTICLE_MOCK_RATE_LIMIT_ALGORITHM",
@@ -116,8 +120,9 @@ pub struct Config {
     )]
     pub rate_limit_algorithm: Option<Algorithm>,
 
-    /// Rate-limit headers on every limited answer: `none` (default), `x-ratelimit`
-    /// (`X-RateLimit-Limit/Remaining/Reset`) or `ietf` (`RateLimit-Policy` and `RateLimit`).
+    /// Rate-limit headers on every limited answer: `none`, `x-ratelimit`
+    /// (`X-RateLimit-Limit/Remaining/Reset`) or `ietf` (`RateLimit-Policy` and `RateLimit`)
+    /// [default: none].
     #[arg(
         long,
         env = "PARTICLE_MOCK_RATE_LIMIT_HEADERS",
@@ -138,15 +143,15 @@ pub struct Config {
     )]
     pub rate_limits: Vec<RuleOverride>,
 
-    /// Most clients whose rate-limit state is tracked at once (default 1,000,000); when
-    /// full, new clients are admitted untracked.
+    /// Most clients whose rate-limit state is tracked at once; when full, new clients are
+    /// admitted untracked [default: 1000000].
     #[arg(long, env = "PARTICLE_MOCK_MAX_TRACKED_CLIENTS")]
     pub max_tracked_clients: Option<usize>,
 
     /// Take the client's address from `Forwarded: for=` or `X-Forwarded-For` (leftmost
     /// valid address) instead of the socket peer; only behind a trusted proxy, or to
     /// simulate many clients from one machine.
-    #[arg(long, env = "PARTICLE_MOCK_TRUST_FORWARDED")]
+    #[arg(long, env = "PARTICLE_MOCK_TRUST_FORWARDED", value_parser = BoolishValueParser::new())]
     pub trust_forwarded: bool,
 
     /// Requests kept in each world's request journal (`GET /__mock/journal`); 0 disables it.
@@ -180,7 +185,7 @@ pub struct Config {
 
     /// Switch the control API off: `/__mock/…` answers 404 like any unknown route, except
     /// `/__mock/health` and `/__mock/ready`, which stay for health checks.
-    #[arg(long, env = "PARTICLE_MOCK_NO_CONTROL")]
+    #[arg(long, env = "PARTICLE_MOCK_NO_CONTROL", value_parser = BoolishValueParser::new())]
     pub no_control: bool,
 
     /// Require this secret in an `X-Mock-Control-Secret` header on every control call
@@ -188,9 +193,9 @@ pub struct Config {
     #[arg(long, env = "PARTICLE_MOCK_CONTROL_SECRET", hide_env_values = true)]
     pub control_secret: Option<String>,
 
-    /// More host names the control API answers to (its `Host` header), besides the
-    /// loopback names (`localhost`, `127.0.0.1`, `[::1]`) and the listen address; a control
-    /// request naming any other host is refused `403` (DNS rebinding). Comma-separated.
+    /// More host names the control API answers to (its `Host` header), besides IP
+    /// literals, `localhost` and `*.localhost`; a control request naming any other host is
+    /// refused `403` (DNS rebinding). Comma-separated.
     #[arg(
         long = "allowed-host",
         env = "PARTICLE_MOCK_ALLOWED_HOSTS",
@@ -245,6 +250,52 @@ pub struct Config {
     /// Webhook deliveries one world sends at once; the others wait in the queue.
     #[arg(long, env = "PARTICLE_MOCK_WEBHOOK_CONCURRENCY", default_value_t = defaults::WEBHOOK_CONCURRENCY)]
     pub webhook_concurrency: usize,
+
+    /// Keep the default world in this file: loaded at start if it exists (a corrupt file
+    /// or one of another version stops start-up and is left as it is), saved after
+    /// changes and at shutdown, atomically (docs/persistence.md).
+    #[arg(long, env = "PARTICLE_MOCK_STATE_FILE", value_name = "PATH")]
+    pub state_file: Option<PathBuf>,
+
+    /// Shortest time between two saves of `--state-file`, in milliseconds: changes within
+    /// it are written together.
+    #[arg(long, env = "PARTICLE_MOCK_STATE_SAVE_INTERVAL_MS", default_value_t = defaults::STATE_SAVE_INTERVAL_MS)]
+    pub state_save_interval_ms: u64,
+
+    /// Serve HTTPS (rustls) on `--listen` with a certificate for `localhost`,
+    /// `127.0.0.1`, `::1` and every `--allowed-host`, signed by a local CA made at start
+    /// (its PEM goes to `--tls-ca-out`), or with `--tls-cert`/`--tls-key`.
+    #[arg(long, env = "PARTICLE_MOCK_TLS", value_parser = BoolishValueParser::new())]
+    pub tls: bool,
+
+    /// Serve HTTPS on this address as well, keeping plain HTTP on `--listen` (implies
+    /// `--tls`).
+    #[arg(long, env = "PARTICLE_MOCK_TLS_LISTEN", value_name = "IP:PORT", value_parser = parse_address)]
+    pub tls_listen: Option<SocketAddr>,
+
+    /// Where the generated CA certificate (PEM) is written, for clients to trust
+    /// (`NODE_EXTRA_CA_CERTS`, `curl --cacert`); the path is printed at start [default:
+    /// particle-auth-mock-ca.pem in the temporary directory].
+    #[arg(long, env = "PARTICLE_MOCK_TLS_CA_OUT", value_name = "PATH")]
+    pub tls_ca_out: Option<PathBuf>,
+
+    /// Your own certificate chain (PEM) instead of a generated one; needs `--tls-key`.
+    #[arg(
+        long,
+        env = "PARTICLE_MOCK_TLS_CERT",
+        value_name = "PATH",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key (PEM: PKCS#8, PKCS#1 or SEC1) of `--tls-cert`.
+    #[arg(
+        long,
+        env = "PARTICLE_MOCK_TLS_KEY",
+        value_name = "PATH",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// A setting refused at start-up: the option it belongs to and why
@@ -258,7 +309,45 @@ pub struct InvalidOption {
     pub reason: String,
 }
 
+/// Parses `IP:PORT` (`--listen`, `--tls-listen`), saying what is expected when the value
+/// is a port alone, a host name or a URL (issue 26: "invalid socket address syntax" said
+/// nothing).
+pub(crate) fn parse_address(text: &str) -> Result<SocketAddr, String> {
+    let text = text.trim();
+    if let Ok(address) = text.parse() {
+        return Ok(address);
+    }
+    let hint = if text.contains("://") {
+        "give IP:PORT without a scheme, e.g. 127.0.0.1:8080".to_string()
+    } else if let Ok(port) = text.parse::<u16>() {
+        format!("a port alone is not an address: give IP:PORT, e.g. 127.0.0.1:{port} (or 0.0.0.0:{port} for every interface)")
+    } else if text.contains(|c: char| c.is_ascii_alphabetic()) && !text.contains('[') {
+        "host names are not resolved: give IP:PORT, e.g. 127.0.0.1:8080 (or [::1]:8080)".into()
+    } else {
+        "expected IP:PORT, e.g. 127.0.0.1:8080, 0.0.0.0:8080 or [::1]:8080".into()
+    };
+    Err(hint)
+}
+
+/// Parses `--seed`: a whole number.
+pub(crate) fn parse_seed(text: &str) -> Result<u64, String> {
+    text.trim()
+        .parse()
+        .map_err(|_| format!("expected a whole number from 0 to {}", u64::MAX))
+}
+
 impl Config {
+    /// Whether HTTPS is served (`--tls`, `--tls-listen` or `--tls-cert`).
+    pub fn serves_tls(&self) -> bool {
+        self.tls || self.tls_listen.is_some() || self.tls_cert.is_some()
+    }
+
+    /// Whether plain HTTP is served on `--listen` (not when `--tls` alone moved it to
+    /// HTTPS).
+    pub fn serves_plain_http(&self) -> bool {
+        !self.serves_tls() || self.tls_listen.is_some()
+    }
+
     /// Checks every option whose value could make no sense (zero, negative, out of
     /// range, an empty control secret): the first refused one, named.
     ///
@@ -295,6 +384,22 @@ impl Config {
             d::MAX_LIFETIME_SECS as u64,
         )?;
         within("otp-skew", self.otp_skew, 0, 10)?;
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return Err(InvalidOption {
+                option: if self.tls_cert.is_some() {
+                    "tls-key"
+                } else {
+                    "tls-cert"
+                },
+                reason: "--tls-cert and --tls-key go together".into(),
+            });
+        }
+        within(
+            "state-save-interval-ms",
+            self.state_save_interval_ms,
+            1,
+            3_600_000,
+        )?;
         within(
             "token-lifetime",
             self.token_lifetime,
@@ -455,6 +560,8 @@ pub mod defaults {
     pub const WEBHOOK_QUEUE: usize = 1_000;
     /// `--webhook-concurrency`, deliveries.
     pub const WEBHOOK_CONCURRENCY: usize = 16;
+    /// `--state-save-interval-ms`: a quarter of a second between saves at most.
+    pub const STATE_SAVE_INTERVAL_MS: u64 = 250;
 
     /// Largest `--token-lifetime`, `--refresh-token-lifetime` and `--mfa-token-ttl`,
     /// seconds (100 years).
@@ -514,6 +621,13 @@ impl Default for Config {
             webhook_allow_hosts: Vec::new(),
             webhook_queue: defaults::WEBHOOK_QUEUE,
             webhook_concurrency: defaults::WEBHOOK_CONCURRENCY,
+            state_file: None,
+            state_save_interval_ms: defaults::STATE_SAVE_INTERVAL_MS,
+            tls: false,
+            tls_listen: None,
+            tls_ca_out: None,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }

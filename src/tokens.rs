@@ -38,6 +38,25 @@ pub(crate) fn format_token(key: &TokenKey) -> String {
     text
 }
 
+/// Serde for a [`TokenKey`] as the 40 hex characters clients see (`#[serde(with)]`): how a
+/// state document writes tokens.
+pub(crate) mod token_hex {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::{format_token, parse_token, TokenKey};
+
+    /// Writes the key as 40 lowercase hex characters.
+    pub(crate) fn serialize<S: Serializer>(key: &TokenKey, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format_token(key))
+    }
+
+    /// Reads 40 hex characters.
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<TokenKey, D::Error> {
+        let text = String::deserialize(d)?;
+        parse_token(&text).ok_or_else(|| serde::de::Error::custom("a token is 40 hex characters"))
+    }
+}
+
 /// Compares two secrets in time that depends only on their lengths.
 pub(crate) fn secrets_equal(a: &[u8], b: &[u8]) -> bool {
     a.ct_eq(b).into()

@@ -36,6 +36,20 @@ impl std::fmt::Debug for TotpSecret {
     }
 }
 
+/// A secret is written as its base32 text (a state document keeps MFA enrolments).
+impl serde::Serialize for TotpSecret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.base32)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for TotpSecret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Self::from_base32(&text).map_err(serde::de::Error::custom)
+    }
+}
+
 impl TotpSecret {
     /// Decodes a base32 secret (spaces and lower case tolerated, padding optional).
     pub(crate) fn from_base32(text: &str) -> Result<Self, String> {

@@ -106,12 +106,24 @@ export interface DeviceCall {
   return_value: number | null;
 }
 
+/** A world's state (docs/persistence.md): opaque apart from its format and version. */
+export interface StateDocument {
+  format: 'particle-auth-mock/state';
+  version: number;
+  saved_at?: string;
+  [field: string]: unknown;
+}
+
 /** The control API of one world: a server's default world or a tenant. */
 export interface World {
   /** Base URL for Particle clients (particle-api-js `baseUrl`, particle-cli `apiUrl`). */
   readonly url: string;
   /** Back to the fixtures, or to `fixtures` (which later resets keep). */
   reset(fixtures?: Fixtures): Promise<unknown>;
+  /** This world as a state document (`GET /__mock/state`); restore it with `importState`. */
+  exportState(): Promise<StateDocument>;
+  /** Replaces this world with a state document from `exportState` (`PUT /__mock/state`). */
+  importState(state: StateDocument): Promise<{ ok: true }>;
   /** The current TOTP code of `email` on this world's clock. */
   totp(email: string): Promise<string>;
   /** The current and next codes and the seconds left in this step. */

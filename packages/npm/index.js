@@ -87,6 +87,12 @@ class World {
 	/** Back to the fixtures (or to `fixtures`, which later resets keep): tokens, MFA state, journal, faults, limits. */
 	reset(fixtures) { return this.control('POST', '/__mock/reset', fixtures); }
 
+	/** This world as a state document (`GET /__mock/state`): give it to `importState` to restore it. */
+	exportState() { return this.control('GET', '/__mock/state'); }
+
+	/** Replaces this world with a state document from `exportState` (`PUT /__mock/state`). */
+	importState(state) { return this.control('PUT', '/__mock/state', state); }
+
 	/** The current TOTP code of `email` on this world's clock. */
 	async totp(email) { return (await this.totpState(email)).code; }
 

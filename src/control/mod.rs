@@ -12,6 +12,7 @@ mod clock;
 mod devices;
 pub(crate) mod events;
 mod rate_limits;
+mod snapshots;
 mod tenants;
 mod tokens;
 mod users;
@@ -33,6 +34,7 @@ pub use devices::{
     MAX_OFFLINE_DELAY_MS,
 };
 pub(crate) use rate_limits::*;
+pub(crate) use snapshots::{export_state, import_state};
 pub use tenants::*;
 pub use tokens::*;
 pub use users::*;
@@ -54,6 +56,7 @@ use crate::support::text::truncate;
 use crate::tokens::format_token;
 use crate::totp::{current_codes, TotpSecret};
 use crate::world::fixtures::{Fixtures, KNOWN_SCOPES, ROLES};
+use crate::world::state::{self, StateDocument};
 use crate::world::store::{Directory, Membership, Mfa, Owner, Team, User};
 use crate::world::Registry;
 use crate::world::World;

@@ -2,6 +2,7 @@
 
 #[allow(unused_imports)]
 use super::*;
+use crate::world::password::Password;
 use crate::world::store::{next_slot, put, TeamRef};
 
 /// A membership to give a user: exactly one of `product` (id or slug) and `org` (id or
@@ -240,7 +241,7 @@ pub(crate) fn add_user(world: &World, new: NewUser) -> Result<UserView, ApiError
         slot,
         User {
             email: new.email,
-            password: new.password,
+            password: Password::from(new.password),
             first_name: new.first_name,
             last_name: new.last_name,
             company_name: String::new(),
@@ -296,7 +297,7 @@ pub(crate) fn update_user(
         .transpose()?;
     let user = directory.user_mut(id).ok_or(ApiError::Unavailable)?;
     if let Some(password) = patch.password {
-        user.password = password;
+        user.password = Password::from(password);
     }
     if let Some(first) = patch.first_name {
         user.first_name = first;

@@ -139,9 +139,23 @@ impl FromRequest<AppState> for TokenForm {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
         // §1.7 row 1: POST with a form body, nothing else.
         if req.method() != Method::POST || !is_form(req.headers()) {
+            // The journal says what arrived instead (issue 26): the answer is Particle's.
+            let received = req
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+            let reason = match received {
+                Some(ct) => format!(
+                    "{} with Content-Type `{}`, not application/x-www-form-urlencoded",
+                    req.method(),
+                    crate::support::text::truncate(&ct)
+                ),
+                None => format!("{} without a Content-Type", req.method()),
+            };
             return Err(ApiError::InvalidRequest(
                 "Method must be POST with application/x-www-form-urlencoded encoding".into(),
-            ));
+            )
+            .because(reason));
         }
         let basic = basic_credentials(req.headers());
         let (_, bytes) = read_body(req, state.body_limit).await?;

@@ -340,7 +340,7 @@ pub(crate) fn disable_mfa(world: &World, user: UserId, body: DisableMfa) -> Resu
     if password.is_empty() {
         return Err(ApiError::BadRequest("current_password is required.".into()));
     }
-    if !secrets_equal(u.password.as_bytes(), password.as_bytes()) {
+    if !u.password.matches(&password) {
         return Err(ApiError::BadRequest("Incorrect current_password.".into())
             .because(format!("wrong password for {} on mfa-disable", u.email)));
     }

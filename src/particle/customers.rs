@@ -8,6 +8,7 @@ use crate::particle::forms::FormFields;
 use crate::particle::oauth::{authenticate_client_pair, issue, TokenResponse};
 use crate::particle::scopes::{authorize_developer, TeamRef};
 use crate::support::text::truncate;
+use crate::world::password::Password;
 use crate::world::store::{has_room, next_slot, put, ClientIdx, ClientKind, Customer, Owner, Team};
 use crate::world::World;
 
@@ -124,7 +125,7 @@ pub(crate) fn create_customer(
             slot,
             Customer {
                 email: email.clone(),
-                password,
+                password: password.map(Password::from),
                 product,
             },
         );
@@ -185,7 +186,7 @@ pub(crate) fn set_password(
     let store = world.store();
     let mut directory = store.directory.write();
     if let Some(Some(c)) = directory.customers.get_mut(index as usize) {
-        c.password = Some(password.to_string());
+        c.password = Some(Password::from(password.to_string()));
     }
     Ok(())
 }

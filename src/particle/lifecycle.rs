@@ -12,6 +12,7 @@ use crate::error::ApiError;
 use crate::particle::account::{user_info, UserInfo};
 use crate::support::text::truncate;
 use crate::tokens::{format_token, secrets_equal};
+use crate::world::password::Password;
 use crate::world::store::{has_room, next_slot, put, Owner, PasswordReset, Store, User, UserId};
 use crate::world::World;
 
@@ -209,7 +210,7 @@ pub(crate) fn sign_up(world: &World, body: SignUp) -> Result<(), ApiError> {
     }
     let mut user = User {
         email: username.clone(),
-        password,
+        password: Password::from(password),
         first_name: String::new(),
         last_name: String::new(),
         company_name: String::new(),
@@ -232,7 +233,7 @@ fn check_password(user: &User, given: Option<&str>, name: &str) -> Result<(), Ap
     let given = given
         .filter(|p| !p.is_empty())
         .ok_or_else(|| bad(format!("{name} is required.")))?;
-    if secrets_equal(user.password.as_bytes(), given.as_bytes()) {
+    if user.password.matches(given) {
         Ok(())
     } else {
         Err(bad("Bad password").because(format!("wrong {name} for {}", user.email)))
@@ -282,7 +283,7 @@ pub(crate) fn change_account(
         let old_email = u.email.clone();
         let mut message = None;
         if let Some(password) = new_password {
-            u.password = password;
+            u.password = Password::from(password);
             message = Some("User's password updated.");
         }
         if let Some(name) = new_username {
@@ -393,7 +394,7 @@ pub(crate) fn redeem_reset(world: &World, body: ResetRedemption) -> Result<(), A
         .ok_or_else(|| invalid().because("unknown, used or expired reset token"))?;
     directory.password_resets.remove(at);
     let u = directory.user_mut(user).ok_or_else(invalid)?;
-    u.password = password;
+    u.password = Password::from(password);
     Ok(())
 }
 

@@ -49,9 +49,25 @@ impl ConnectionLimits {
     }
 }
 
+/// What a server accepts connections on: plain HTTP, HTTPS, or both.
+pub(super) struct Listeners {
+    /// Plain HTTP.
+    pub plain: Option<TcpListener>,
+    /// HTTPS: the socket and the TLS handshake for each connection.
+    pub secure: Option<(TcpListener, tokio_rustls::TlsAcceptor)>,
+}
+
+/// Accepts on `listener`, or never when there is none.
+async fn accept_on(listener: Option<&TcpListener>) -> std::io::Result<(TcpStream, SocketAddr)> {
+    match listener {
+        Some(listener) => listener.accept().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// The accept loop: one hyper HTTP/1 connection per socket, until shutdown.
 pub(super) async fn serve(
-    listener: TcpListener,
+    listeners: Listeners,
     state: AppState,
     mut stop: watch::Receiver<bool>,
     signal: impl Future<Output = ()> + Send + 'static,
@@ -64,15 +80,26 @@ pub(super) async fn serve(
     let per_client = PerClient::new(state.config.max_connections_per_client);
     let sweeper = tokio::spawn(sweep_rate_limits(state.registry.clone()));
     let evictions = tokio::spawn(prepare_evictions(state.registry.clone()));
+    let saver = StateSaver::for_config(&state.config, state.registry.default.clone());
+    let saving = saver.clone().map(|s| tokio::spawn(s.run()));
     let viewers = state.viewers.clone();
     let closing = state.closing.clone();
     let pipeline = Arc::new(app(state));
     let graceful = GracefulShutdown::new();
     let mut signal = std::pin::pin!(signal);
     loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
+        let (stream, peer, handshake) = tokio::select! {
+            accepted = accept_on(listeners.plain.as_ref()) => match accepted {
+                Ok((stream, peer)) => (stream, peer, None),
+                Err(error) => {
+                    // EMFILE and friends: back off briefly instead of spinning.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            accepted = accept_on(listeners.secure.as_ref().map(|(l, _)| l)) => match accepted {
+                Ok((stream, peer)) => (stream, peer, listeners.secure.as_ref().map(|(_, a)| a.clone())),
                 Err(error) => {
                     // EMFILE and friends: back off briefly instead of spinning.
                     tracing::warn!(%error, "accept failed");
@@ -109,17 +136,31 @@ pub(super) async fn serve(
         });
         // The trace and catch-panic layers (`http::layers`) around the pipeline.
         let service = TowerToHyperService::new(crate::http::layers::around(service));
-        let connection = limits
-            .http1()
-            .serve_connection(TokioIo::new(stream), service);
-        let connection = graceful.watch(connection);
+        let http1 = limits.http1();
+        let watcher = graceful.watcher();
+        let handshake_timeout = limits.header_timeout;
         tokio::spawn(async move {
-            let _ = connection.await;
+            match handshake {
+                None => {
+                    let connection = http1.serve_connection(TokioIo::new(stream), service);
+                    let _ = watcher.watch(connection).await;
+                }
+                // The handshake has the time a request head has (`--header-timeout-ms`):
+                // a client that connects and says nothing holds no slot for longer.
+                Some(acceptor) => {
+                    if let Ok(Ok(tls)) =
+                        tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await
+                    {
+                        let connection = http1.serve_connection(TokioIo::new(tls), service);
+                        let _ = watcher.watch(connection).await;
+                    }
+                }
+            }
             drop(slot);
             drop(per_client);
         });
     }
-    drop(listener);
+    drop(listeners);
     sweeper.abort();
     evictions.abort();
     // Journal streams never end by themselves: end them, or they would hold the
@@ -128,6 +169,13 @@ pub(super) async fn serve(
     closing.send_replace(true);
     // In-flight requests get a short grace period: the process must exit within 1 s.
     let _ = tokio::time::timeout(Duration::from_millis(500), graceful.shutdown()).await;
+    // The last save, after the last request: what a restart finds.
+    if let Some(saving) = saving {
+        saving.abort();
+    }
+    if let Some(saver) = saver {
+        saver.save_now().await;
+    }
 }
 
 /// Awaits one request's answer within `timeout` (else `408` JSON: tower-http's

@@ -161,6 +161,9 @@ impl MockServerBuilder {
         let mut settings = WorldSettings::from(config.as_ref());
         settings.rate_limits.base = self.rate_limits;
         let world = World::new(fixtures, settings, clock.clone(), config.seed);
+        if let Some(path) = &config.state_file {
+            load_state(&world, path)?;
+        }
         let mut state = AppState::new(Arc::new(Registry::new(world)), config.clone());
         let listener =
             TcpListener::bind(config.listen)
@@ -174,10 +177,42 @@ impl MockServerBuilder {
             source,
         })?;
         state.bound = address;
+        let tls = tls_for(&config)?;
+        let secure = tls.is_some() && config.tls_listen.is_none();
+        let (tls_listener, tls_address) = match (&tls, config.tls_listen) {
+            (Some(_), Some(at)) => {
+                let bound = TcpListener::bind(at)
+                    .await
+                    .map_err(|source| StartError::Bind { addr: at, source })?;
+                let address = bound
+                    .local_addr()
+                    .map_err(|source| StartError::Bind { addr: at, source })?;
+                (Some(bound), Some(address))
+            }
+            _ => (None, None),
+        };
+        let ca_file = tls.as_ref().and_then(|t| t.ca_file.clone());
+        let listeners = match (tls, tls_listener) {
+            (Some(tls), Some(secure)) => Listeners {
+                plain: Some(listener),
+                secure: Some((secure, tls.acceptor)),
+            },
+            (Some(tls), None) => Listeners {
+                plain: None,
+                secure: Some((listener, tls.acceptor)),
+            },
+            (None, _) => Listeners {
+                plain: Some(listener),
+                secure: None,
+            },
+        };
         let (tx, rx) = watch::channel(false);
-        let task = tokio::spawn(serve(listener, state.clone(), rx, signal));
+        let task = tokio::spawn(serve(listeners, state.clone(), rx, signal));
         Ok(MockServer {
             address,
+            secure,
+            tls_address,
+            ca_file,
             controls: Controls::new(state.registry.default.clone()),
             state,
             shutdown: Some(tx),

@@ -30,6 +30,12 @@ impl Controls {
         Self { world }
     }
 
+    /// Passes `result` on after marking the world changed (a state file saves it).
+    fn changed<T>(&self, result: T) -> T {
+        self.world.touch();
+        result
+    }
+
     /// This world's clock: advance it to expire tokens without sleeping.
     ///
     /// ```
@@ -93,6 +99,42 @@ impl Controls {
         self.world.reset(Some(fixtures));
     }
 
+    /// This world as a state document, JSON (`GET /__mock/state`): users (passwords as
+    /// salted hashes only), API users, clients, customers, devices, live tokens, refresh
+    /// tokens, MFA enrolments, password resets, the clock's mode and the rate-limit
+    /// settings. Give it to [`import_state`](Self::import_state) to snapshot and restore.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() {
+    /// use particle_auth_mock::MockServer;
+    ///
+    /// // Arrange: a snapshot of a fresh world, then a change.
+    /// let mock = MockServer::start().await;
+    /// let snapshot = mock.export_state();
+    /// mock.remove_user("user@example.com").unwrap();
+    /// // Act: restore the snapshot.
+    /// mock.import_state(&snapshot).unwrap();
+    /// // Assert: the user is back (so it can be removed again).
+    /// assert!(mock.remove_user("user@example.com").is_ok());
+    /// # }
+    /// ```
+    pub fn export_state(&self) -> String {
+        String::from_utf8_lossy(&control::export_state(&self.world)).into_owned()
+    }
+
+    /// Replaces this world with a state document from
+    /// [`export_state`](Self::export_state) or `GET /__mock/state`
+    /// (`PUT /__mock/state`). Rate-limit counters, the journal and faults are cleared and
+    /// open event streams end, as a reset does; the fixtures a later reset goes back to
+    /// stay the same.
+    ///
+    /// # Errors
+    /// `400` naming the field, or the version, of a document this build cannot read;
+    /// the world is unchanged then.
+    pub fn import_state(&self, document: &str) -> Result<(), ApiError> {
+        control::import_state(&self.world, document.as_bytes())
+    }
+
     /// Reads the clock: now, and whether it is frozen (`GET /__mock/clock`). Set,
     /// advance, freeze and resume it through [`clock`](Self::clock).
     pub fn clock_state(&self) -> ClockState {
@@ -104,7 +146,7 @@ impl Controls {
     /// # Errors
     /// `400` if the email is taken or a field is invalid.
     pub fn add_user(&self, user: NewUser) -> Result<UserView, ApiError> {
-        control::add_user(&self.world, user)
+        self.changed(control::add_user(&self.world, user))
     }
 
     /// Changes a user (`PATCH /__mock/users/{email}`).
@@ -112,7 +154,7 @@ impl Controls {
     /// # Errors
     /// `404` for an unknown user, `400` for an invalid field (nothing changes then).
     pub fn update_user(&self, email: &str, patch: UserPatch) -> Result<UserView, ApiError> {
-        control::update_user(&self.world, email, patch)
+        self.changed(control::update_user(&self.world, email, patch))
     }
 
     /// Removes a user; its tokens die with it (`DELETE /__mock/users/{email}`).
@@ -120,7 +162,7 @@ impl Controls {
     /// # Errors
     /// `404` for an unknown user.
     pub fn remove_user(&self, email: &str) -> Result<(), ApiError> {
-        control::remove_user(&self.world, email)
+        self.changed(control::remove_user(&self.world, email))
     }
 
     /// A user's current and next TOTP code on this world's clock
@@ -137,7 +179,7 @@ impl Controls {
     /// # Errors
     /// `404` for an unknown user, `400` for an invalid order.
     pub fn issue_token(&self, order: TokenOrder) -> Result<IssuedToken, ApiError> {
-        control::issue_token(&self.world, order)
+        self.changed(control::issue_token(&self.world, order))
     }
 
     /// Every live access token (`GET /__mock/tokens`).
@@ -313,6 +355,7 @@ impl Controls {
     /// ```
     pub fn set_rate_limit_settings(&self, settings: RateLimitSettings) {
         self.world.set_rate_limit_settings(settings);
+        self.world.touch();
     }
 
     /// Drops now the rate-limit state of clients whose windows have all passed (the
@@ -354,7 +397,7 @@ impl Controls {
     /// # }
     /// ```
     pub fn update_device(&self, id: &str, patch: &DevicePatch) -> Result<DeviceView, ApiError> {
-        control::update_device(&self.world, id, patch)
+        self.changed(control::update_device(&self.world, id, patch))
     }
 
     /// Sets a variable's value, or adds a variable when `type` is given
@@ -365,7 +408,7 @@ impl Controls {
         name: &str,
         update: &VariableUpdate,
     ) -> Result<Variable, ApiError> {
-        control::set_variable(&self.world, id, name, update)
+        self.changed(control::set_variable(&self.world, id, name, update))
     }
 
     /// Sets a function's behaviour, adding the function if new
@@ -376,7 +419,7 @@ impl Controls {
         name: &str,
         behaviour: Behaviour,
     ) -> Result<Function, ApiError> {
-        control::set_function(&self.world, id, name, behaviour)
+        self.changed(control::set_function(&self.world, id, name, behaviour))
     }
 
     /// The function calls devices received, oldest first, of one device or all
@@ -456,6 +499,7 @@ impl Controls {
     /// Forgets the recorded calls (`DELETE /__mock/devices/calls`).
     pub fn clear_device_calls(&self) {
         control::clear_device_calls(&self.world);
+        self.world.touch();
     }
 
     /// The claim codes handed out, oldest first (`GET /__mock/devices/claim-codes`).
@@ -474,6 +518,6 @@ impl Controls {
         &self,
         settings: DeviceSettings,
     ) -> Result<DeviceSettings, ApiError> {
-        control::set_device_settings(&self.world, settings)
+        self.changed(control::set_device_settings(&self.world, settings))
     }
 }

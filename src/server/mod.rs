@@ -13,11 +13,15 @@ pub use controls::Controls;
 mod accept;
 mod builder;
 mod housekeeping;
+mod persistence;
 mod signals;
+mod tls;
 use accept::*;
 pub use builder::*;
 use housekeeping::*;
+use persistence::*;
 pub use signals::*;
+use tls::*;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -58,6 +62,22 @@ pub enum StartError {
     /// The fixtures file was refused.
     #[error("invalid fixtures: {0}")]
     Fixtures(#[from] FixtureError),
+    /// The state file (`--state-file`) could not be read, is corrupt, or is of another
+    /// version; the file is left as it is.
+    #[error(
+        "cannot load the state file {path}: {message}. The file was left as it is: move it \
+         away (or fix it) to start"
+    )]
+    State {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// HTTPS could not be set up (`--tls-cert`/`--tls-key` unreadable or not a pair,
+    /// the CA file not writable).
+    #[error("cannot serve HTTPS: {0}")]
+    Tls(String),
     /// The address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -92,6 +112,12 @@ pub struct MockServer {
     address: SocketAddr,
     /// The default world's control methods, handed out through `Deref`.
     controls: Controls,
+    /// Whether `address` speaks HTTPS (`--tls` without `--tls-listen`).
+    secure: bool,
+    /// The bound `--tls-listen` address, when HTTPS is served beside plain HTTP.
+    tls_address: Option<SocketAddr>,
+    /// Where the generated CA's PEM was written.
+    ca_file: Option<std::path::PathBuf>,
     state: AppState,
     shutdown: Option<watch::Sender<bool>>,
     task: Option<JoinHandle<()>>,
@@ -171,7 +197,24 @@ impl MockServer {
     /// # }
     /// ```
     pub fn uri(&self) -> String {
-        format!("http://{}", self.address)
+        let scheme = if self.secure { "https" } else { "http" };
+        format!("{scheme}://{}", self.address)
+    }
+
+    /// The HTTPS base URL (`https://127.0.0.1:PORT`), when HTTPS is served: on the
+    /// `--listen` address with `--tls`, on its own with `--tls-listen`.
+    pub fn https_uri(&self) -> Option<String> {
+        match (self.secure, self.tls_address) {
+            (true, _) => Some(format!("https://{}", self.address)),
+            (false, Some(address)) => Some(format!("https://{address}")),
+            (false, None) => None,
+        }
+    }
+
+    /// Where the local CA certificate (PEM) was written, when one was generated: give it
+    /// to clients (`NODE_EXTRA_CA_CERTS`, reqwest's `add_root_certificate`).
+    pub fn tls_ca_file(&self) -> Option<&std::path::Path> {
+        self.ca_file.as_deref()
     }
 
     /// The bound socket address.

@@ -5,8 +5,10 @@
 pub(crate) mod devices;
 pub(crate) mod fixtures;
 mod fixtures_check;
+pub(crate) mod password;
 pub(crate) mod registry;
 mod settings;
+pub(crate) mod state;
 pub(crate) mod store;
 pub(crate) mod tables;
 pub(crate) mod webhooks;
@@ -15,6 +17,7 @@ pub(crate) use registry::Registry;
 pub(crate) use settings::{WebhookSettings, WorldSettings};
 
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use arc_swap::{ArcSwap, Guard};
@@ -55,6 +58,9 @@ pub struct World {
     pub(crate) events: EventBus,
     /// Event streams open per client (the `event-streams` rule).
     pub(crate) streams: Arc<StreamGauge>,
+    /// Bumped by every change that a state document would show (see [`World::touch`]):
+    /// the state-file writer saves when it moved.
+    pub(crate) generation: AtomicU64,
 }
 
 impl World {
@@ -79,7 +85,20 @@ impl World {
             generator: TokenGenerator::new(seed),
             fixtures: ArcSwap::from_pointee(fixtures),
             store: ArcSwap::from_pointee(store),
+            generation: AtomicU64::new(0),
         }
+    }
+
+    /// Marks the world changed: the request pipeline calls it after every request that
+    /// may change state (any method but `GET`, `HEAD` and `OPTIONS`), the Rust control
+    /// methods after theirs. A state file is saved when the count moved.
+    pub(crate) fn touch(&self) {
+        self.generation.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How many changes [`World::touch`] has counted.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Relaxed)
     }
 
     /// The live store (a cheap, lock-free snapshot handle).
@@ -118,6 +137,7 @@ impl World {
             .resolve(fixtures.rate_limits.as_ref());
         self.rate_limiter.set_settings(limits);
         self.rate_limiter.reset_all();
+        self.touch();
     }
 
     /// Every tracked client's rate-limit counters and blocks, now.

@@ -15,14 +15,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use parking_lot::RwLock;
+use serde::{Deserialize, Serialize};
 
 use crate::clock::{parse_iso8601, Millis};
 use crate::error::ApiError;
 use crate::support::budget::Tally;
-use crate::tokens::{parse_token, TokenKey};
+use crate::tokens::{parse_token, token_hex, TokenKey};
 use crate::totp::TotpSecret;
 use crate::world::devices::DeviceActivity;
 use crate::world::fixtures::{DeviceFixture, Fixtures};
+use crate::world::password::Password;
 use crate::world::settings::Budgets;
 use crate::world::webhooks::WebhookBook;
 
@@ -46,7 +48,7 @@ pub(crate) enum TeamRef<'a> {
 }
 
 /// A product or an org: what a team, membership or API user belongs to.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub(crate) enum Team {
     /// A product, by numeric id.
     Product(u32),
@@ -55,7 +57,7 @@ pub(crate) enum Team {
 }
 
 /// A user's MFA enrolment.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Mfa {
     pub secret: TotpSecret,
     /// Recovery codes with their used flag.
@@ -65,7 +67,7 @@ pub(crate) struct Mfa {
 }
 
 /// An MFA enrolment begun by `GET /v1/user/mfa-enable` and not yet confirmed.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct PendingEnrolment {
     pub mfa_token: String,
     pub secret: TotpSecret,
@@ -73,10 +75,10 @@ pub(crate) struct PendingEnrolment {
 }
 
 /// A human account.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct User {
     pub email: String,
-    pub password: String,
+    pub password: Password,
     pub first_name: String,
     pub last_name: String,
     /// `account_info.company_name` (A2.2); empty when never set.
@@ -89,7 +91,7 @@ pub(crate) struct User {
 
 /// An outstanding password reset (`POST /v1/user/password-reset`, A2.5): redeemed once
 /// by `PUT /v1/user/password-reset`, readable through the control API.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct PasswordReset {
     pub user: UserId,
     /// 40 hex characters.
@@ -98,7 +100,7 @@ pub(crate) struct PasswordReset {
 }
 
 /// A product.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Product {
     pub id: u32,
     pub slug: String,
@@ -108,7 +110,7 @@ pub(crate) struct Product {
 }
 
 /// An org.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Org {
     pub id: String,
     pub slug: String,
@@ -117,7 +119,7 @@ pub(crate) struct Org {
 }
 
 /// A human's role in a team.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Membership {
     pub user: UserId,
     pub team: Team,
@@ -125,7 +127,7 @@ pub(crate) struct Membership {
 }
 
 /// Who owns an OAuth client.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum ClientKind {
     /// `particle`, `particle-api`, `particle-cli`: people log in through these.
     Developer,
@@ -137,7 +139,7 @@ pub(crate) enum ClientKind {
 }
 
 /// An OAuth client.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Client {
     pub id: String,
     pub secret: String,
@@ -171,26 +173,27 @@ impl Client {
 }
 
 /// A product's customer (`None` in the directory once deleted: indices stay, tokens name them).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Customer {
     pub email: String,
-    pub password: Option<String>,
+    pub password: Option<Password>,
     pub product: u32,
 }
 
 /// An API user (particle-api.md §3).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct ApiUser {
     pub username: String,
     pub friendly_name: String,
     pub team: Team,
     pub scopes: Vec<String>,
     /// Its one valid token.
+    #[serde(with = "token_hex")]
     pub token: TokenKey,
 }
 
 /// Whom an access token acts for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum Owner {
     /// A human user.
     User(UserId),
@@ -203,7 +206,7 @@ pub(crate) enum Owner {
 }
 
 /// A live access token, compact: the key is the map's key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct AccessToken {
     pub owner: Owner,
     pub client: ClientIdx,
@@ -215,7 +218,7 @@ pub(crate) struct AccessToken {
 }
 
 /// A live refresh token.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub(crate) struct RefreshToken {
     pub owner: Owner,
     pub client: ClientIdx,
@@ -225,7 +228,7 @@ pub(crate) struct RefreshToken {
 }
 
 /// An outstanding MFA challenge.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub(crate) struct MfaChallenge {
     pub user: UserId,
     pub client: ClientIdx,
@@ -237,7 +240,7 @@ pub(crate) struct MfaChallenge {
 }
 
 /// The slow-changing part of a world.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub(crate) struct Directory {
     pub users: Vec<Option<User>>,
     pub products: Vec<Product>,
@@ -450,7 +453,7 @@ impl Directory {
             });
             dir.users.push(Some(User {
                 email: u.email.clone(),
-                password: u.password.clone(),
+                password: Password::from(u.password.clone()),
                 first_name: u.first_name.clone(),
                 last_name: u.last_name.clone(),
                 company_name: String::new(),
@@ -513,7 +516,7 @@ impl Directory {
             if let Some(product) = product_of(&c.product) {
                 dir.customers.push(Some(Customer {
                     email: c.email.to_ascii_lowercase(),
-                    password: c.password.clone(),
+                    password: c.password.clone().map(Password::from),
                     product,
                 }));
             }
@@ -593,6 +596,27 @@ impl Store {
             records_taken: AtomicUsize::new(count),
         };
         Self::fill(store, fixtures)
+    }
+
+    /// A world's store holding `directory` (read from a state document) and no
+    /// credentials yet, its records counted in the server's tallies as a fixtures
+    /// document's are.
+    pub(crate) fn from_directory(directory: Directory, budgets: &Budgets) -> Self {
+        let count = directory.users.iter().flatten().count()
+            + directory.customers.iter().flatten().count()
+            + directory.devices.len()
+            + directory.clients.iter().filter(|c| c.live).count()
+            + directory.api_users.iter().flatten().count();
+        budgets.records.take(count);
+        Store {
+            directory: RwLock::new(directory),
+            tokens: CountedMap::counted_in(budgets.credentials.clone()),
+            refresh_tokens: CountedMap::counted_in(budgets.credentials.clone()),
+            mfa_challenges: CountedMap::counted_in(budgets.credentials.clone()),
+            webhooks: WebhookBook::default(),
+            records: Some(budgets.records.clone()),
+            records_taken: AtomicUsize::new(count),
+        }
     }
 
     /// Takes room for one more directory record in the server-wide tally; `503` when

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use parking_lot::Mutex;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::clock::Millis;
@@ -22,7 +22,7 @@ pub(crate) const MAX_WEBHOOKS: usize = 1_000;
 pub(crate) const MAX_DELIVERIES: usize = 1_000;
 
 /// Who a webhook belongs to, which decides the events that fire it (D7.4).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum HookOwner {
     /// A user's sandbox hook (`/v1/webhooks`, `/v1/integrations`): the user's devices and
     /// the user's own API publishes.
@@ -33,8 +33,10 @@ pub(crate) enum HookOwner {
     Org(Box<str>),
 }
 
-/// One webhook or integration: every field of D7.2 as stored.
-#[derive(Debug, Clone)]
+/// One webhook or integration: every field of D7.2 as stored (and as a state document
+/// keeps it, credentials of `auth` and `headers` included, so that it still works after
+/// a restart).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Webhook {
     /// 24 hex digits.
     pub id: String,
@@ -170,6 +172,13 @@ impl WebhookBook {
         let answer = change(&mut hooks)?;
         self.hooks.store(Arc::new(hooks));
         Ok(answer)
+    }
+
+    /// Replaces every hook (a state document being imported).
+    pub(crate) fn restore(&self, hooks: Vec<Webhook>) {
+        let _writing = self.writing.lock();
+        self.hooks
+            .store(Arc::new(hooks.into_iter().map(Arc::new).collect()));
     }
 
     /// Logs a delivery (its `seq` is assigned here); returns the sequence number.

@@ -79,6 +79,22 @@ test('journal() says why a request was refused; reset() forgets issued tokens', 
 	await tenant.stop();
 });
 
+test('exportState() snapshots a world and importState() restores it into another', async () => {
+	const a = await mock.tenant();
+	const { body } = await login(a.url);
+	const state = await a.exportState();
+	assert.equal(state.format, 'particle-auth-mock/state');
+	assert.doesNotMatch(JSON.stringify(state), /"password":"password"/);
+	const b = await mock.tenant();
+	await assert.rejects(new Particle({ baseUrl: b.url }).getUserInfo({ auth: body.access_token }), (e) => e.statusCode === 401);
+	assert.deepEqual(await b.importState(state), { ok: true });
+	const user = await new Particle({ baseUrl: b.url }).getUserInfo({ auth: body.access_token });
+	assert.equal(user.body.username, 'user@example.com');
+	await assert.rejects(b.importState({ ...state, version: 99 }), (e) => e.status === 400 && /version 99/.test(e.body.error_description ?? e.body.error));
+	await a.stop();
+	await b.stop();
+});
+
 test('startMock({ fixtures, seed }): own users, and the same seed gives the same tokens', async () => {
 	const fixtures = { users: [{ email: 'ci@example.com', password: 'password' }] };
 	const [m1, m2] = await Promise.all([startMock({ fixtures, seed: 7 }), startMock({ fixtures, seed: 7 })]);

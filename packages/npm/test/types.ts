@@ -1,5 +1,5 @@
 // Compiled with `tsc --noEmit --strict` in the scratch project: index.d.ts describes the API.
-import { startMock, connectMock, type Mock, type Tenant, type JournalEntry, type DeviceCall } from 'particle-auth-mock';
+import { startMock, connectMock, type Mock, type Tenant, type JournalEntry, type DeviceCall, type StateDocument } from 'particle-auth-mock';
 
 async function usage(): Promise<void> {
   const mock: Mock = await startMock({ fixtures: { users: [{ email: 'a@example.com', password: 'pw' }] }, seed: 1, rateLimits: false });
@@ -16,6 +16,9 @@ async function usage(): Promise<void> {
   const tenant: Tenant = await mock.tenant();
   const id: string = tenant.id;
   await tenant.reset();
+  const state: StateDocument = await tenant.exportState();
+  const imported: { ok: true } = await tenant.importState(state);
+  void imported;
   await tenant.stop();
   const remote = await connectMock(url, { controlSecret: 's' });
   await remote.control('POST', '/__mock/faults', { path: '/oauth/token', times: 1, status: 503 });

@@ -156,3 +156,17 @@ def test_a_webhook_delivers_to_a_receiver_the_test_started(particle_mock):
         assert request["body"].startswith("event=py-hook&data=42&")
         [delivery] = particle_mock.webhook_deliveries(timeout_ms=5000)
         assert delivery["status"] == 200 and delivery["response"] == "thanks"
+
+
+def test_export_state_and_import_state_restore_a_world(particle_mock):
+    access = token(particle_mock.url).json()["access_token"]
+    state = particle_mock.export_state()
+    assert state["format"] == "particle-auth-mock/state"
+    particle_mock.reset()
+    assert user(particle_mock.url, access).status_code == 401
+    assert particle_mock.import_state(state) == {"ok": True}
+    assert user(particle_mock.url, access).json()["username"] == "user@example.com"
+    with pytest.raises(particle_auth_mock.MockError) as refused:
+        particle_mock.import_state({**state, "version": 99})
+    assert refused.value.status == 400
+

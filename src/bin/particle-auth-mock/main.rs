@@ -3,13 +3,12 @@
 mod cli;
 mod healthcheck;
 
-use clap::Parser;
-use cli::{Cli, Command};
+use cli::Command;
 use particle_auth_mock::MockServer;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let cli = cli::parse();
     match cli.command {
         Some(Command::Healthcheck(args)) => {
             return healthcheck::run(&args, cli.config.listen).await
@@ -37,6 +36,12 @@ async fn main() -> std::process::ExitCode {
     // Handlers first, then the line CI scripts wait for: a signal right after it is caught.
     let stop = particle_auth_mock::shutdown_signal();
     println!("listening on {}", server.uri());
+    if let Some(https) = server.https_uri().filter(|u| *u != server.uri()) {
+        println!("listening on {https}");
+    }
+    if let Some(ca) = server.tls_ca_file() {
+        println!("TLS CA certificate: {} (NODE_EXTRA_CA_CERTS)", ca.display());
+    }
     stop.await;
     server.shutdown().await;
     std::process::ExitCode::SUCCESS

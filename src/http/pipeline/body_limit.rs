@@ -1,7 +1,8 @@
 //! THE body limit (one mechanism, so Particle and control routes cannot disagree). For every request, Particle and control
 //! alike, this stage picks the limit once — `--max-body-bytes`, or
 //! [`FIXTURES_BODY_LIMIT`] for the two control routes that take a fixtures document
-//! (`POST /__mock/reset`, `POST /__mock/tenants`) — and:
+//! (`POST /__mock/reset`, `POST /__mock/tenants`), or [`STATE_BODY_LIMIT`] for
+//! `PUT /__mock/state` — and:
 //!
 //! - refuses a declared `Content-Length` over it with `413` JSON before any byte of the
 //!   body is read;
@@ -28,6 +29,11 @@ use crate::http::state::AppState;
 /// same cap as a fixtures file's).
 pub(crate) const FIXTURES_BODY_LIMIT: usize = crate::world::fixtures::MAX_FIXTURES_BYTES;
 
+/// The body limit of `PUT /__mock/state`, in bytes: a world exported by `GET` must go
+/// back in without the user raising `--max-body-bytes` (a default world is ~9 KB, one with
+/// 2,000 users ~0.7 MB).
+pub(crate) const STATE_BODY_LIMIT: usize = 32 * 1024 * 1024;
+
 /// The limit this request's body is read under (set by [`check`]).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct BodyLimit(pub usize);
@@ -37,6 +43,8 @@ fn limit_for(state: &AppState, method: &Method, path: &str) -> usize {
     let fixtures = method == Method::POST && matches!(path, "/__mock/reset" | "/__mock/tenants");
     if fixtures {
         state.body_limit.max(FIXTURES_BODY_LIMIT)
+    } else if method == Method::PUT && path == "/__mock/state" {
+        state.body_limit.max(STATE_BODY_LIMIT)
     } else {
         state.body_limit
     }

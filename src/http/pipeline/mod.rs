@@ -54,7 +54,7 @@ use tower::{Layer, Service, ServiceExt};
 
 use crate::error::{no_store_headers, ApiError};
 use crate::http::extract::CurrentWorld;
-use crate::http::routes::{not_found, CurrentRoute, Route};
+use crate::http::routes::{dashboard, not_found, CurrentRoute, Route};
 use crate::http::state::AppState;
 use crate::world::World;
 
@@ -89,22 +89,31 @@ impl Pipeline {
         // web page may reach the control API (`guard` refuses the rest).
         let control = is_control(without_tenant(req.uri().path()));
         let head = req.method() == Method::HEAD;
+        // Any method but the safe ones may change the world (a state file saves then).
+        let changes = !matches!(*req.method(), Method::GET | Method::HEAD);
         if req.method() == Method::OPTIONS {
             if control {
                 return guard::refusal("a preflight asks to let a web page in");
             }
             return preflight(&req);
         }
+        if let Some(redirect) = dashboard_redirect(&self.state, &req) {
+            return redirect;
+        }
         let mut response = match route_to_world(&self.state, req) {
             Ok((mut req, world)) => {
                 let extensions = req.extensions_mut();
-                extensions.insert(CurrentWorld(world));
+                extensions.insert(CurrentWorld(world.clone()));
                 extensions.insert(Peer(peer.ip()));
                 // The router's `poll_ready` is always ready.
-                match self.router.clone().oneshot(req).await {
+                let response = match self.router.clone().oneshot(req).await {
                     Ok(response) => response,
                     Err(never) => match never {},
+                };
+                if changes {
+                    world.touch();
                 }
+                response
             }
             Err(refusal) => refusal,
         };
@@ -296,6 +305,32 @@ where
         pending.finish(world, &response);
     }
     std::mem::take(&mut response)
+}
+
+/// `/`, `/__mock/` and `/__mock/ui/` (of the default world or a tenant) lead a browser to
+/// the dashboard with `307` (issue 26: a bare 404 was the first thing a new user saw);
+/// not with `--no-control`, where the dashboard is off.
+fn dashboard_redirect(state: &AppState, req: &Request) -> Option<Response> {
+    if state.config.no_control || !matches!(*req.method(), Method::GET | Method::HEAD) {
+        return None;
+    }
+    let path = req.uri().path();
+    let tail = without_tenant(path);
+    if !matches!(tail, "/" | "/__mock" | "/__mock/" | "/__mock/ui/") {
+        return None;
+    }
+    // A tenant's own dashboard: `/t/<id>` in front.
+    let prefix = match path.strip_prefix("/t/") {
+        Some(rest) => path
+            .get(..3 + rest.find('/').unwrap_or(rest.len()))
+            .unwrap_or_default(),
+        None => "",
+    };
+    let location = HeaderValue::from_str(&format!("{prefix}{}", dashboard::UI_PATH)).ok()?;
+    let mut response = StatusCode::TEMPORARY_REDIRECT.into_response();
+    response.headers_mut().insert(header::LOCATION, location);
+    no_store_headers(response.headers_mut());
+    Some(response)
 }
 
 /// Whether a path belongs to the control API (never journaled, limited or faulted).

@@ -32,6 +32,7 @@ use crate::journal::JournalFilter;
 use crate::rate_limit::RateLimitSection;
 use crate::support::paging::{Page, PageRequest, MAX_PAGE};
 use crate::world::fixtures::Fixtures;
+use crate::world::state;
 use crate::world::World;
 
 /// The OpenAPI 3.0 description of this API, served at `/__mock/openapi.json`.
@@ -59,6 +60,8 @@ pub(crate) fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState
             get(particle_openapi),
         ),
         ("POST", "/__mock/reset", post(reset)),
+        ("GET", "/__mock/state", get(export_state)),
+        ("PUT", "/__mock/state", put(import_state)),
         ("GET", "/__mock/clock", get(read_clock)),
         ("POST", "/__mock/clock/set", post(set_clock)),
         ("POST", "/__mock/clock/advance", post(advance_clock)),
@@ -219,6 +222,23 @@ async fn off_the_workers<T: Send + 'static>(
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|_| ApiError::Unavailable)?
+}
+
+/// The world as a state document: what `PUT /__mock/state` and `--state-file` read back.
+async fn export_state(CurrentWorld(world): CurrentWorld) -> Result<impl IntoResponse, ApiError> {
+    // Off the async workers: the first export of a big world hashes its passwords.
+    let document = off_the_workers(move || Ok(state::export(&world))).await?;
+    Ok(ok(document))
+}
+
+/// Replaces the world with a state document's; `400` naming the field or the version
+/// for a document this build cannot read (nothing changes then).
+async fn import_state(
+    CurrentWorld(world): CurrentWorld,
+    RawBody(body): RawBody,
+) -> Result<impl IntoResponse, ApiError> {
+    off_the_workers(move || control::import_state(&world, &body)).await?;
+    Ok(ok(OK_TRUE))
 }
 
 async fn read_clock(CurrentWorld(world): CurrentWorld) -> impl IntoResponse {

@@ -27,8 +27,14 @@ pub(super) fn password_grant(
                 let found = directory.user_by_email(username);
                 // Compare against something even for an unknown user, so both cases take
                 // the same path (row 8: indistinguishable).
-                let expected = found.map_or("\u{0}unknown-user", |(_, u)| u.password.as_str());
-                let matches = secrets_equal(expected.as_bytes(), password.as_bytes());
+                let matches = match found {
+                    Some((_, u)) => u.password.matches(password),
+                    None => {
+                        // Same work as a wrong password (row 8: indistinguishable).
+                        let _ = secrets_equal(b"\0unknown-user", password.as_bytes());
+                        false
+                    }
+                };
                 match found {
                     Some((id, user)) if matches => (Owner::User(id), user.mfa.is_some()),
                     Some(_) => {
@@ -43,10 +49,14 @@ pub(super) fn password_grant(
             }
             ClientKind::Product(product) => {
                 let found = directory.customer_by_email(*product, username);
-                let expected = found
-                    .and_then(|(_, c)| c.password.as_deref())
-                    .unwrap_or("\u{0}no-password");
-                if found.is_some() && secrets_equal(expected.as_bytes(), password.as_bytes()) {
+                let matches = match found.and_then(|(_, c)| c.password.as_ref()) {
+                    Some(expected) => expected.matches(password),
+                    None => {
+                        let _ = secrets_equal(b"\0no-password", password.as_bytes());
+                        false
+                    }
+                };
+                if found.is_some() && matches {
                     (Owner::Customer(found.map_or(0, |(i, _)| i)), false)
                 } else {
                     return Err(invalid().because(format!(

@@ -87,7 +87,7 @@ pub(crate) fn list_tokens_with_password(
             }
             .because(format!("unknown user {}", truncate(&username))));
         };
-        if !secrets_equal(user.password.as_bytes(), password.as_bytes()) {
+        if !user.password.matches(&password) {
             return Err(ApiError::Legacy {
                 status: 401,
                 message: "Bad password".into(),

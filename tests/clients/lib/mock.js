@@ -51,7 +51,7 @@ function startMock(args = [], { rateLimits = false } = {}) {
 		const timer = setTimeout(() => reject(new Error(`mock did not start: ${stderr}`)), 10000);
 		child.on('exit', (code) => reject(new Error(`mock exited with ${code}: ${stderr}`)));
 		lines.on('line', (line) => {
-			const m = /^listening on (http:\/\/\S+)/.exec(line);
+			const m = /^listening on (https?:\/\/\S+)/.exec(line);
 			if (!m) return;
 			clearTimeout(timer);
 			resolve({
@@ -126,10 +126,10 @@ function cliEnv(home) {
 	return env;
 }
 
-/** Runs `particle ARGS` without a terminal; resolves {code, stdout, stderr}. */
-function cli(home, args) {
+/** Runs `particle ARGS` without a terminal (with `env` added); resolves {code, stdout, stderr}. */
+function cli(home, args, env = {}) {
 	return new Promise((resolve) => {
-		const child = spawn(node22(), [CLI_JS, ...args], { env: cliEnv(home), stdio: ['ignore', 'pipe', 'pipe'] });
+		const child = spawn(node22(), [CLI_JS, ...args], { env: { ...cliEnv(home), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
 		let stdout = ''; let stderr = '';
 		child.stdout.on('data', (d) => { stdout += d; });
 		child.stderr.on('data', (d) => { stderr += d; });

@@ -103,6 +103,16 @@ class World:
         """Back to the fixtures (or to ``fixtures``, which later resets keep)."""
         return self.control("POST", "/__mock/reset", fixtures)
 
+    def export_state(self) -> dict:
+        """This world as a state document (``GET /__mock/state``); restore it with
+        :meth:`import_state`."""
+        return self.control("GET", "/__mock/state")
+
+    def import_state(self, state: Mapping[str, Any]) -> Any:
+        """Replaces this world with a state document from :meth:`export_state`
+        (``PUT /__mock/state``)."""
+        return self.control("PUT", "/__mock/state", state)
+
     def totp(self, email: str) -> str:
         """The current TOTP code of ``email`` on this world's clock."""
         return self.totp_state(email)["code"]
