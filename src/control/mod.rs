@@ -31,6 +31,7 @@ pub use devices::{
     Function, FunctionCall, PublishEvent, Returns, SetVariable, VarType, Variable, VariableUpdate,
     MAX_OFFLINE_DELAY_MS,
 };
+pub use events::{DevicePublish, EventView};
 pub(crate) use rate_limits::*;
 pub use tenants::*;
 pub use tokens::*;

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use particle_auth_mock::control::DevicePublish;
 use particle_auth_mock::Config;
 use reqwest::Response;
 use serde_json::{json, Value};
@@ -442,6 +443,67 @@ async fn a_simulated_device_publishes_through_the_control_api_and_a_test_waits_f
         .await
         .unwrap();
     assert_eq!(response.status(), 404);
+}
+
+#[tokio::test]
+async fn the_rust_helpers_publish_as_a_device_and_wait_for_a_client_event() {
+    // Arrange: the owner's stream of its device.
+    let mock = spawn_mock().await;
+    let mut stream = open(&mock, "/v1/devices/events", USER_TOKEN).await;
+    // Act: the device publishes through the library.
+    let event = mock
+        .server
+        .publish_as_device(
+            "0123456789abcdef01234567",
+            DevicePublish::new("motion", "1"),
+        )
+        .unwrap();
+    // Assert
+    assert_eq!(event.coreid, "0123456789abcdef01234567");
+    assert_eq!(event.source, "device");
+    assert_eq!(
+        read_until(&mut stream, "\n\n").await,
+        "event: motion\ndata: {\"data\":\"1\",\"ttl\":60,\"published_at\":\"2026-01-01T00:00:00.000Z\",\"coreid\":\"0123456789abcdef01234567\"}\n\n"
+    );
+    // Act: wait for a client's publish that happens during the wait.
+    let mark = mock.server.last_event_seq();
+    assert_eq!(mark, event.seq);
+    let (events, published) = tokio::join!(
+        mock.server.wait_for_events("door", mark, PATIENCE),
+        publish(
+            &mock,
+            "/v1/devices/events",
+            USER_TOKEN,
+            json!({"name": "door/front", "data": "open", "private": true}),
+        )
+    );
+    // Assert
+    assert_eq!(published.0, 200);
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        (
+            events[0].name.as_str(),
+            events[0].coreid.as_str(),
+            events[0].data.as_deref()
+        ),
+        ("door/front", "api", Some("open"))
+    );
+    assert!(!events[0].public);
+    // A wait with nothing new times out empty; an unknown device and a reserved name are refused.
+    let none = mock
+        .server
+        .wait_for_events("door", events[0].seq, Duration::from_millis(10))
+        .await;
+    assert!(none.is_empty());
+    let unknown = mock
+        .server
+        .publish_as_device("ffffffffffffffffffffffff", DevicePublish::new("x", ""));
+    assert_eq!(unknown.unwrap_err().status(), 404);
+    let reserved = mock.server.publish_as_device(
+        "0123456789abcdef01234567",
+        DevicePublish::new("spark/x", ""),
+    );
+    assert_eq!(reserved.unwrap_err().status(), 400);
 }
 
 #[tokio::test]
