@@ -125,11 +125,13 @@
     rows.push(entry);
     if (rows.length > ROWS_KEPT) rows.splice(0, rows.length - ROWS_KEPT);
     counts.seen += 1;
-    if (entry.status === 429) counts.r429 += 1;
+    // A refused stream may answer 529 (--stream-limit-status): a rate-limit refusal too.
+    const limited = entry.status === 429 || entry.status === 529;
+    if (limited) counts.r429 += 1;
     const second = Math.floor(Date.now() / 1000);
     const bucket = buckets.get(second) || [0, 0];
     bucket[0] += 1;
-    if (entry.status === 429) bucket[1] += 1;
+    if (limited) bucket[1] += 1;
     buckets.set(second, bucket);
     dirty = true;
   }
@@ -193,7 +195,7 @@
       const r = rows[i];
       if (statusMatches(fs, r.status) && (!fc || r.client === fc)) shown.push(r);
     }
-    $('requests').tBodies[0].replaceChildren(...shown.map((r) => el('tr', { class: r.status === 429 ? 'r429' : r.status >= 400 ? 'r4xx' : '' },
+    $('requests').tBodies[0].replaceChildren(...shown.map((r) => el('tr', { class: r.status === 429 || r.status === 529 ? 'r429' : r.status >= 400 ? 'r4xx' : '' },
       el('td', {}, r.id), el('td', {}, r.time.slice(11, 23)), el('td', {}, r.method), el('td', { class: 'path' }, r.path),
       el('td', {}, r.client), el('td', { class: 'status' }, r.dropped ? 'dropped' : r.status), el('td', {}, r.reason || ''))));
     $('seen').textContent = counts.seen;
@@ -267,6 +269,7 @@
       $('rl-enabled').checked = s.enabled;
       $('rl-algorithm').value = s.algorithm;
       $('rl-headers').value = s.headers;
+      $('rl-stream-status').value = String(s.stream_limit_status ?? 429);
       $('rl-rules').replaceChildren(...Object.entries(s.rules).map(([name, limit]) => el('label', {},
         name, el('input', { 'data-rule': name, value: limit, size: 10, 'data-was': limit }))));
     }
@@ -278,7 +281,10 @@
     for (const input of $('rl-rules').querySelectorAll('input')) {
       if (input.value !== input.dataset.was) rules[input.dataset.rule] = input.value.trim();
     }
-    const body = { enabled: $('rl-enabled').checked, algorithm: $('rl-algorithm').value, headers: $('rl-headers').value };
+    const body = {
+      enabled: $('rl-enabled').checked, algorithm: $('rl-algorithm').value, headers: $('rl-headers').value,
+      stream_limit_status: Number($('rl-stream-status').value),
+    };
     if (Object.keys(rules).length) body.rules = rules;
     try {
       await api('PATCH', '/__mock/rate-limits', body);

@@ -540,3 +540,85 @@ async fn simultaneous_streams_past_the_event_streams_rule_are_refused_until_one_
     }
     assert!(reopened.is_some(), "the slot was not given back");
 }
+
+#[tokio::test]
+async fn stream_refusals_answer_529_when_chosen_and_429_by_default_visible_in_controls_and_journal()
+{
+    // Arrange: one stream at once, three opens per window, refusals as 529.
+    let mock = spawn_with_config(Config {
+        rate_limits: vec![
+            "event-streams=1/300s".parse().unwrap(),
+            "events=3/300s".parse().unwrap(),
+        ],
+        stream_limit_status: Some(529),
+        ..Config::default()
+    })
+    .await;
+    let (_, controls) = status_and_json(
+        mock.client
+            .get(mock.url("/__mock/rate-limits"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(controls["settings"]["stream_limit_status"], 529);
+    let _first = open(&mock, "/v1/devices/events", USER_TOKEN).await;
+    // Act: a second stream at once (event-streams), then opens past the events rule.
+    let simultaneous = mock.get_with("/v1/events/x", USER_TOKEN).await;
+    let (status, body) = status_and_json(simultaneous).await;
+    // Assert
+    assert_eq!(status, 529);
+    assert_eq!(body["error"], "rate_limit_exceeded");
+    let _ = mock.get_with("/v1/events/x", USER_TOKEN).await;
+    let (status, body) = status_and_json(mock.get_with("/v1/events/x", USER_TOKEN).await).await;
+    assert_eq!(status, 529, "{body}");
+    assert!(body["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("events"));
+    let (_, journal) = status_and_json(
+        mock.client
+            .get(mock.url("/__mock/journal?status=529"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let entries = journal["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 3, "{journal}");
+    assert!(entries[0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("event-streams limit 1 reached"));
+    // Act: the control API switches back to 429; a bad status is refused.
+    let response = mock
+        .client
+        .patch(mock.url("/__mock/rate-limits"))
+        .json(&json!({"stream_limit_status": 500}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let response = mock
+        .client
+        .patch(mock.url("/__mock/rate-limits"))
+        .json(&json!({"stream_limit_status": 429}))
+        .send()
+        .await
+        .unwrap();
+    let (status, settings) = status_and_json(response).await;
+    assert_eq!(status, 200, "{settings}");
+    // Assert: the default status again, for both rules.
+    let (status, _) = status_and_json(mock.get_with("/v1/events/x", USER_TOKEN).await).await;
+    assert_eq!(status, 429);
+    mock.server.reset_rate_limits();
+    let (status, _) = status_and_json(mock.get_with("/v1/events/x", USER_TOKEN).await).await;
+    assert_eq!(status, 429);
+    // The option accepts only the two statuses.
+    let config = Config {
+        stream_limit_status: Some(500),
+        ..Config::default()
+    };
+    assert_eq!(config.validate().unwrap_err().option, "stream-limit-status");
+}
