@@ -622,3 +622,57 @@ async fn stream_refusals_answer_529_when_chosen_and_429_by_default_visible_in_co
     };
     assert_eq!(config.validate().unwrap_err().option, "stream-limit-status");
 }
+
+#[tokio::test]
+async fn the_dashboard_events_stream_replays_the_backlog_and_labels_each_source() {
+    // Arrange: a device event before the viewer opens.
+    let mock = spawn_mock().await;
+    let argon = "0123456789abcdef01234567";
+    mock.server
+        .publish_as_device(argon, DevicePublish::new("before", "1"))
+        .unwrap();
+    let mut stream = mock
+        .client
+        .get(mock.url("/__mock/events/stream?backlog=1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    assert_eq!(
+        stream.headers()["content-type"].to_str().unwrap(),
+        "text/event-stream"
+    );
+    // Assert: the backlog, then (Act) an API publish and a special event, live.
+    let text = read_until(&mut stream, "\"name\":\"before\"").await;
+    assert!(text.contains("id: 1\n"), "{text}");
+    assert!(text.contains("\"kind\":\"device\""), "{text}");
+    let (status, _) = publish(
+        &mock,
+        "/v1/devices/events",
+        USER_TOKEN,
+        json!({"name": "from-api"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let text = read_until(&mut stream, "\"kind\":\"api\"").await;
+    assert!(text.contains("\"name\":\"from-api\""), "{text}");
+    let response = mock
+        .client
+        .patch(mock.url(&format!("/__mock/devices/{argon}")))
+        .json(&json!({"online": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let text = read_until(&mut stream, "\"kind\":\"special\"").await;
+    assert!(text.contains("\"name\":\"spark/status\""), "{text}");
+    assert!(text.contains("\"data\":\"offline\""), "{text}");
+    // A bad query is a 400 before the stream starts.
+    let response = mock
+        .client
+        .get(mock.url("/__mock/events/stream?nope=1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+}

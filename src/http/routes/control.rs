@@ -132,6 +132,11 @@ pub(crate) fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState
             post(events::publish_as_device),
         ),
         ("GET", "/__mock/events", get(events::wait_for_events)),
+        (
+            "GET",
+            "/__mock/events/stream",
+            get(dashboard::events_stream),
+        ),
         ("GET", "/__mock/tenants", get(list_tenants)),
         ("POST", "/__mock/tenants", post(create_tenant)),
         ("DELETE", "/__mock/tenants/{id}", delete(delete_tenant)),
