@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Runs the README's "A first session" walk-through as written: every ```sh block of that
-section, in order, in one bash (set -euo pipefail), against the binary listening on
+"""Runs the README's "A first session" and "Events" walk-throughs as written: every ```sh
+block of those sections, in order, in one bash (set -euo pipefail), against the binary listening on
 127.0.0.1:8080, the address the snippets name. The server runs in a network namespace of
 its own (unshare --net, as root), so port 8080 is free whatever else runs on the machine.
 Each `# {...}` line under a command is the output the README promises: the block's output
@@ -12,15 +12,19 @@ import subprocess
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-SECTION = "## A first session"
+SECTIONS = ("## A first session", "## Events")
+SECTION = SECTIONS[0]
 
 
 def blocks():
     text = (ROOT / "README.md").read_text()
-    start = text.index(SECTION)
-    end = text.find("\n## ", start + len(SECTION))
-    section = text[start:end if end != -1 else None]
-    return re.findall(r"^```sh\n(.*?)^```", section, flags=re.S | re.M)
+    found = []
+    for heading in SECTIONS:
+        start = text.index(heading)
+        end = text.find("\n## ", start + len(heading))
+        section = text[start:end if end != -1 else None]
+        found += re.findall(r"^```sh\n(.*?)^```", section, flags=re.S | re.M)
+    return found
 
 
 def expectation(block):
