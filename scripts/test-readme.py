@@ -45,7 +45,9 @@ def main():
         return 1
     script = ["set -euo pipefail", "ip link set lo up",
               f"'{binary}' --listen 127.0.0.1:8080 > /tmp/readme-mock.$$ 2>/dev/null &",
-              "trap 'kill $! 2>/dev/null' EXIT",
+              # The mock's pid kept apart: a snippet may start background jobs of its own.
+              "readme_mock_pid=$!",
+              "trap 'kill $readme_mock_pid 2>/dev/null || true' EXIT",
               "for _ in $(seq 100); do grep -q '^listening on' /tmp/readme-mock.$$ && break; sleep 0.05; done",
               "rm -f /tmp/readme-mock.$$"]
     for i, block in enumerate(found):
