@@ -163,8 +163,7 @@ async fn open_streams(addr: &str, n: usize, arrivals: &Rc<Arrivals>) -> io::Resu
     let mut left = n;
     while left > 0 {
         let batch = left.min(200);
-        let opened =
-            futures_util::future::join_all((0..batch).map(|_| open_stream(addr))).await;
+        let opened = futures_util::future::join_all((0..batch).map(|_| open_stream(addr))).await;
         for tcp in opened {
             tokio::task::spawn_local(read_frames(tcp?, arrivals.clone()));
         }

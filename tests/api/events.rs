@@ -676,3 +676,87 @@ async fn the_dashboard_events_stream_replays_the_backlog_and_labels_each_source(
         .unwrap();
     assert_eq!(response.status(), 400);
 }
+
+/// The bus's counters, through the control API.
+async fn bus_stats(mock: &TestMock) -> Value {
+    let response = mock
+        .client
+        .get(mock.url("/__mock/events?timeout_ms=0"))
+        .send()
+        .await
+        .unwrap();
+    status_and_json(response).await.1["stats"].clone()
+}
+
+#[tokio::test]
+async fn many_streams_open_within_the_caps_and_a_stalled_reader_is_closed_at_its_buffer() {
+    // Arrange: room for 200 streams of one client; 8 unread events per stream at most.
+    let mock = spawn_with_config(Config {
+        event_buffer: 8,
+        max_event_data_bytes: 8192,
+        rate_limits: vec![
+            "event-streams=300/300s".parse().unwrap(),
+            "events=1000/300s".parse().unwrap(),
+        ],
+        ..Config::default()
+    })
+    .await;
+    let mut many = Vec::new();
+    for _ in 0..200 {
+        many.push(open(&mock, "/v1/devices/events", USER_TOKEN).await);
+    }
+    assert_eq!(bus_stats(&mock).await["subscribers"], 200);
+    drop(many);
+    // Act: a reader that keeps up and one that never reads; the device publishes large
+    // events four at a time (under the buffer) until the stalled one's socket buffers
+    // are full and its bus buffer overruns.
+    let mut reader = open(&mock, "/v1/devices/events", USER_TOKEN).await;
+    let mut stalled = open(&mock, "/v1/devices/events", USER_TOKEN).await;
+    let data = "x".repeat(8000);
+    let mut overrun = false;
+    for batch in 0..2_000 {
+        for i in 0..4 {
+            mock.server
+                .publish_as_device(
+                    "0123456789abcdef01234567",
+                    DevicePublish::new(format!("n{batch}-{i}"), data.clone()),
+                )
+                .unwrap();
+        }
+        read_until(&mut reader, &format!("event: n{batch}-3\n")).await;
+        if batch % 25 == 24 && bus_stats(&mock).await["overruns"] == 1 {
+            overrun = true;
+            break;
+        }
+    }
+    // Assert: the stalled stream alone was dropped and journaled; the reader goes on.
+    assert!(overrun, "the stalled stream never overran");
+    mock.server
+        .publish_as_device("0123456789abcdef01234567", DevicePublish::new("after", "1"))
+        .unwrap();
+    read_until(&mut reader, "event: after\n").await;
+    // The stalled stream ends (and is journaled) once it drains what was already sent.
+    let mut drained = 0usize;
+    while let Some(chunk) = tokio::time::timeout(PATIENCE, stalled.chunk())
+        .await
+        .expect("the stalled stream ends")
+        .expect("readable")
+    {
+        drained += chunk.len();
+    }
+    assert!(drained > 0);
+    let journal = mock
+        .server
+        .journal(&Default::default())
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| e.reason)
+        .collect::<Vec<_>>();
+    assert!(
+        journal
+            .iter()
+            .any(|r| r.contains("fell a full buffer behind")),
+        "{journal:?}"
+    );
+    assert_eq!(bus_stats(&mock).await["overruns"], 1);
+}
