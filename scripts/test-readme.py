@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Runs the README's examples as printed.
 
-1. "A first session": every ```sh block of that section, in order, in one bash
+1. "A first session" and "Events": every ```sh block of those sections, in order, in one bash
    (set -euo pipefail), against the binary listening on 127.0.0.1:8080, the address the
    snippets name. The server runs in a network namespace of its own (unshare --net) when
    that is allowed (root, or unprivileged user namespaces), so port 8080 is free whatever
@@ -22,6 +22,7 @@ import tempfile
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SECTION = "## A first session"
+WALK_THROUGH = (SECTION, "## Events")
 
 
 def blocks(section_title=SECTION, lang="sh"):
@@ -101,14 +102,16 @@ def expectation(block):
 
 def main():
     binary = sys.argv[1]
-    found = blocks()
+    found = [block for title in WALK_THROUGH for block in blocks(title)]
     if len(found) < 4:
         print(f"readme: FAIL: only {len(found)} sh blocks under '{SECTION}'", file=sys.stderr)
         return 1
     wrapper, setup = isolation()
     script = ["set -euo pipefail", *setup,
               f"'{binary}' --listen 127.0.0.1:8080 > /tmp/readme-mock.$$ 2>/dev/null &",
-              "trap 'kill $! 2>/dev/null' EXIT",
+              # The mock's pid kept apart: a snippet may start background jobs of its own.
+              "readme_mock_pid=$!",
+              "trap 'kill $readme_mock_pid 2>/dev/null || true' EXIT",
               "for _ in $(seq 100); do grep -q '^listening on' /tmp/readme-mock.$$ && break; sleep 0.05; done",
               "rm -f /tmp/readme-mock.$$"]
     for i, block in enumerate(found):

@@ -148,6 +148,16 @@ pub struct Config {
     #[arg(long, env = "PARTICLE_MOCK_MAX_TRACKED_CLIENTS")]
     pub max_tracked_clients: Option<usize>,
 
+    /// The status of a refused event-stream open (the `events`, global or `event-streams`
+    /// rule on a stream route): 429 (default) or 529, which the SSE paragraph of
+    /// Particle's docs names.
+    #[arg(
+        long,
+        env = "PARTICLE_MOCK_STREAM_LIMIT_STATUS",
+        value_name = "429|529"
+    )]
+    pub stream_limit_status: Option<u16>,
+
     /// Take the client's address from `Forwarded: for=` or `X-Forwarded-For` (leftmost
     /// valid address) instead of the socket peer; only behind a trusted proxy, or to
     /// simulate many clients from one machine.
@@ -446,6 +456,14 @@ impl Config {
         if let Some(clients) = self.max_tracked_clients {
             within("max-tracked-clients", clients, 1, 100_000_000)?;
         }
+        if let Some(status) = self.stream_limit_status {
+            if status != 429 && status != 529 {
+                return Err(InvalidOption {
+                    option: "stream-limit-status",
+                    reason: format!("{status} is neither 429 nor 529"),
+                });
+            }
+        }
         within("journal-size", self.journal_size, 0, d::MAX_JOURNAL_SIZE)?;
         within("max-tenants", self.max_tenants, 0, d::MAX_MAX_TENANTS)?;
         within(
@@ -604,6 +622,7 @@ impl Default for Config {
             rate_limit_headers: None,
             rate_limits: Vec::new(),
             max_tracked_clients: None,
+            stream_limit_status: None,
             trust_forwarded: false,
             journal_size: defaults::JOURNAL_SIZE,
             max_tenants: defaults::MAX_TENANTS,

@@ -136,9 +136,9 @@ pub(crate) struct Event {
     pub product_frame: Bytes,
 }
 
-/// An event as the control API and the dashboard show it.
+/// An event as the control API, the Rust helpers and the dashboard show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub(crate) struct EventView {
+pub struct EventView {
     /// Sequence number within the world.
     pub seq: u64,
     /// The name.

@@ -125,16 +125,40 @@
     rows.push(entry);
     if (rows.length > ROWS_KEPT) rows.splice(0, rows.length - ROWS_KEPT);
     counts.seen += 1;
-    if (entry.status === 429) counts.r429 += 1;
+    // A refused stream may answer 529 (--stream-limit-status): a rate-limit refusal too.
+    const limited = entry.status === 429 || entry.status === 529;
+    if (limited) counts.r429 += 1;
     const second = Math.floor(Date.now() / 1000);
     const bucket = buckets.get(second) || [0, 0];
     bucket[0] += 1;
-    if (entry.status === 429) bucket[1] += 1;
+    if (limited) bucket[1] += 1;
     buckets.set(second, bucket);
     dirty = true;
   }
 
-  /** Reads server-sent events from a fetch() body: `data:` lines, `event:` names. */
+  /** Reads server-sent events from a fetch() body: calls onFrame(event name, parsed data) per frame. */
+  async function readFrames(response, onFrame) {
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buffer += value;
+      let end;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const frame = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        let event = 'message'; let data = '';
+        for (const line of frame.split('\n')) {
+          if (line.startsWith('event:')) event = line.slice(6).trim();
+          else if (line.startsWith('data:')) data += line.slice(5).replace(/^ /, '');
+        }
+        if (data) onFrame(event, JSON.parse(data));
+      }
+    }
+  }
+
+  /** The journal stream: one frame per answered request; reconnects after 1 s. */
   async function openStream() {
     const controller = new AbortController();
     stream = controller;
@@ -147,26 +171,9 @@
       if (!response.ok || !response.body) throw new Error(`journal stream: ${response.status}`);
       $('conn').textContent = 'live';
       $('conn').className = 'badge live';
-      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-      let buffer = '';
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buffer += value;
-        let end;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const frame = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          let event = 'message'; let data = '';
-          for (const line of frame.split('\n')) {
-            if (line.startsWith('event:')) event = line.slice(6).trim();
-            else if (line.startsWith('data:')) data += line.slice(5).replace(/^ /, '');
-          }
-          if (!data) continue;
-          const parsed = JSON.parse(data);
-          if (event === 'dropped') { counts.dropped += parsed.dropped; dirty = true; } else onEntry(parsed);
-        }
-      }
+      await readFrames(response, (event, parsed) => {
+        if (event === 'dropped') { counts.dropped += parsed.dropped; dirty = true; } else onEntry(parsed);
+      });
     } catch (e) {
       if (controller.signal.aborted) return;
       showError(e.message);
@@ -193,7 +200,7 @@
       const r = rows[i];
       if (statusMatches(fs, r.status) && (!fc || r.client === fc)) shown.push(r);
     }
-    $('requests').tBodies[0].replaceChildren(...shown.map((r) => el('tr', { class: r.status === 429 ? 'r429' : r.status >= 400 ? 'r4xx' : '' },
+    $('requests').tBodies[0].replaceChildren(...shown.map((r) => el('tr', { class: r.status === 429 || r.status === 529 ? 'r429' : r.status >= 400 ? 'r4xx' : '' },
       el('td', {}, r.id), el('td', {}, r.time.slice(11, 23)), el('td', {}, r.method), el('td', { class: 'path' }, r.path),
       el('td', {}, r.client), el('td', { class: 'status' }, r.dropped ? 'dropped' : r.status), el('td', {}, r.reason || ''))));
     $('seen').textContent = counts.seen;
@@ -267,6 +274,7 @@
       $('rl-enabled').checked = s.enabled;
       $('rl-algorithm').value = s.algorithm;
       $('rl-headers').value = s.headers;
+      $('rl-stream-status').value = String(s.stream_limit_status ?? 429);
       $('rl-rules').replaceChildren(...Object.entries(s.rules).map(([name, limit]) => el('label', {},
         name, el('input', { 'data-rule': name, value: limit, size: 10, 'data-was': limit }))));
     }
@@ -278,8 +286,12 @@
     for (const input of $('rl-rules').querySelectorAll('input')) {
       if (input.value !== input.dataset.was) rules[input.dataset.rule] = input.value.trim();
     }
-    const body = { enabled: $('rl-enabled').checked, algorithm: $('rl-algorithm').value, headers: $('rl-headers').value };
+    const body = {
+      enabled: $('rl-enabled').checked, algorithm: $('rl-algorithm').value, headers: $('rl-headers').value,
+      stream_limit_status: Number($('rl-stream-status').value),
+    };
     if (Object.keys(rules).length) body.rules = rules;
+    $('limits-status').textContent = 'applying…';
     try {
       await api('PATCH', '/__mock/rate-limits', body);
       settingsShown = null;
@@ -413,6 +425,46 @@
       el('td', {}, c.return_value === null ? 'offline' : c.return_value))) : [el('tr', {}, el('td', { colspan: 6, class: 'muted' }, 'No call yet.'))]));
   }
 
+  // ----- live events (GET /__mock/events/stream: the same bus as the Particle streams) --
+
+  const EVENTS_KEPT = 200;
+  let liveEvents = [];
+  let eventsStream = null; // AbortController of the open events stream
+
+  function renderEvents() {
+    const shown = liveEvents.slice().reverse();
+    $('live-events').tBodies[0].replaceChildren(...(shown.length ? shown.map((e) => el('tr', { class: `ev-${e.kind}`, 'data-seq': e.seq },
+      el('td', {}, e.seq), el('td', {}, e.published_at.slice(11, 23)), el('td', {}, el('span', { class: `badge ${e.kind}` }, e.kind)),
+      el('td', {}, e.name), el('td', { class: 'path' }, e.data === null ? 'null' : e.data), el('td', {}, e.coreid),
+      el('td', {}, e.public ? 'public' : 'private'), el('td', {}, e.product_id === null ? '' : e.product_id)))
+      : [el('tr', {}, el('td', { colspan: 8, class: 'muted' }, 'No event yet.'))]));
+  }
+
+  async function openEventsStream() {
+    const controller = new AbortController();
+    eventsStream = controller;
+    try {
+      const response = await fetch(`${base}/__mock/events/stream?backlog=50`, {
+        headers: headers({ Accept: 'text/event-stream' }), cache: 'no-store', signal: controller.signal,
+      });
+      if (response.status === 401) { askForSecret(); return; }
+      if (!response.ok || !response.body) throw new Error(`events stream: ${response.status}`);
+      // A reconnection replays the backlog: keep each sequence number once.
+      await readFrames(response, (_, e) => {
+        if (liveEvents.some((k) => k.seq === e.seq)) return;
+        liveEvents.push(e);
+        if (liveEvents.length > EVENTS_KEPT) liveEvents.splice(0, liveEvents.length - EVENTS_KEPT);
+        renderEvents();
+      });
+    } catch (e) {
+      if (controller.signal.aborted) return;
+      showError(e.message);
+    }
+    if (eventsStream === controller) {
+      setTimeout(() => { if (eventsStream === controller) openEventsStream(); }, 1000);
+    }
+  }
+
   async function setOnline(id, online) {
     try { await api('PATCH', `/__mock/devices/${id}`, { online }); await refreshDevices(); } catch (err) { showError(err.message); }
   }
@@ -481,6 +533,8 @@
   function restart() {
     for (const t of timers) clearInterval(t);
     if (stream) { stream.abort(); stream = null; }
+    if (eventsStream) { eventsStream.abort(); eventsStream = null; }
+    liveEvents = []; renderEvents();
     rows = []; counts = { seen: 0, r429: 0, dropped: 0 }; buckets = new Map(); dirty = true;
     settingsShown = null; tokenPage = 1; mfaToken = null;
     timers = [
@@ -494,6 +548,7 @@
       every(2000, refreshDevices),
     ];
     openStream();
+    openEventsStream();
   }
   restart();
 })();

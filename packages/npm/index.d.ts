@@ -114,6 +114,23 @@ export interface StateDocument {
   [field: string]: unknown;
 }
 
+/** An event as the control API shows it. */
+export interface MockEvent {
+  /** Sequence number within the world, from 1. */
+  seq: number;
+  name: string;
+  data: string | null;
+  ttl: number;
+  /** ISO 8601 on the world's clock. */
+  published_at: string;
+  /** The device id, or `api` for a client's publish. */
+  coreid: string;
+  /** `device` or `api` (who published it). */
+  source: string;
+  public: boolean;
+  product_id: number | null;
+}
+
 /** The control API of one world: a server's default world or a tenant. */
 export interface World {
   /** Base URL for Particle clients (particle-api-js `baseUrl`, particle-cli `apiUrl`). */
@@ -148,6 +165,12 @@ export interface World {
   webhookDeliveries(options?: { after?: number; timeoutMs?: number }): Promise<WebhookDelivery[]>;
   /** The claim codes handed out, oldest first. */
   claimCodes(): Promise<Array<{ code: string; for_account: string; product: number | null; device_hint: string | null; at: number }>>;
+  /** Publishes an event as the simulated device `id`. */
+  publishAsDevice(id: string, name: string, data?: string, options?: { private?: boolean; ttl?: number }): Promise<MockEvent>;
+  /** The sequence number of the last event published in this world (0 before the first). */
+  lastEventSeq(): Promise<number>;
+  /** The first event after `after` whose name starts with `prefix`, waiting up to `timeoutMs` (default 5000); rejects when none came. */
+  waitForEvent(prefix: string, options?: { after?: number; timeoutMs?: number }): Promise<MockEvent>;
   /** Any control call (`control('POST', '/__mock/faults', {...})`): JSON in and out; rejects on non-2xx. */
   control<T = unknown>(method: string, route: string, body?: unknown): Promise<T>;
 }

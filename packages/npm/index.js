@@ -137,6 +137,33 @@ class World {
 	/** The claim codes handed out, oldest first. */
 	async claimCodes() { return (await this.control('GET', '/__mock/devices/claim-codes')).claim_codes; }
 
+	/**
+	 * Publishes an event as the simulated device `id` (`POST /__mock/devices/{id}/events`);
+	 * `options`: `{ private, ttl }`. Resolves the event as published (`seq`, `coreid`, ...).
+	 */
+	async publishAsDevice(id, name, data, options = {}) {
+		const body = { name, ...options };
+		if (data !== undefined) body.data = data;
+		return (await this.control('POST', `/__mock/devices/${encodeURIComponent(id)}/events`, body)).event;
+	}
+
+	/** The sequence number of the last event published in this world (0 before the first). */
+	async lastEventSeq() { return (await this.control('GET', '/__mock/events?timeout_ms=0')).last_seq; }
+
+	/**
+	 * The first event after sequence number `after` (default: 0, every kept event) whose
+	 * name starts with `prefix`, waiting up to `timeoutMs` (default 5000, at most 60000);
+	 * rejects when none came. Take `after` from `lastEventSeq()` before the action.
+	 */
+	async waitForEvent(prefix, { after = 0, timeoutMs = 5000 } = {}) {
+		const query = new URLSearchParams({ name: prefix ?? '', after: String(after), timeout_ms: String(timeoutMs) });
+		const { events } = await this.control('GET', `/__mock/events?${query}`);
+		if (!events.length) {
+			throw new Error(`particle-auth-mock: no event named ${JSON.stringify(prefix)}... after #${after} within ${timeoutMs} ms`);
+		}
+		return events[0];
+	}
+
 	/** The request journal, oldest first; `filter` as the control API's query (`path`, `status`, `client`, `limit`). */
 	async journal(filter = {}) {
 		const query = new URLSearchParams(Object.entries(filter).map(([k, v]) => [k, String(v)])).toString();

@@ -5,12 +5,49 @@
 use std::time::Duration;
 
 use crate::error::ApiError;
-use crate::events::{EventFilter, EventView, Scope};
+pub use crate::events::EventView;
+use crate::events::{EventFilter, Scope};
 use crate::particle::events::{publish_as_device, Publish};
 use crate::world::World;
 
 /// Longest wait a control call may ask for.
 pub(crate) const MAX_WAIT: Duration = Duration::from_secs(60);
+
+/// An event a simulated device publishes through the control plane (the same fields
+/// and limits as D6's publish body).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DevicePublish {
+    /// The event name: 1–64 printable ASCII, not starting with `spark` or `particle`.
+    pub name: String,
+    /// The data (at most `--max-event-data-bytes`); `None` is shown as `null`.
+    pub data: Option<String>,
+    /// Private events stay off the public `/v1/events/{prefix}` streams.
+    pub private: bool,
+    /// Seconds (default 60).
+    pub ttl: Option<u32>,
+}
+
+impl DevicePublish {
+    /// A public event `name` with `data`.
+    pub fn new(name: impl Into<String>, data: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            data: Some(data.into()),
+            ..Self::default()
+        }
+    }
+}
+
+impl From<DevicePublish> for Publish {
+    fn from(p: DevicePublish) -> Self {
+        Publish {
+            name: Some(p.name),
+            data: p.data,
+            private: p.private,
+            ttl: p.ttl,
+        }
+    }
+}
 
 /// Publishes `publish` as the device `device_id` (404 if the world has none).
 pub(crate) fn publish_as(

@@ -33,6 +33,7 @@ pub use devices::{
     Function, FunctionCall, PublishEvent, Returns, SetVariable, VarType, Variable, VariableUpdate,
     MAX_OFFLINE_DELAY_MS,
 };
+pub use events::{DevicePublish, EventView};
 pub(crate) use rate_limits::*;
 pub(crate) use snapshots::{export_state, import_state};
 pub use tenants::*;

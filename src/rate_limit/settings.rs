@@ -25,6 +25,10 @@ pub struct RateLimitSettings {
     pub headers: HeaderStyle,
     /// Most clients tracked at once (default 1,000,000).
     pub max_tracked_clients: usize,
+    /// The status of a refused event-stream open (the `events` rule, the global rule or
+    /// `event-streams` on a stream route): 429 (default, the rate-limit list) or 529 (the
+    /// SSE paragraph of particle-api-devices.md D5.7); any other value answers 429.
+    pub stream_limit_status: u16,
     rules: [Option<Limit>; Rule::ALL.len()],
 }
 
@@ -35,6 +39,7 @@ impl Default for RateLimitSettings {
             algorithm: Algorithm::Sliding,
             headers: HeaderStyle::None,
             max_tracked_clients: 1_000_000,
+            stream_limit_status: STREAM_LIMIT_STATUSES[0],
             rules: Rule::ALL.map(|r| Some(r.default_limit())),
         }
     }
@@ -79,6 +84,21 @@ impl RateLimitSettings {
         self
     }
 
+    /// Answers a refused event-stream open with `status` (429 or 529; anything else is 429).
+    pub fn with_stream_limit_status(mut self, status: u16) -> Self {
+        self.stream_limit_status = status;
+        self
+    }
+
+    /// The status a refused event-stream open gets: 529 when chosen, else 429.
+    pub fn stream_refusal_status(&self) -> u16 {
+        if self.stream_limit_status == 529 {
+            529
+        } else {
+            429
+        }
+    }
+
     /// Tracks at most this many clients (at least 1).
     pub fn with_max_tracked_clients(mut self, max: usize) -> Self {
         self.max_tracked_clients = max.max(1);
@@ -99,6 +119,9 @@ impl RateLimitSettings {
         if let Some(max) = section.max_tracked_clients {
             self.max_tracked_clients = max.max(1);
         }
+        if let Some(status) = section.stream_limit_status {
+            self.stream_limit_status = status;
+        }
         for (rule, setting) in &section.rules {
             self.set_rule(*rule, setting.limit());
         }
@@ -116,6 +139,9 @@ impl RateLimitSettings {
     }
 }
 
+/// The statuses a refused event-stream open may get; the first is the default.
+pub(crate) const STREAM_LIMIT_STATUSES: [u16; 2] = [429, 529];
+
 /// How [`RateLimitSettings`] serializes: every rule by name, `off` or `COUNT/WINDOW`.
 #[derive(Serialize)]
 pub(super) struct SettingsView<'a> {
@@ -123,6 +149,7 @@ pub(super) struct SettingsView<'a> {
     algorithm: Algorithm,
     headers: HeaderStyle,
     max_tracked_clients: usize,
+    stream_limit_status: u16,
     rules: BTreeMap<&'a str, RuleSetting>,
 }
 
@@ -133,6 +160,7 @@ impl Serialize for RateLimitSettings {
             algorithm: self.algorithm,
             headers: self.headers,
             max_tracked_clients: self.max_tracked_clients,
+            stream_limit_status: self.stream_refusal_status(),
             rules: Rule::ALL
                 .into_iter()
                 .map(|r| {
@@ -163,6 +191,8 @@ pub(crate) struct RateLimitSection {
     pub headers: Option<HeaderStyle>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_tracked_clients: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_limit_status: Option<u16>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub rules: BTreeMap<Rule, RuleSetting>,
 }
@@ -176,6 +206,13 @@ impl RateLimitSection {
             return Err(format!(
                 "at `{prefix}max_tracked_clients`: must be at least 1"
             ));
+        }
+        if let Some(status) = self.stream_limit_status {
+            if !STREAM_LIMIT_STATUSES.contains(&status) {
+                return Err(format!(
+                    "at `{prefix}stream_limit_status`: must be 429 or 529, not {status}"
+                ));
+            }
         }
         for (rule, setting) in &self.rules {
             check_rule_setting(*rule, *setting)
@@ -195,6 +232,7 @@ pub(crate) struct RateLimitOverrides {
     pub algorithm: Option<Algorithm>,
     pub headers: Option<HeaderStyle>,
     pub max_tracked_clients: Option<usize>,
+    pub stream_limit_status: Option<u16>,
     pub rules: Vec<RuleOverride>,
 }
 
@@ -223,6 +261,9 @@ impl RateLimitOverrides {
         }
         if let Some(m) = self.max_tracked_clients {
             settings.max_tracked_clients = m.max(1);
+        }
+        if let Some(status) = self.stream_limit_status {
+            settings.stream_limit_status = status;
         }
         for o in &self.rules {
             settings.set_rule(o.rule, o.setting.limit());

@@ -4,12 +4,14 @@
 //! `mock.add_user(…)` and `tenant.add_user(…)` are the same code.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::clock::Clock;
 use crate::control::{
-    self, Behaviour, ClaimCode, ClockState, DevicePatch, DeviceSettings, DeviceView, FaultInfo,
-    FaultSpec, Function, FunctionCall, IssuedToken, JournalEntry, JournalFilter, LiveToken,
-    NewUser, TokenOrder, TotpCodes, UserPatch, UserView, Variable, VariableUpdate,
+    self, Behaviour, ClaimCode, ClockState, DevicePatch, DevicePublish, DeviceSettings, DeviceView,
+    EventView, FaultInfo, FaultSpec, Function, FunctionCall, IssuedToken, JournalEntry,
+    JournalFilter, LiveToken, NewUser, TokenOrder, TotpCodes, UserPatch, UserView, Variable,
+    VariableUpdate,
 };
 use crate::error::ApiError;
 use crate::rate_limit::{ClientRateLimits, RateLimitSettings, RateLimitSnapshot, RateLimitSummary};
@@ -519,5 +521,69 @@ impl Controls {
         settings: DeviceSettings,
     ) -> Result<DeviceSettings, ApiError> {
         self.changed(control::set_device_settings(&self.world, settings))
+    }
+
+    /// Publishes an event as the simulated device `id` (`POST /__mock/devices/{id}/events`):
+    /// every matching stream receives it with `"coreid"` the device's id. 404 for an
+    /// unknown device, 400 for a name or data beyond D6's limits.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() {
+    /// use particle_auth_mock::control::DevicePublish;
+    /// use particle_auth_mock::MockServer;
+    ///
+    /// let mock = MockServer::start().await;
+    /// let event = mock
+    ///     .publish_as_device("0123456789abcdef01234567", DevicePublish::new("temp", "21.5"))
+    ///     .unwrap();
+    /// assert_eq!((event.coreid.as_str(), event.ttl), ("0123456789abcdef01234567", 60));
+    /// # }
+    /// ```
+    pub fn publish_as_device(
+        &self,
+        id: &str,
+        publish: DevicePublish,
+    ) -> Result<EventView, ApiError> {
+        control::events::publish_as(&self.world, id, publish.into())
+    }
+
+    /// The sequence number of the last event published in this world (0 before the
+    /// first): pass it to [`wait_for_events`](Self::wait_for_events) as `after` to wait
+    /// only for what comes next.
+    pub fn last_event_seq(&self) -> u64 {
+        self.world.events.last_seq()
+    }
+
+    /// The kept events after sequence number `after` whose name starts with `prefix`
+    /// (`""` for every name), waiting up to `timeout` (real time, at most 60 s) for the
+    /// first; empty when none came (`GET /__mock/events`). The world keeps its last 256
+    /// events, so one published just before the wait began is still found.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() {
+    /// use particle_auth_mock::MockServer;
+    /// use std::time::Duration;
+    ///
+    /// // Arrange
+    /// let mock = MockServer::start().await;
+    /// let mark = mock.last_event_seq();
+    /// // Act: a client publishes.
+    /// reqwest::Client::new()
+    ///     .post(format!("{}/v1/devices/events", mock.uri()))
+    ///     .bearer_auth("1111111111111111111111111111111111111111")
+    ///     .form(&[("name", "hello"), ("data", "world")])
+    ///     .send().await.unwrap();
+    /// // Assert
+    /// let events = mock.wait_for_events("hello", mark, Duration::from_secs(5)).await;
+    /// assert_eq!((events[0].coreid.as_str(), events[0].data.as_deref()), ("api", Some("world")));
+    /// # }
+    /// ```
+    pub async fn wait_for_events(
+        &self,
+        prefix: &str,
+        after: u64,
+        timeout: Duration,
+    ) -> Vec<EventView> {
+        control::events::wait_for_events(&self.world, Some(prefix), after, timeout).await
     }
 }

@@ -91,6 +91,7 @@ impl From<&Config> for WorldSettings {
                 algorithm: c.rate_limit_algorithm,
                 headers: c.rate_limit_headers,
                 max_tracked_clients: c.max_tracked_clients,
+                stream_limit_status: c.stream_limit_status,
                 rules: c.rate_limits.clone(),
             },
             journal_size: c.journal_size,

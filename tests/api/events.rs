@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use particle_auth_mock::control::DevicePublish;
 use particle_auth_mock::Config;
 use reqwest::Response;
 use serde_json::{json, Value};
@@ -445,6 +446,67 @@ async fn a_simulated_device_publishes_through_the_control_api_and_a_test_waits_f
 }
 
 #[tokio::test]
+async fn the_rust_helpers_publish_as_a_device_and_wait_for_a_client_event() {
+    // Arrange: the owner's stream of its device.
+    let mock = spawn_mock().await;
+    let mut stream = open(&mock, "/v1/devices/events", USER_TOKEN).await;
+    // Act: the device publishes through the library.
+    let event = mock
+        .server
+        .publish_as_device(
+            "0123456789abcdef01234567",
+            DevicePublish::new("motion", "1"),
+        )
+        .unwrap();
+    // Assert
+    assert_eq!(event.coreid, "0123456789abcdef01234567");
+    assert_eq!(event.source, "device");
+    assert_eq!(
+        read_until(&mut stream, "\n\n").await,
+        "event: motion\ndata: {\"data\":\"1\",\"ttl\":60,\"published_at\":\"2026-01-01T00:00:00.000Z\",\"coreid\":\"0123456789abcdef01234567\"}\n\n"
+    );
+    // Act: wait for a client's publish that happens during the wait.
+    let mark = mock.server.last_event_seq();
+    assert_eq!(mark, event.seq);
+    let (events, published) = tokio::join!(
+        mock.server.wait_for_events("door", mark, PATIENCE),
+        publish(
+            &mock,
+            "/v1/devices/events",
+            USER_TOKEN,
+            json!({"name": "door/front", "data": "open", "private": true}),
+        )
+    );
+    // Assert
+    assert_eq!(published.0, 200);
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        (
+            events[0].name.as_str(),
+            events[0].coreid.as_str(),
+            events[0].data.as_deref()
+        ),
+        ("door/front", "api", Some("open"))
+    );
+    assert!(!events[0].public);
+    // A wait with nothing new times out empty; an unknown device and a reserved name are refused.
+    let none = mock
+        .server
+        .wait_for_events("door", events[0].seq, Duration::from_millis(10))
+        .await;
+    assert!(none.is_empty());
+    let unknown = mock
+        .server
+        .publish_as_device("ffffffffffffffffffffffff", DevicePublish::new("x", ""));
+    assert_eq!(unknown.unwrap_err().status(), 404);
+    let reserved = mock.server.publish_as_device(
+        "0123456789abcdef01234567",
+        DevicePublish::new("spark/x", ""),
+    );
+    assert_eq!(reserved.unwrap_err().status(), 400);
+}
+
+#[tokio::test]
 async fn simultaneous_streams_past_the_event_streams_rule_are_refused_until_one_closes() {
     // Arrange: at most two streams at once per client.
     let mock = spawn_with_config(Config {
@@ -477,4 +539,224 @@ async fn simultaneous_streams_past_the_event_streams_rule_are_refused_until_one_
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert!(reopened.is_some(), "the slot was not given back");
+}
+
+#[tokio::test]
+async fn stream_refusals_answer_529_when_chosen_and_429_by_default_visible_in_controls_and_journal()
+{
+    // Arrange: one stream at once, three opens per window, refusals as 529.
+    let mock = spawn_with_config(Config {
+        rate_limits: vec![
+            "event-streams=1/300s".parse().unwrap(),
+            "events=3/300s".parse().unwrap(),
+        ],
+        stream_limit_status: Some(529),
+        ..Config::default()
+    })
+    .await;
+    let (_, controls) = status_and_json(
+        mock.client
+            .get(mock.url("/__mock/rate-limits"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(controls["settings"]["stream_limit_status"], 529);
+    let _first = open(&mock, "/v1/devices/events", USER_TOKEN).await;
+    // Act: a second stream at once (event-streams), then opens past the events rule.
+    let simultaneous = mock.get_with("/v1/events/x", USER_TOKEN).await;
+    let (status, body) = status_and_json(simultaneous).await;
+    // Assert
+    assert_eq!(status, 529);
+    assert_eq!(body["error"], "rate_limit_exceeded");
+    let _ = mock.get_with("/v1/events/x", USER_TOKEN).await;
+    let (status, body) = status_and_json(mock.get_with("/v1/events/x", USER_TOKEN).await).await;
+    assert_eq!(status, 529, "{body}");
+    assert!(body["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("events"));
+    let (_, journal) = status_and_json(
+        mock.client
+            .get(mock.url("/__mock/journal?status=529"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let entries = journal["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 3, "{journal}");
+    assert!(entries[0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("event-streams limit 1 reached"));
+    // Act: the control API switches back to 429; a bad status is refused.
+    let response = mock
+        .client
+        .patch(mock.url("/__mock/rate-limits"))
+        .json(&json!({"stream_limit_status": 500}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let response = mock
+        .client
+        .patch(mock.url("/__mock/rate-limits"))
+        .json(&json!({"stream_limit_status": 429}))
+        .send()
+        .await
+        .unwrap();
+    let (status, settings) = status_and_json(response).await;
+    assert_eq!(status, 200, "{settings}");
+    // Assert: the default status again, for both rules.
+    let (status, _) = status_and_json(mock.get_with("/v1/events/x", USER_TOKEN).await).await;
+    assert_eq!(status, 429);
+    mock.server.reset_rate_limits();
+    let (status, _) = status_and_json(mock.get_with("/v1/events/x", USER_TOKEN).await).await;
+    assert_eq!(status, 429);
+    // The option accepts only the two statuses.
+    let config = Config {
+        stream_limit_status: Some(500),
+        ..Config::default()
+    };
+    assert_eq!(config.validate().unwrap_err().option, "stream-limit-status");
+}
+
+#[tokio::test]
+async fn the_dashboard_events_stream_replays_the_backlog_and_labels_each_source() {
+    // Arrange: a device event before the viewer opens.
+    let mock = spawn_mock().await;
+    let argon = "0123456789abcdef01234567";
+    mock.server
+        .publish_as_device(argon, DevicePublish::new("before", "1"))
+        .unwrap();
+    let mut stream = mock
+        .client
+        .get(mock.url("/__mock/events/stream?backlog=1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    assert_eq!(
+        stream.headers()["content-type"].to_str().unwrap(),
+        "text/event-stream"
+    );
+    // Assert: the backlog, then (Act) an API publish and a special event, live.
+    let text = read_until(&mut stream, "\"name\":\"before\"").await;
+    assert!(text.contains("id: 1\n"), "{text}");
+    assert!(text.contains("\"kind\":\"device\""), "{text}");
+    let (status, _) = publish(
+        &mock,
+        "/v1/devices/events",
+        USER_TOKEN,
+        json!({"name": "from-api"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let text = read_until(&mut stream, "\"kind\":\"api\"").await;
+    assert!(text.contains("\"name\":\"from-api\""), "{text}");
+    let response = mock
+        .client
+        .patch(mock.url(&format!("/__mock/devices/{argon}")))
+        .json(&json!({"online": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let text = read_until(&mut stream, "\"kind\":\"special\"").await;
+    assert!(text.contains("\"name\":\"spark/status\""), "{text}");
+    assert!(text.contains("\"data\":\"offline\""), "{text}");
+    // A bad query is a 400 before the stream starts.
+    let response = mock
+        .client
+        .get(mock.url("/__mock/events/stream?nope=1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+}
+
+/// The bus's counters, through the control API.
+async fn bus_stats(mock: &TestMock) -> Value {
+    let response = mock
+        .client
+        .get(mock.url("/__mock/events?timeout_ms=0"))
+        .send()
+        .await
+        .unwrap();
+    status_and_json(response).await.1["stats"].clone()
+}
+
+#[tokio::test]
+async fn many_streams_open_within_the_caps_and_a_stalled_reader_is_closed_at_its_buffer() {
+    // Arrange: room for 200 streams of one client; 8 unread events per stream at most.
+    let mock = spawn_with_config(Config {
+        event_buffer: 8,
+        max_event_data_bytes: 8192,
+        rate_limits: vec![
+            "event-streams=300/300s".parse().unwrap(),
+            "events=1000/300s".parse().unwrap(),
+        ],
+        ..Config::default()
+    })
+    .await;
+    let mut many = Vec::new();
+    for _ in 0..200 {
+        many.push(open(&mock, "/v1/devices/events", USER_TOKEN).await);
+    }
+    assert_eq!(bus_stats(&mock).await["subscribers"], 200);
+    drop(many);
+    // Act: a reader that keeps up and one that never reads; the device publishes large
+    // events four at a time (under the buffer) until the stalled one's socket buffers
+    // are full and its bus buffer overruns.
+    let mut reader = open(&mock, "/v1/devices/events", USER_TOKEN).await;
+    let mut stalled = open(&mock, "/v1/devices/events", USER_TOKEN).await;
+    let data = "x".repeat(8000);
+    let mut overrun = false;
+    for batch in 0..2_000 {
+        for i in 0..4 {
+            mock.server
+                .publish_as_device(
+                    "0123456789abcdef01234567",
+                    DevicePublish::new(format!("n{batch}-{i}"), data.clone()),
+                )
+                .unwrap();
+        }
+        read_until(&mut reader, &format!("event: n{batch}-3\n")).await;
+        if batch % 25 == 24 && bus_stats(&mock).await["overruns"] == 1 {
+            overrun = true;
+            break;
+        }
+    }
+    // Assert: the stalled stream alone was dropped and journaled; the reader goes on.
+    assert!(overrun, "the stalled stream never overran");
+    mock.server
+        .publish_as_device("0123456789abcdef01234567", DevicePublish::new("after", "1"))
+        .unwrap();
+    read_until(&mut reader, "event: after\n").await;
+    // The stalled stream ends (and is journaled) once it drains what was already sent.
+    let mut drained = 0usize;
+    while let Some(chunk) = tokio::time::timeout(PATIENCE, stalled.chunk())
+        .await
+        .expect("the stalled stream ends")
+        .expect("readable")
+    {
+        drained += chunk.len();
+    }
+    assert!(drained > 0);
+    let journal = mock
+        .server
+        .journal(&Default::default())
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| e.reason)
+        .collect::<Vec<_>>();
+    assert!(
+        journal
+            .iter()
+            .any(|r| r.contains("fell a full buffer behind")),
+        "{journal:?}"
+    );
+    assert_eq!(bus_stats(&mock).await["overruns"], 1);
 }

@@ -128,6 +128,28 @@ test('stop() ends the server; connectMock() drives a running one without stoppin
 	await assert.rejects(fetch(`${other.url}/__mock/health`));
 });
 
+test('publishAsDevice reaches a particle-api-js stream; waitForEvent sees a client publish', async () => {
+	const particle = new Particle({ baseUrl: mock.url });
+	const auth = '1111111111111111111111111111111111111111';
+	const stream = await particle.getEventStream({ deviceId: 'mine', auth });
+	try {
+		const received = new Promise((resolve) => stream.on('event', resolve));
+		const published = await mock.publishAsDevice('0123456789abcdef01234567', 'temp', '21.5');
+		assert.equal(published.coreid, '0123456789abcdef01234567');
+		const event = await received;
+		assert.deepEqual([event.name, event.data, event.coreid], ['temp', '21.5', '0123456789abcdef01234567']);
+	} finally {
+		stream.abort();
+	}
+	const after = await mock.lastEventSeq();
+	const waiting = mock.waitForEvent('door', { after, timeoutMs: 5000 });
+	await particle.publishEvent({ name: 'door/front', data: 'open', isPrivate: true, auth });
+	const seen = await waiting;
+	assert.deepEqual([seen.name, seen.data, seen.coreid, seen.public], ['door/front', 'open', 'api', false]);
+	await assert.rejects(mock.waitForEvent('door', { after: seen.seq, timeoutMs: 10 }), /no event named "door"/);
+	await assert.rejects(mock.publishAsDevice('ffffffffffffffffffffffff', 'x'), (e) => e.status === 404);
+});
+
 test('a failed control call rejects with the status and the error', async () => {
 	await assert.rejects(mock.totp('nobody@example.com'), (e) => e.status === 404 && /nobody/.test(e.message));
 });

@@ -1,5 +1,5 @@
 // Compiled with `tsc --noEmit --strict` in the scratch project: index.d.ts describes the API.
-import { startMock, connectMock, type Mock, type Tenant, type JournalEntry, type DeviceCall, type StateDocument } from 'particle-auth-mock';
+import { startMock, connectMock, type Mock, type Tenant, type JournalEntry, type DeviceCall, type StateDocument, type MockEvent } from 'particle-auth-mock';
 
 async function usage(): Promise<void> {
   const mock: Mock = await startMock({ fixtures: { users: [{ email: 'a@example.com', password: 'pw' }] }, seed: 1, rateLimits: false });
@@ -12,7 +12,10 @@ async function usage(): Promise<void> {
   await mock.setDeviceOnline('0123456789abcdef01234567', false);
   const calls: DeviceCall[] = await mock.deviceCalls('0123456789abcdef01234567');
   const online: boolean = (await mock.devices())[0].online;
-  void [calls, online];
+  const event: MockEvent = await mock.publishAsDevice('0123456789abcdef01234567', 'temp', '21', { private: true, ttl: 30 });
+  const seen: MockEvent = await mock.waitForEvent('temp', { after: await mock.lastEventSeq(), timeoutMs: 100 });
+  const coreid: string = seen.coreid;
+  void [calls, online, event, coreid];
   const tenant: Tenant = await mock.tenant();
   const id: string = tenant.id;
   await tenant.reset();

@@ -1,6 +1,7 @@
 """The PyPI package's own suite, run by scripts/test-packages.sh in a fresh venv that
 installed the built wheel (plus pytest and requests): what a user's project sees."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -94,6 +95,31 @@ def test_simulated_devices_are_scripted_and_their_calls_read_back(particle_mock)
     assert particle_mock.devices()[0]["online"] is False
     offline = requests.post(f"{particle_mock.url}/v1/devices/{argon}/led", headers=auth)
     assert offline.status_code == 408
+
+
+def test_publish_as_a_device_reaches_a_stream_and_a_client_publish_is_awaited(particle_mock):
+    argon = "0123456789abcdef01234567"
+    auth = {"Authorization": "Bearer 1111111111111111111111111111111111111111"}
+    with requests.get(f"{particle_mock.url}/v1/devices/events", headers=auth, stream=True, timeout=10) as stream:
+        assert stream.headers["content-type"] == "text/event-stream"
+        lines = stream.iter_lines(decode_unicode=True)
+        assert next(lines) == ":ok"
+        published = particle_mock.publish_as_device(argon, "temp", "21.5")
+        assert published["coreid"] == argon
+        frame = [line for line in (next(lines), next(lines), next(lines)) if line]
+        assert frame[0] == "event: temp"
+        data = json.loads(frame[1][len("data: "):])
+        assert (data["data"], data["coreid"], data["ttl"]) == ("21.5", argon, 60)
+    after = particle_mock.last_event_seq()
+    answer = requests.post(f"{particle_mock.url}/v1/devices/events", data={"name": "door/front", "data": "open"}, headers=auth)
+    assert answer.json() == {"ok": True}
+    seen = particle_mock.wait_for_event("door", after=after, timeout=5)
+    assert (seen["name"], seen["data"], seen["coreid"]) == ("door/front", "open", "api")
+    with pytest.raises(TimeoutError):
+        particle_mock.wait_for_event("door", after=seen["seq"], timeout=0.01)
+    with pytest.raises(particle_auth_mock.MockError) as missing:
+        particle_mock.publish_as_device("ffffffffffffffffffffffff", "x")
+    assert missing.value.status == 404
 
 
 def test_start_with_fixtures_and_seed_as_a_context_manager():

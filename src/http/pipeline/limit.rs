@@ -7,7 +7,7 @@ use std::fmt::Write;
 use std::net::IpAddr;
 
 use axum::extract::Request;
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
@@ -76,6 +76,10 @@ pub(crate) fn admit(
             }
             .because(refusal.reason())
             .into_response();
+            // A stream route's refusal may be the 529 of D5.7's SSE paragraph.
+            if rule == Some(Rule::Events) {
+                *response.status_mut() = stream_refusal_status(world);
+            }
             write_headers(
                 limiter.header_style(),
                 &refusal.quotas,
@@ -168,4 +172,10 @@ fn write_headers(style: HeaderStyle, quotas: &[Quota], headers: &mut HeaderMap) 
             }
         }
     }
+}
+
+/// The status a refused event-stream open gets (`--stream-limit-status`: 429 or 529).
+pub(crate) fn stream_refusal_status(world: &World) -> StatusCode {
+    StatusCode::from_u16(world.rate_limit_settings().stream_refusal_status())
+        .unwrap_or(StatusCode::TOO_MANY_REQUESTS)
 }

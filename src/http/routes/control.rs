@@ -142,6 +142,11 @@ pub(crate) fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState
             "/__mock/webhooks/deliveries",
             get(webhooks::list_deliveries),
         ),
+        (
+            "GET",
+            "/__mock/events/stream",
+            get(dashboard::events_stream),
+        ),
         ("GET", "/__mock/tenants", get(list_tenants)),
         ("POST", "/__mock/tenants", post(create_tenant)),
         ("DELETE", "/__mock/tenants/{id}", delete(delete_tenant)),

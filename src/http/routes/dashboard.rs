@@ -1,6 +1,8 @@
-//! The live dashboard and the stream it reads: `GET /__mock/ui` (one page and its two
-//! assets, embedded in the binary from `assets/ui/`) and `GET /__mock/journal/stream`
-//! (the request journal as server-sent events, usable with `curl -N` too).
+//! The live dashboard and the streams it reads: `GET /__mock/ui` (one page and its two
+//! assets, embedded in the binary from `assets/ui/`), `GET /__mock/journal/stream` (the
+//! request journal as server-sent events, usable with `curl -N` too) and
+//! `GET /__mock/events/stream` (every event of the world, from the same bus as the
+//! Particle event streams).
 //!
 //! Both are control routes, listed in `control::routes()` and guarded like the others,
 //! except that the page and its assets need no control secret: a browser cannot send a
@@ -19,9 +21,12 @@ use futures_util::StreamExt as _;
 use serde::Deserialize;
 
 use crate::error::ApiError;
+use crate::events::{
+    Event as BusEvent, EventFilter, EventView, Scope, Subscription, RECENT_EVENTS,
+};
 use crate::http::extract::CurrentWorld;
 use crate::http::state::AppState;
-use crate::journal::{Delivery, JournalFilter, Matcher, Watch, MAX_VIEWERS};
+use crate::journal::{Delivery, JournalFilter, Matcher, Viewer, Watch, MAX_VIEWERS};
 
 /// The dashboard's path; its assets are under it.
 pub(crate) const UI_PATH: &str = "/__mock/ui";
@@ -162,6 +167,92 @@ async fn next_event(mut watch: Watch) -> Option<(Result<Event, Infallible>, Watc
     // Plain strings and numbers always serialise; never end the stream over it.
     .unwrap_or_else(|_| Event::default().comment("unserialisable event"));
     Some((Ok(event), watch))
+}
+
+/// The events stream's query: how many kept events to replay first.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventsQuery {
+    backlog: Option<usize>,
+}
+
+/// An event as the dashboard shows it: the control API's view and its kind of source,
+/// where `special` is the cloud's own events (D5.5's `spark/…`, which neither a client
+/// nor a device may publish).
+#[derive(serde::Serialize)]
+struct LiveEvent<'a> {
+    #[serde(flatten)]
+    event: &'a EventView,
+    kind: &'static str,
+}
+
+fn live_event(event: &BusEvent) -> Event {
+    let view = event.view();
+    let special = view.name.starts_with("spark/") || view.name.starts_with("particle/");
+    let kind = if special { "special" } else { view.source };
+    Event::default()
+        .id(view.seq.to_string())
+        .json_data(LiveEvent { event: &view, kind })
+        .unwrap_or_else(|_| Event::default().comment("unserialisable event"))
+}
+
+/// `GET /__mock/events/stream[?backlog=N]`: every event published in this world (the
+/// control API's event JSON with `kind`: `device`, `api` or `special`; `id:` its
+/// sequence number), after the last N kept ones. A viewer that falls `--event-buffer`
+/// events behind is ended, like any subscriber (the page reconnects); it counts against
+/// the journal streams' viewer cap.
+pub(crate) async fn events_stream(
+    State(state): State<AppState>,
+    CurrentWorld(world): CurrentWorld,
+    uri: Uri,
+) -> Result<impl IntoResponse, ApiError> {
+    let query: EventsQuery = serde_urlencoded::from_str(uri.query().unwrap_or(""))
+        .map_err(|e| ApiError::BadRequest(format!("invalid events stream query: {e}")))?;
+    let viewer = state
+        .viewers
+        .admit()
+        .ok_or(ApiError::TooManyViewers { max: MAX_VIEWERS })?;
+    let filter = EventFilter {
+        scope: Scope::All,
+        prefix: None,
+    };
+    let subscription = world.events.subscribe(filter.clone()).ok_or_else(|| {
+        ApiError::Unavailable.because("the world holds the most event subscribers it may")
+    })?;
+    // Subscribed first, then the backlog read up to `last`: an event published in
+    // between is in both, and the live part skips it.
+    let last = world.events.last_seq();
+    let mut backlog = world.events.recent(0, &filter);
+    backlog.retain(|e| e.seq <= last);
+    let keep = query.backlog.unwrap_or(0).min(RECENT_EVENTS);
+    let replay: Vec<Event> = backlog[backlog.len().saturating_sub(keep)..]
+        .iter()
+        .map(|e| live_event(e))
+        .collect();
+    let opened = Event::default().comment("particle-auth-mock events stream");
+    let events = futures_util::stream::once(async { Ok(opened) })
+        .chain(futures_util::stream::iter(replay.into_iter().map(Ok)))
+        .chain(futures_util::stream::unfold(
+            (subscription, viewer, last),
+            next_bus_event,
+        ));
+    let keep_alive = KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive");
+    Ok((
+        [(HeaderName::from_static("x-accel-buffering"), "no")],
+        Sse::new(events).keep_alive(keep_alive),
+    ))
+}
+
+async fn next_bus_event(
+    (mut subscription, viewer, last): (Subscription, Viewer, u64),
+) -> Option<(Result<Event, Infallible>, (Subscription, Viewer, u64))> {
+    loop {
+        // An overrun or a reset world ends the stream; the page reconnects.
+        let event = subscription.next().await.ok()?;
+        if event.seq > last {
+            return Some((Ok(live_event(&event)), (subscription, viewer, last)));
+        }
+    }
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ use crate::control;
 use crate::error::ApiError;
 use crate::events::{End, Event, StreamSlot, Subscription};
 use crate::http::extract::{Caller, CurrentWorld, JsonOrForm};
-use crate::http::pipeline::limit::ClientAddr;
+use crate::http::pipeline::limit::{stream_refusal_status, ClientAddr};
 use crate::http::redact::redact_path_and_query;
 use crate::http::routes::{ok, OK_TRUE};
 use crate::http::state::AppState;
@@ -100,7 +100,14 @@ fn open(
     prefix: Option<&str>,
 ) -> Result<Response, ApiError> {
     let plan = plan_stream(&caller.world, caller.token.owner, target, prefix)?;
-    let slot = admit_stream(&caller.world, client.0)?;
+    let slot = match admit_stream(&caller.world, client.0) {
+        Ok(slot) => slot,
+        Err(refusal) => {
+            let mut response = refusal.into_response();
+            *response.status_mut() = stream_refusal_status(&caller.world);
+            return Ok(response);
+        }
+    };
     let StreamPlan {
         filter,
         product_frames,

@@ -193,6 +193,46 @@ describe('the dashboard at /__mock/ui in headless Chromium', () => {
 		assert.equal((await json(`${mock.url}/__mock/devices/${argon}`)).body.online, false);
 	});
 
+	it('shows every event of the world live with its source: device, API, special', async () => {
+		// Arrange
+		const argon = '0123456789abcdef01234567';
+		const auth = { Authorization: `Bearer ${'1'.repeat(40)}`, 'Content-Type': 'application/json' };
+		// Act: a device publishes, a client publishes, the cloud announces a device online.
+		const device = await json(`${mock.url}/__mock/devices/${argon}/events`, {
+			method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'dash/temp', data: '21.5' }),
+		});
+		assert.equal(device.status, 200);
+		const api = await json(`${mock.url}/v1/devices/events`, {
+			method: 'POST', headers: auth, body: JSON.stringify({ name: 'dash/api', data: 'hello', private: true }),
+		});
+		assert.deepEqual(api.body, { ok: true });
+		await json(`${mock.url}/__mock/devices/${argon}`, {
+			method: 'PATCH', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ online: true }),
+		});
+		// Assert: one row per event, newest first, with its kind.
+		const rowOf = (name) => page.locator('#live-events tbody tr', { hasText: name }).first();
+		await rowOf('dash/temp').waitFor({ timeout: TIMEOUT });
+		assert.match(await rowOf('dash/temp').textContent(), new RegExp(`device.*dash/temp.*21\\.5.*${argon}.*public`));
+		await rowOf('dash/api').waitFor({ timeout: TIMEOUT });
+		assert.match(await rowOf('dash/api').textContent(), /api.*dash\/api.*hello.*api.*private/);
+		await page.waitForFunction(() => [...document.querySelectorAll('#live-events tbody tr.ev-special')]
+			.some((r) => /spark\/status.*online/.test(r.textContent)), null, { timeout: TIMEOUT });
+		const kinds = await page.$$eval('#live-events tbody tr', (rows) => rows.map((r) => r.className));
+		assert.ok(kinds.includes('ev-device') && kinds.includes('ev-api') && kinds.includes('ev-special'), kinds.join(','));
+		await shoot('panel-events');
+	});
+
+	it('selects the status of a refused event stream (429 or 529) in the settings form', async () => {
+		await page.selectOption('#rl-stream-status', '529');
+		await page.click('#limits-form button[type="submit"]');
+		await page.waitForFunction(() => document.getElementById('limits-status').textContent === 'applied', null, { timeout: TIMEOUT });
+		assert.equal((await json(`${mock.url}/__mock/rate-limits`)).body.settings.stream_limit_status, 529);
+		await json(`${mock.url}/__mock/rate-limits`, {
+			method: 'PATCH', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ stream_limit_status: 429 }),
+		});
+		await page.waitForFunction(() => document.getElementById('rl-stream-status').value === '429', null, { timeout: TIMEOUT });
+	});
+
 	it('shows the MFA user\'s TOTP code, which logs in through the create-a-token form', async () => {
 		// Arrange: the code the Users panel shows.
 		const code = page.locator('.totp[data-email="mfa@example.com"] .code');

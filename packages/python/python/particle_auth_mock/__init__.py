@@ -78,7 +78,7 @@ class World:
         self.url = url.rstrip("/")
         self._headers = dict(headers or {})
 
-    def control(self, method: str, route: str, body: Any = None) -> Any:
+    def control(self, method: str, route: str, body: Any = None, *, timeout: float = 30) -> Any:
         """One control call: JSON in, JSON out; a non-2xx answer raises :class:`MockError`."""
         data = None
         headers = dict(self._headers)
@@ -87,7 +87,7 @@ class World:
             headers["Content-Type"] = "application/json"
         req = urllib.request.Request(self.url + route, data=data, method=method, headers=headers)
         try:
-            with urllib.request.urlopen(req, timeout=30) as res:
+            with urllib.request.urlopen(req, timeout=timeout) as res:
                 text = res.read().decode()
         except urllib.error.HTTPError as e:
             text = e.read().decode()
@@ -165,6 +165,40 @@ class World:
     def claim_codes(self) -> list:
         """The claim codes handed out, oldest first."""
         return self.control("GET", "/__mock/devices/claim-codes")["claim_codes"]
+
+    def publish_as_device(
+        self,
+        device_id: str,
+        name: str,
+        data: Optional[str] = None,
+        *,
+        private: bool = False,
+        ttl: Optional[int] = None,
+    ) -> dict:
+        """Publishes an event as the simulated device ``device_id``; returns it as published."""
+        body: dict = {"name": name, "private": private}
+        if data is not None:
+            body["data"] = data
+        if ttl is not None:
+            body["ttl"] = ttl
+        path = f"/__mock/devices/{urllib.parse.quote(device_id, safe='')}/events"
+        return self.control("POST", path, body)["event"]
+
+    def last_event_seq(self) -> int:
+        """The sequence number of the last event published in this world (0 before the first)."""
+        return self.control("GET", "/__mock/events?timeout_ms=0")["last_seq"]
+
+    def wait_for_event(self, prefix: str, *, after: int = 0, timeout: float = 5.0) -> dict:
+        """The first event after sequence number ``after`` whose name starts with ``prefix``,
+        waiting up to ``timeout`` seconds (at most 60); raises :class:`TimeoutError` when none
+        came. Take ``after`` from :meth:`last_event_seq` before the action."""
+        query = urllib.parse.urlencode(
+            {"name": prefix, "after": after, "timeout_ms": int(timeout * 1000)}
+        )
+        events = self.control("GET", f"/__mock/events?{query}", timeout=timeout + 30)["events"]
+        if not events:
+            raise TimeoutError(f"no event named {prefix!r}... after #{after} within {timeout} s")
+        return events[0]
 
     def journal(self, **filter: Union[str, int]) -> list:
         """The request journal, oldest first; ``path=``, ``status=``, ``client=``, ``limit=``."""
