@@ -280,6 +280,7 @@ async fn two_mocks_show_no_difference() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("no differences"), "{out}");
     assert!(out.contains("events               compared"), "{out}");
+    assert!(out.contains("webhook              compared"), "{out}");
 }
 
 #[tokio::test]
@@ -557,6 +558,107 @@ async fn every_token_created_is_revoked_even_when_a_flow_fails() {
         .map(|t| t.token)
         .collect();
     assert_eq!(after, before, "tokens left live by the run");
+}
+
+/// Webhooks the target created for [`hide_webhooks`]'s test.
+static HOOKS_CREATED: AtomicUsize = AtomicUsize::new(0);
+
+/// The webhook list answered empty: the flow cannot find the webhook it created.
+fn hide_webhooks(
+    method: &str,
+    path: &str,
+    _: bool,
+    status: &mut u16,
+    _: &mut http::HeaderMap,
+    json: &mut Value,
+) {
+    match (method, path) {
+        ("POST", "/v1/webhooks") if *status == 201 => {
+            HOOKS_CREATED.fetch_add(1, Ordering::SeqCst);
+        }
+        ("GET", "/v1/webhooks") => *json = Value::Array(Vec::new()),
+        _ => {}
+    }
+}
+
+/// The webhooks of the default user on `mock`, read through the API.
+async fn webhooks_of(mock: &MockServer) -> Vec<Value> {
+    let client = reqwest::Client::new();
+    let login: Value = client
+        .post(format!("{}/oauth/token", mock.uri()))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "user@example.com"),
+            ("password", "password"),
+            ("client_id", "particle"),
+            ("client_secret", "particle"),
+        ])
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("json");
+    let token = login["access_token"].as_str().expect("token");
+    client
+        .get(format!("{}/v1/webhooks", mock.uri()))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json")
+}
+
+#[tokio::test]
+async fn the_created_webhook_is_deleted_even_when_a_later_step_fails() {
+    // Arrange: the target's webhook list hides the webhook the flow creates.
+    let mock = MockServer::start().await;
+    let target = stand_in(&mock, hide_webhooks, None, false).await;
+    // Act
+    let (code, out) = parity(
+        &[
+            "--target",
+            &target.uri,
+            "--flow",
+            "login",
+            "--flow",
+            "webhook",
+            "--json",
+        ],
+        &default_env(),
+    )
+    .await;
+    // Assert: the flow failed after the creation, and the cleanup deleted the webhook.
+    assert_eq!(code, 1, "{out}");
+    let report: Value = serde_json::from_str(&out).expect("json report");
+    let flow = report["flows"]
+        .as_array()
+        .expect("flows")
+        .iter()
+        .find(|f| f["flow"] == "webhook")
+        .expect("the webhook flow")
+        .clone();
+    assert_eq!(flow["state"], "error", "{out}");
+    assert!(
+        flow["note"]
+            .as_str()
+            .expect("note")
+            .contains("the created webhook in the list"),
+        "{out}"
+    );
+    assert!(
+        differences(&report).contains(&(
+            "webhook".into(),
+            String::new(),
+            "flow".into(),
+            String::new()
+        )),
+        "{out}"
+    );
+    assert_eq!(HOOKS_CREATED.load(Ordering::SeqCst), 1, "{out}");
+    assert_eq!(webhooks_of(&mock).await, Vec::<Value>::new(), "{out}");
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! The safe flows: one table ([`FLOWS`]) of names, the requests each sends (what
 //! `--dry-run` lists) and the spec [UNKNOWN]s each settles, and one function per flow.
 //! Every token a flow creates lives at most an hour and is revoked by the flow or by the
-//! cleanup that runs after all flows, even when one failed.
+//! cleanup that runs after all flows, even when one failed; so is every webhook.
 
 use serde_json::Value;
 
@@ -94,8 +94,15 @@ pub(crate) const FLOWS: &[FlowInfo] = &[
     },
     FlowInfo {
         name: "webhook",
-        requests: &["(not yet emulated: /v1/webhooks answers 501 on this build; skipped)"],
-        settles: &[],
+        requests: &[
+            "POST /v1/webhooks event=<unique name> (no url: refused)",
+            "POST /v1/webhooks event=<unique name> url=https://example.com/<unique name>",
+            "GET /v1/webhooks (the new webhook is in it)",
+            "DELETE /v1/webhooks/<id>",
+            "DELETE /v1/webhooks/<id> (again: unknown)",
+            "(nothing is published to the unique name: no delivery is attempted or compared)",
+        ],
+        settles: &["particle-api-devices.md D7.2: the answer to an invalid webhook body (no url)"],
     },
     FlowInfo {
         name: "rate_limit_headers",
@@ -126,9 +133,7 @@ pub(crate) async fn run(name: &str, s: &mut Session) -> Result<Option<&'static s
         "device_calls" => device_calls(s).await,
         "unknown_names" => unknown_names(s).await,
         "events" => events(s).await,
-        "webhook" => Ok(Some(
-            "not yet emulated: /v1/webhooks answers 501 on this build",
-        )),
+        "webhook" => webhook(s).await,
         "rate_limit_headers" => get_user(s, "rate_limit_headers").await,
         "auth_errors" => auth_errors(s).await,
         _ => Ok(Some("unknown flow")),
@@ -497,6 +502,97 @@ async fn events(s: &mut Session) -> Result<Option<&'static str>, FlowError> {
     )
     .await?;
     s.read_events("stream", &path, stream, &name).await?;
+    Ok(None)
+}
+
+/// Keeps the id of a webhook an answer created, for the cleanup.
+fn keep_hook(s: &mut Session, answer: &Value, token: &str) -> Option<String> {
+    let id = answer.get("id").and_then(Value::as_str)?.to_string();
+    s.created_hook(&id, token);
+    Some(id)
+}
+
+/// Issue 25: a webhook created for the run's unique event name, found in the list and
+/// deleted. Nothing is published to that name, so no delivery is attempted (on the mock
+/// the `example.com` host would be refused with a `hook-error`). The webhook is deleted by
+/// the cleanup when a step after its creation fails.
+async fn webhook(s: &mut Session) -> Result<Option<&'static str>, FlowError> {
+    let token = token(s)?;
+    let authorization = bearer(&token);
+    let name = s.event_name.clone();
+    let path = "/v1/webhooks".to_string();
+    let invalid = s
+        .send(
+            "create_invalid",
+            Request {
+                method: "POST",
+                path: path.clone(),
+                authorization: authorization.clone(),
+                form: vec![("event", name.clone())],
+            },
+        )
+        .await?;
+    // Should a target accept a webhook without a url, it is deleted all the same.
+    keep_hook(s, &invalid.json, &token);
+    let created = s
+        .send(
+            "create",
+            Request {
+                method: "POST",
+                path: path.clone(),
+                authorization: authorization.clone(),
+                form: vec![
+                    ("event", name.clone()),
+                    ("url", format!("https://example.com/{name}")),
+                ],
+            },
+        )
+        .await?;
+    let id = keep_hook(s, &created.json, &token).ok_or(FlowError::Missing("id"))?;
+    let listed = s
+        .send(
+            "list",
+            Request {
+                method: "GET",
+                path: path.clone(),
+                authorization: authorization.clone(),
+                ..Request::default()
+            },
+        )
+        .await?;
+    let found = listed.json.as_array().is_some_and(|hooks| {
+        hooks
+            .iter()
+            .any(|h| h.get("id").and_then(Value::as_str) == Some(&id))
+    });
+    if !found {
+        return Err(FlowError::Missing("the created webhook in the list"));
+    }
+    let one = format!("{path}/{id}");
+    let deleted = s
+        .send(
+            "delete",
+            Request {
+                method: "DELETE",
+                path: one.clone(),
+                authorization: authorization.clone(),
+                ..Request::default()
+            },
+        )
+        .await?;
+    if deleted.status < 300 {
+        s.deleted_hook(&id);
+    }
+    s.send(
+        "delete_unknown",
+        Request {
+            method: "DELETE",
+            path: one,
+            authorization,
+            ..Request::default()
+        },
+    )
+    .await?;
     Ok(None)
 }
 

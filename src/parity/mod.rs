@@ -239,7 +239,20 @@ async fn run_side(
         }
         runs.push(std::mem::replace(&mut s.current, FlowRun::new("")));
     }
-    // The cleanup: every token created and not revoked by its flow, even after a failure.
+    // The cleanup, even after a failure: first every webhook created and not deleted by
+    // its flow (with the token that created it, so before the tokens go), then every
+    // token created and not revoked by its flow.
+    for (id, token) in std::mem::take(&mut s.created_hooks) {
+        let request = Request {
+            method: "DELETE",
+            path: format!("/v1/webhooks/{id}"),
+            authorization: Some(format!("Bearer {token}")),
+            ..Request::default()
+        };
+        if s.send_unkept(request).await.is_err() {
+            network_error = true;
+        }
+    }
     for token in std::mem::take(&mut s.created) {
         let request = Request {
             method: "DELETE",
@@ -288,7 +301,7 @@ fn dry_run(args: &ParityArgs, flows: &[&str], out: &mut dyn std::io::Write) -> s
     }
     writeln!(
         out,
-        "cleanup\n  DELETE /v1/access_tokens/current (each token still live)"
+        "cleanup\n  DELETE /v1/webhooks/<id> (each webhook still there)\n  DELETE /v1/access_tokens/current (each token still live)"
     )
 }
 

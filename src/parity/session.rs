@@ -75,6 +75,9 @@ pub(crate) struct Session {
     pub failed_logins: usize,
     /// Tokens created and not yet revoked: the cleanup revokes them.
     pub created: Vec<String>,
+    /// Webhooks created and not yet deleted, with the token that created each: the
+    /// cleanup deletes them (before it revokes the tokens).
+    pub created_hooks: Vec<(String, String)>,
     /// The token of the login flow.
     pub token: Option<String>,
     /// The run's unique event name.
@@ -118,6 +121,7 @@ impl Session {
             token_requests: 0,
             failed_logins: 0,
             created: Vec::new(),
+            created_hooks: Vec::new(),
             token: None,
             event_name,
             timeout,
@@ -141,6 +145,18 @@ impl Session {
     /// Forgets a token revoked by the flow itself.
     pub(crate) fn revoked(&mut self, token: &str) {
         self.created.retain(|t| t != token);
+    }
+
+    /// Schedules a webhook created with `token` for deletion by the cleanup.
+    pub(crate) fn created_hook(&mut self, id: &str, token: &str) {
+        if !self.created_hooks.iter().any(|(h, _)| h == id) {
+            self.created_hooks.push((id.to_string(), token.to_string()));
+        }
+    }
+
+    /// Forgets a webhook deleted by the flow itself.
+    pub(crate) fn deleted_hook(&mut self, id: &str) {
+        self.created_hooks.retain(|(h, _)| h != id);
     }
 
     /// The normalised request line.
