@@ -19,7 +19,8 @@
 //!
 //! At the root: [`MockServer`] and [`MockServerBuilder`] (start, stop on drop), [`Tenant`]
 //! (an isolated world on the same server), [`Controls`] (the control methods both hand
-//! out), [`Clock`], [`Config`], [`Fixtures`], and the errors [`ApiError`],
+//! out), [`WebhookReceiver`] and [`ReceivedRequest`] (a test's own webhook target),
+//! [`Clock`], [`Config`], [`Fixtures`], and the errors [`ApiError`],
 //! [`StartError`] and [`FixtureError`]. The types the control methods take and return
 //! are in [`control`]; rate-limit settings and reports in [`rate_limit`].
 //!
@@ -32,7 +33,7 @@
 //! | --- | --- |
 //! | `bin/particle-auth-mock/` | the binary: command line, tracing, signals, the `healthcheck` subcommand |
 //! | `parity/` | the `parity` subcommand: safe flows against a target and an in-process mock, normalisation, diff, snapshots |
-//! | `server/` | [`MockServer`], its builder, [`Tenant`], [`Controls`], the accept loop and connection limits, housekeeping sweeps, signals |
+//! | `server/` | [`MockServer`], its builder, [`Tenant`], [`Controls`], [`WebhookReceiver`], the accept loop and connection limits, housekeeping sweeps, signals |
 //! | `http/` | app state, the pipeline (world routing, control guard, journal, limits, faults, body limit), extractors (one bearer parser), redaction (one redactor), `routes/` (handlers and THE Particle route table) |
 //! | `control/` | control-plane operations: clock, users, tokens, rate limits, tenants, account state (password resets, clients, customers) |
 //! | `particle/` | the emulated API's domain: oauth, account, lifecycle (sign-up, changes, reset), scopes, teams, products, devices, clients, customers, forms |
@@ -78,5 +79,8 @@ pub use clock::{Clock, Millis};
 pub use config::{Config, InvalidOption};
 pub use error::ApiError;
 pub use server::tenant::Tenant;
-pub use server::{shutdown_signal, Controls, MockServer, MockServerBuilder, StartError};
+pub use server::{
+    shutdown_signal, Controls, MockServer, MockServerBuilder, ReceivedRequest, StartError,
+    WebhookReceiver,
+};
 pub use world::fixtures::{FixtureError, Fixtures};

@@ -14,12 +14,14 @@ mod accept;
 mod builder;
 mod housekeeping;
 mod persistence;
+mod receiver;
 mod signals;
 mod tls;
 use accept::*;
 pub use builder::*;
 use housekeeping::*;
 use persistence::*;
+pub use receiver::{ReceivedRequest, WebhookReceiver};
 pub use signals::*;
 use tls::*;
 

@@ -651,3 +651,40 @@ async fn an_error_status_is_a_hook_error_and_a_response_template_shapes_the_answ
     let answers = events(&mock, "answer/r/0").await;
     assert_eq!(answers[0]["data"], "c=21");
 }
+
+#[tokio::test]
+async fn the_librarys_receiver_records_a_delivery_and_answers_as_told() {
+    // Arrange: the library's receiver, answering 201 "stored", and a webhook at it.
+    let mock = spawn_mock().await;
+    let receiver = particle_auth_mock::WebhookReceiver::start(201, "stored")
+        .await
+        .unwrap();
+    assert!(receiver.next(Duration::from_millis(20)).await.is_none());
+    create(
+        &mock,
+        "/v1/integrations",
+        json!({"event": "lib-hook", "url": format!("{}/hook?k=1", receiver.url())}),
+    )
+    .await;
+    // Act
+    publish(&mock, "lib-hook", "42").await;
+    // Assert: what the mock sent, as the receiver saw it, and what it got back.
+    let request = receiver.next(Duration::from_secs(10)).await.unwrap();
+    assert_eq!(request.method, "POST");
+    assert_eq!(request.path_and_query, "/hook?k=1");
+    assert!(
+        request.body.starts_with("event=lib-hook&data=42&"),
+        "{}",
+        request.body
+    );
+    assert_eq!(
+        request.header("content-type"),
+        Some("application/x-www-form-urlencoded")
+    );
+    let [delivery] = deliveries(&mock, 1).await.try_into().unwrap();
+    assert_eq!(delivery["status"], 201, "{delivery}");
+    assert_eq!(delivery["response"], "stored", "{delivery}");
+    assert!(particle_auth_mock::WebhookReceiver::start(1000, "")
+        .await
+        .is_err());
+}
