@@ -2,7 +2,8 @@
 # Builds the real image (final stage for real; stage `build` replaced by a folder holding
 # the binary built by the same cargo command, see the Dockerfile), runs it with podman and
 # checks: hadolint, static binary, published port, healthcheck, env configuration, a
-# mounted fixtures file, image size <= 15 MB, and `stop` well under the 10 s kill timeout.
+# mounted fixtures file, image size <= 15 MB, `stop` well under the 10 s kill timeout, and a
+# state file on a named volume that survives a restart of the container.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -58,7 +59,7 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-mkdir -p "$WORK/stage/out"
+mkdir -p "$WORK/stage/out/data"
 cp "$BIN" "$WORK/stage/out/particle-auth-mock"
 
 # --- the build stage's context: .dockerignore keeps out nothing the build needs ---------
@@ -140,5 +141,39 @@ STOP_MS=$(( ($(date +%s%N) - start_ns) / 1000000 ))
 EXIT_CODE=$($P inspect "$NAME" --format '{{.State.ExitCode}}')
 [ "$STOP_MS" -lt "$MAX_STOP_MS" ] || fail "stop took ${STOP_MS} ms (limit ${MAX_STOP_MS} ms)"
 [ "$EXIT_CODE" = 0 ] || fail "container exited with $EXIT_CODE after SIGTERM (killed?)"
+
+# --- local development: a state file on a named volume survives a restart -----------------
+VOLUME=pam-test-vol-$$
+STATE_NAME=pam-test-state-$$
+persist_cleanup() {
+  $P rm -f "$STATE_NAME" >/dev/null 2>&1 || true
+  $P volume rm -f "$VOLUME" >/dev/null 2>&1 || true
+  cleanup
+}
+trap persist_cleanup EXIT
+run_with_state() {
+  $P run -d --name "$STATE_NAME" --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
+    -p "127.0.0.1:$PORT:8080" -v "$VOLUME:/data" \
+    -e PARTICLE_MOCK_STATE_FILE=/data/state.json "$IMAGE" >/dev/null || fail "podman run with a volume failed"
+  up=""
+  for _ in $(seq 1 50); do
+    if curl -fsS "$BASE/__mock/health" >/dev/null 2>&1; then up=1; break; fi
+    sleep 0.1
+  done
+  [ -n "$up" ] || { $P logs "$STATE_NAME" >&2 || true; fail "mock with a state file not answering"; }
+}
+step "state file on a named volume (/data, owned by 65532) survives a restart"
+$P volume create "$VOLUME" >/dev/null
+run_with_state
+status=$(login user@example.com password)
+[ "$status" = 200 ] || fail "default-fixtures login with a state file answered $status: $(cat "$WORK/out")"
+KEPT=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["access_token"])' "$WORK/out")
+$P stop -t 10 "$STATE_NAME" >/dev/null
+$P logs "$STATE_NAME" 2>&1 | grep -qi 'denied' && fail "the state file could not be written: $($P logs "$STATE_NAME" 2>&1 | tail -3)"
+$P rm -f "$STATE_NAME" >/dev/null
+run_with_state
+status=$(curl -sS -o "$WORK/out" -w '%{http_code}' -H "Authorization: Bearer $KEPT" "$BASE/v1/user")
+[ "$status" = 200 ] || fail "a token issued before the restart answered $status after it: $(cat "$WORK/out")"
+$P stop -t 10 "$STATE_NAME" >/dev/null
 
 echo "container: OK image=$((SIZE / 1024)) KiB ($SIZE bytes) stop=${STOP_MS} ms health=$HEALTH exit=$EXIT_CODE time=$(( $(date +%s) - T0 ))s"
