@@ -11,7 +11,7 @@ use std::sync::Arc;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::response::Response;
-use particle_auth_mock::control::NewUser;
+use particle_auth_mock::control::{MembershipSpec, NewUser};
 use particle_auth_mock::MockServer;
 use serde_json::Value;
 
@@ -38,8 +38,14 @@ fn default_env() -> Vec<(&'static str, &'static str)> {
         ("PARTICLE_PASSWORD", "password"),
         ("PARTICLE_DEVICE", DEVICE),
         ("PARTICLE_FUNCTION", "led"),
+        ("PARTICLE_PRODUCT", "demo-product"),
+        ("PARTICLE_PRODUCT_CLIENT_ID", "demo-product-2146"),
+        ("PARTICLE_PRODUCT_CLIENT_SECRET", PRODUCT_CLIENT_SECRET),
     ]
 }
+
+/// The secret of the default fixtures' product client.
+const PRODUCT_CLIENT_SECRET: &str = "615c620d647b6e1dab13bef1695c120b0293c342";
 
 /// The `differences` of a `--json` report as `(flow, step, kind, path)`.
 fn differences(report: &Value) -> HashSet<(String, String, String, String)> {
@@ -661,6 +667,143 @@ async fn the_created_webhook_is_deleted_even_when_a_later_step_fails() {
     assert_eq!(webhooks_of(&mock).await, Vec::<Value>::new(), "{out}");
 }
 
+/// The API users of the default fixtures' product whose name the parity run made.
+async fn parity_api_users(mock: &MockServer) -> Vec<Value> {
+    let client = reqwest::Client::new();
+    let login: Value = client
+        .post(format!("{}/oauth/token", mock.uri()))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "user@example.com"),
+            ("password", "password"),
+            ("client_id", "particle"),
+            ("client_secret", "particle"),
+        ])
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("json");
+    let token = login["access_token"].as_str().expect("token");
+    let team: Value = client
+        .get(format!("{}/v1/products/demo-product/team", mock.uri()))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("team")
+        .json()
+        .await
+        .expect("json");
+    team["team"]
+        .as_array()
+        .expect("team list")
+        .iter()
+        .filter(|m| {
+            m["username"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("parity-"))
+        })
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn the_api_user_a_flow_created_is_deleted_even_when_a_later_step_fails() {
+    // Arrange: the customer list (the API user's out-of-scope call) breaks off mid-answer.
+    let mock = MockServer::start().await;
+    let target = stand_in(
+        &mock,
+        no_change,
+        Some("/v1/products/demo-product/customers"),
+        false,
+    )
+    .await;
+    // Act
+    let (code, out) = parity(
+        &[
+            "--target",
+            &target.uri,
+            "--flow",
+            "login",
+            "--flow",
+            "api_user",
+            "--json",
+        ],
+        &default_env(),
+    )
+    .await;
+    // Assert: the flow stopped after the creation, and the cleanup deleted the API user.
+    assert_eq!(code, 2, "a network error exits 2: {out}");
+    assert_eq!(parity_api_users(&mock).await, Vec::<Value>::new(), "{out}");
+}
+
+#[tokio::test]
+async fn the_product_flows_compare_a_product_token_and_an_api_user_scope_refusal() {
+    // Arrange: a target whose insufficient-scope refusal answers 400 instead of 403.
+    fn scope_400(
+        method: &str,
+        path: &str,
+        _: bool,
+        status: &mut u16,
+        _: &mut http::HeaderMap,
+        json: &mut Value,
+    ) {
+        let refusal = json["error_description"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("Insufficient scope"));
+        if method == "GET" && path == "/v1/products/demo-product/customers" && refusal {
+            *status = 400;
+        }
+    }
+    let mock = MockServer::start().await;
+    let target = stand_in(&mock, scope_400, None, false).await;
+    // Act
+    let (code, out) = parity(
+        &[
+            "--target",
+            &target.uri,
+            "--flow",
+            "login",
+            "--flow",
+            "product",
+            "--flow",
+            "api_user",
+            "--json",
+        ],
+        &default_env(),
+    )
+    .await;
+    // Assert: exactly the changed status; the product token's steps compared equal.
+    assert_eq!(code, 1, "{out}");
+    let report: Value = serde_json::from_str(&out).expect("json report");
+    assert_eq!(
+        differences(&report),
+        set(&[("api_user", "out_of_scope", "status", "status")]),
+        "{out}"
+    );
+    let states: Vec<(&str, &str)> = report["flows"]
+        .as_array()
+        .expect("flows")
+        .iter()
+        .map(|f| {
+            (
+                f["flow"].as_str().expect("name"),
+                f["state"].as_str().expect("state"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("login", "compared"),
+            ("product", "compared"),
+            ("api_user", "compared")
+        ]
+    );
+    assert_eq!(parity_api_users(&mock).await, Vec::<Value>::new(), "{out}");
+}
+
 #[tokio::test]
 async fn no_credential_or_token_appears_in_the_output_or_the_snapshots() {
     // Arrange: two targets with the same MFA user (one TOTP code is accepted once per
@@ -677,7 +820,11 @@ async fn no_credential_or_token_appears_in_the_output_or_the_snapshots() {
                 last_name: "User".into(),
                 mfa_secret: Some("KRSXG5CTMVRXEZLU".into()),
                 recovery_codes: Vec::new(),
-                memberships: Vec::new(),
+                memberships: vec![MembershipSpec {
+                    product: Some("demo-product".into()),
+                    org: None,
+                    role: "Administrator".into(),
+                }],
             })
             .expect("user added");
         target
@@ -687,6 +834,9 @@ async fn no_credential_or_token_appears_in_the_output_or_the_snapshots() {
         ("PARTICLE_USERNAME", email),
         ("PARTICLE_PASSWORD", password),
         ("PARTICLE_OTP_SECRET", "KRSXG5CTMVRXEZLU"),
+        ("PARTICLE_PRODUCT", "demo-product"),
+        ("PARTICLE_PRODUCT_CLIENT_ID", "demo-product-2146"),
+        ("PARTICLE_PRODUCT_CLIENT_SECRET", PRODUCT_CLIENT_SECRET),
     ];
     let dir = temp_dir("secrets");
     // Act
@@ -720,8 +870,13 @@ async fn no_credential_or_token_appears_in_the_output_or_the_snapshots() {
     assert!(login_differences.is_empty(), "{login_differences:?}");
     let login = std::fs::read_to_string(dir.join("login.json")).expect("login snapshot");
     assert!(login.contains("login_otp"), "the MFA step ran: {login}");
+    let api_user = std::fs::read_to_string(dir.join("api_user.json")).expect("api_user snapshot");
+    assert!(
+        api_user.contains("out_of_scope"),
+        "the API user flow ran: {api_user}"
+    );
     for text in &texts {
-        for secret in [email, password, "KRSXG5CTMVRXEZLU"] {
+        for secret in [email, password, "KRSXG5CTMVRXEZLU", PRODUCT_CLIENT_SECRET] {
             assert!(!text.contains(secret), "{secret} in {text}");
         }
         assert!(!has_hex_run(text, 40), "a token in {text}");

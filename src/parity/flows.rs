@@ -105,6 +105,38 @@ pub(crate) const FLOWS: &[FlowInfo] = &[
         settles: &["particle-api-devices.md D7.2: the answer to an invalid webhook body (no url)"],
     },
     FlowInfo {
+        name: "product",
+        requests: &[
+            "GET /v1/products/<product> (skipped without a product)",
+            "GET /v1/products/<product>/devices",
+            "POST /oauth/token grant_type=client_credentials expires_in=3600 (the product client; the rest is skipped without one)",
+            "GET /v1/products/<product>/devices (the product token)",
+            "GET /v1/products/<product>/customers (the product token)",
+            "GET /v1/user (the product token)",
+            "DELETE /v1/access_tokens/current (the product token)",
+        ],
+        settles: &[
+            "particle-api-account.md A1: `/v1/user*` with a product bearer token (refused?)",
+        ],
+    },
+    FlowInfo {
+        name: "api_user",
+        requests: &[
+            "POST /v1/products/<product>/team {friendly_name: <unique name>, scopes: [devices:list]} (skipped without a product)",
+            "GET /v1/products/<product>/devices (the API user's token, in scope)",
+            "GET /v1/products/<product>/customers (the API user's token, out of scope)",
+            "GET /v1/user (the API user's token: no API user may)",
+            "DELETE /v1/products/<product>/team/<username>",
+            "GET /v1/products/<product>/devices (the deleted API user's token)",
+        ],
+        settles: &[
+            "particle-api.md §3.6: the status of an insufficient-scope refusal (400 or 403) and its text",
+            "particle-api.md §3.6: the status of `API users are not allowed to call this endpoint`",
+            "particle-api.md §3.2: the username made from a friendly name",
+            "particle-api.md §3.5: the answer to deleting an API user",
+        ],
+    },
+    FlowInfo {
         name: "rate_limit_headers",
         requests: &["GET /v1/user (its rate-limit headers)"],
         settles: &["particle-api.md §6: X-RateLimit-* / Retry-After headers on an ordinary answer"],
@@ -134,6 +166,8 @@ pub(crate) async fn run(name: &str, s: &mut Session) -> Result<Option<&'static s
         "unknown_names" => unknown_names(s).await,
         "events" => events(s).await,
         "webhook" => webhook(s).await,
+        "product" => product(s).await,
+        "api_user" => api_user(s).await,
         "rate_limit_headers" => get_user(s, "rate_limit_headers").await,
         "auth_errors" => auth_errors(s).await,
         _ => Ok(Some("unknown flow")),
@@ -409,6 +443,7 @@ async fn device_calls(s: &mut Session) -> Result<Option<&'static str>, FlowError
                 method: "POST",
                 path: format!("/v1/devices/{device}/{function}"),
                 authorization: authorization.clone(),
+                json: None,
                 form: vec![("arg", "parity".into())],
             },
         )
@@ -457,6 +492,7 @@ async fn unknown_names(s: &mut Session) -> Result<Option<&'static str>, FlowErro
             method: "POST",
             path: format!("/v1/devices/{device}/parityNoSuchFunction"),
             authorization: authorization.clone(),
+            json: None,
             form: vec![("arg", "parity".into())],
         },
     )
@@ -492,6 +528,7 @@ async fn events(s: &mut Session) -> Result<Option<&'static str>, FlowError> {
             method: "POST",
             path: "/v1/devices/events".into(),
             authorization,
+            json: None,
             form: vec![
                 ("name", name.clone()),
                 ("data", "parity".into()),
@@ -528,6 +565,7 @@ async fn webhook(s: &mut Session) -> Result<Option<&'static str>, FlowError> {
                 method: "POST",
                 path: path.clone(),
                 authorization: authorization.clone(),
+                json: None,
                 form: vec![("event", name.clone())],
             },
         )
@@ -541,6 +579,7 @@ async fn webhook(s: &mut Session) -> Result<Option<&'static str>, FlowError> {
                 method: "POST",
                 path: path.clone(),
                 authorization: authorization.clone(),
+                json: None,
                 form: vec![
                     ("event", name.clone()),
                     ("url", format!("https://example.com/{name}")),
@@ -591,6 +630,124 @@ async fn webhook(s: &mut Session) -> Result<Option<&'static str>, FlowError> {
             authorization,
             ..Request::default()
         },
+    )
+    .await?;
+    Ok(None)
+}
+
+/// The product as the account's member and as the product itself (a client-credentials
+/// token of the product's client, revoked by the flow or by the cleanup).
+async fn product(s: &mut Session) -> Result<Option<&'static str>, FlowError> {
+    let Some(product) = s.creds.product.clone() else {
+        return Ok(Some("no product named (PARTICLE_PRODUCT)"));
+    };
+    let base = format!("/v1/products/{product}");
+    let user = bearer(&token(s)?);
+    s.send("product", Request::get(base.clone(), user.clone()))
+        .await?;
+    s.send("devices", Request::get(format!("{base}/devices"), user))
+        .await?;
+    let (Some(id), Some(secret)) = (
+        s.creds.product_client_id.clone(),
+        s.creds.product_client_secret.clone(),
+    ) else {
+        return Ok(None);
+    };
+    let form = vec![
+        ("grant_type", "client_credentials".into()),
+        ("client_id", id),
+        ("client_secret", secret),
+        ("expires_in", TOKEN_LIFETIME.into()),
+    ];
+    let answer = s
+        .send(
+            "product_token",
+            Request {
+                method: "POST",
+                path: "/oauth/token".into(),
+                form,
+                ..Request::default()
+            },
+        )
+        .await?;
+    let token = text(&answer.json, "access_token")?;
+    s.created_token(&token);
+    let as_product = bearer(&token);
+    for (step, path) in [
+        ("product_devices", format!("{base}/devices")),
+        ("product_customers", format!("{base}/customers")),
+        ("product_user", "/v1/user".to_string()),
+    ] {
+        s.send(step, Request::get(path, as_product.clone())).await?;
+    }
+    let revoked = s
+        .send(
+            "revoke",
+            Request::delete("/v1/access_tokens/current", as_product),
+        )
+        .await?;
+    if revoked.status < 300 {
+        s.revoked(&token);
+    }
+    Ok(None)
+}
+
+/// An API user of the product with one scope: a call in its scope, one out of it, one no
+/// API user may make; then deleted (by the cleanup when a step after its creation fails),
+/// and its token tried once more. The API user's token never expires, so the deletion is
+/// what ends it.
+async fn api_user(s: &mut Session) -> Result<Option<&'static str>, FlowError> {
+    let Some(product) = s.creds.product.clone() else {
+        return Ok(Some("no product named (PARTICLE_PRODUCT)"));
+    };
+    let owner = token(s)?;
+    let base = format!("/v1/products/{product}");
+    let created = s
+        .send(
+            "create",
+            Request {
+                method: "POST",
+                path: format!("{base}/team"),
+                authorization: bearer(&owner),
+                json: Some(serde_json::json!({
+                    "friendly_name": s.event_name.clone(),
+                    "scopes": ["devices:list"],
+                })),
+                ..Request::default()
+            },
+        )
+        .await?;
+    let made = created.json.get("created");
+    let username = made
+        .and_then(|c| c.get("username"))
+        .and_then(Value::as_str)
+        .ok_or(FlowError::Missing("created.username"))?;
+    let member = format!("{base}/team/{username}");
+    s.created_api_user(&member, &owner);
+    let token = made
+        .and_then(|c| c.pointer("/tokens/0/token"))
+        .and_then(Value::as_str)
+        .ok_or(FlowError::Missing("created.tokens[0].token"))?
+        .to_string();
+    s.secret_token(&token);
+    let as_api_user = bearer(&token);
+    for (step, path) in [
+        ("in_scope", format!("{base}/devices")),
+        ("out_of_scope", format!("{base}/customers")),
+        ("not_allowed", "/v1/user".to_string()),
+    ] {
+        s.send(step, Request::get(path, as_api_user.clone()))
+            .await?;
+    }
+    let deleted = s
+        .send("delete", Request::delete(member.clone(), bearer(&owner)))
+        .await?;
+    if deleted.status < 300 {
+        s.deleted_api_user(&member);
+    }
+    s.send(
+        "deleted_token",
+        Request::get(format!("{base}/devices"), as_api_user),
     )
     .await?;
     Ok(None)

@@ -239,9 +239,9 @@ async fn run_side(
         }
         runs.push(std::mem::replace(&mut s.current, FlowRun::new("")));
     }
-    // The cleanup, even after a failure: first every webhook created and not deleted by
-    // its flow (with the token that created it, so before the tokens go), then every
-    // token created and not revoked by its flow.
+    // The cleanup, even after a failure: first every webhook and API user created and not
+    // deleted by its flow (with the token that created it, so before the tokens go), then
+    // every token created and not revoked by its flow.
     for (id, token) in std::mem::take(&mut s.created_hooks) {
         let request = Request {
             method: "DELETE",
@@ -249,6 +249,12 @@ async fn run_side(
             authorization: Some(format!("Bearer {token}")),
             ..Request::default()
         };
+        if s.send_unkept(request).await.is_err() {
+            network_error = true;
+        }
+    }
+    for (path, token) in std::mem::take(&mut s.created_api_users) {
+        let request = Request::delete(path, Some(format!("Bearer {token}")));
         if s.send_unkept(request).await.is_err() {
             network_error = true;
         }

@@ -31,6 +31,16 @@ pub struct ParityArgs {
     /// That client's secret.
     #[arg(long, env = "PARTICLE_CLIENT_SECRET", hide_env_values = true)]
     pub client_secret: Option<String>,
+    /// A product of the target account (id or slug) for the product flows (skipped
+    /// without one); the account must be an Administrator of it to create an API user.
+    #[arg(long, env = "PARTICLE_PRODUCT", hide_env_values = true)]
+    pub product: Option<String>,
+    /// An OAuth client of that product (the product-token steps are skipped without one).
+    #[arg(long, env = "PARTICLE_PRODUCT_CLIENT_ID", hide_env_values = true)]
+    pub product_client_id: Option<String>,
+    /// That client's secret.
+    #[arg(long, env = "PARTICLE_PRODUCT_CLIENT_SECRET", hide_env_values = true)]
+    pub product_client_secret: Option<String>,
     /// Fixtures of the in-process mock (default: the embedded set).
     #[arg(long)]
     pub fixtures: Option<PathBuf>,
@@ -56,6 +66,15 @@ pub struct ParityArgs {
     /// That client's secret.
     #[arg(long, default_value = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678")]
     pub mock_client_secret: String,
+    /// The mock side's product (used only when the target side has `--product`).
+    #[arg(long, default_value = "demo-product")]
+    pub mock_product: String,
+    /// The mock side's product client (used only when the target side has one).
+    #[arg(long, default_value = "demo-product-2146")]
+    pub mock_product_client_id: String,
+    /// That client's secret.
+    #[arg(long, default_value = "615c620d647b6e1dab13bef1695c120b0293c342")]
+    pub mock_product_client_secret: String,
     /// A snapshot directory: with `--record`, the target's normalised answers are written
     /// there; without, the mock is compared with them (no network).
     #[arg(long)]
@@ -97,6 +116,12 @@ pub(crate) struct Credentials {
     pub client_id: Option<String>,
     /// OAuth client secret.
     pub client_secret: Option<String>,
+    /// Product id or slug (product flows).
+    pub product: Option<String>,
+    /// Product OAuth client id.
+    pub product_client_id: Option<String>,
+    /// Product OAuth client secret.
+    pub product_client_secret: Option<String>,
 }
 
 // Secrets stay out of `Debug` output.
@@ -121,6 +146,10 @@ impl ParityArgs {
             (Some(id), Some(secret)) => (Some(id.clone()), Some(secret.clone())),
             _ => (None, None),
         };
+        let product_client = match (&self.product_client_id, &self.product_client_secret) {
+            (Some(id), Some(secret)) => (Some(id.clone()), Some(secret.clone())),
+            _ => (None, None),
+        };
         Ok(Credentials {
             username,
             password,
@@ -129,11 +158,15 @@ impl ParityArgs {
             function: self.function.clone(),
             client_id: client.0,
             client_secret: client.1,
+            product: self.product.clone(),
+            product_client_id: product_client.0,
+            product_client_secret: product_client.1,
         })
     }
 
     /// The mock side's credentials, mirroring which optional parts the target side has
-    /// (a function and a client are used on the mock only when the target has them).
+    /// (a function, a client and a product are used on the mock only when the target has
+    /// them).
     pub(crate) fn mock_credentials(&self, target: Option<&Credentials>) -> Credentials {
         let has = |f: fn(&Credentials) -> bool| target.map(f).unwrap_or(true);
         Credentials {
@@ -144,6 +177,11 @@ impl ParityArgs {
             function: has(|c| c.function.is_some()).then(|| self.mock_function.clone()),
             client_id: has(|c| c.client_id.is_some()).then(|| self.mock_client_id.clone()),
             client_secret: has(|c| c.client_id.is_some()).then(|| self.mock_client_secret.clone()),
+            product: has(|c| c.product.is_some()).then(|| self.mock_product.clone()),
+            product_client_id: has(|c| c.product_client_id.is_some())
+                .then(|| self.mock_product_client_id.clone()),
+            product_client_secret: has(|c| c.product_client_id.is_some())
+                .then(|| self.mock_product_client_secret.clone()),
         }
     }
 }

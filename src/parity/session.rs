@@ -47,6 +47,28 @@ pub(crate) struct Request {
     pub authorization: Option<String>,
     /// Form fields of the body (form-encoded when not empty).
     pub form: Vec<(&'static str, String)>,
+    /// A JSON body (sent instead of the form when set).
+    pub json: Option<Value>,
+}
+
+impl Request {
+    /// A `GET` with an optional `Authorization` value.
+    pub(crate) fn get(path: impl Into<String>, authorization: Option<String>) -> Self {
+        Self {
+            method: "GET",
+            path: path.into(),
+            authorization,
+            ..Self::default()
+        }
+    }
+
+    /// A `DELETE` with an optional `Authorization` value.
+    pub(crate) fn delete(path: impl Into<String>, authorization: Option<String>) -> Self {
+        Self {
+            method: "DELETE",
+            ..Self::get(path, authorization)
+        }
+    }
 }
 
 /// An answer, raw (for the flow's next request) — never written anywhere.
@@ -78,6 +100,9 @@ pub(crate) struct Session {
     /// Webhooks created and not yet deleted, with the token that created each: the
     /// cleanup deletes them (before it revokes the tokens).
     pub created_hooks: Vec<(String, String)>,
+    /// API users created and not yet deleted (their `/team/<username>` path), with the
+    /// token that created each: the cleanup deletes them (before it revokes the tokens).
+    pub created_api_users: Vec<(String, String)>,
     /// The token of the login flow.
     pub token: Option<String>,
     /// The run's unique event name.
@@ -96,11 +121,18 @@ impl Session {
         let mut norm = Normaliser::default();
         norm.secret(&creds.username, "email");
         norm.secret(&creds.password, "secret");
-        for value in [&creds.otp_secret, &creds.client_secret]
-            .into_iter()
-            .flatten()
+        for value in [
+            &creds.otp_secret,
+            &creds.client_secret,
+            &creds.product_client_secret,
+        ]
+        .into_iter()
+        .flatten()
         {
             norm.secret(value, "secret");
+        }
+        if let Some(product) = &creds.product {
+            norm.secret(product, "product");
         }
         norm.secret(&event_name, "event");
         let client = reqwest::Client::builder()
@@ -122,6 +154,7 @@ impl Session {
             failed_logins: 0,
             created: Vec::new(),
             created_hooks: Vec::new(),
+            created_api_users: Vec::new(),
             token: None,
             event_name,
             timeout,
@@ -159,6 +192,20 @@ impl Session {
         self.created_hooks.retain(|(h, _)| h != id);
     }
 
+    /// Schedules an API user (its `/team/<username>` path) created with `token` for
+    /// deletion by the cleanup.
+    pub(crate) fn created_api_user(&mut self, path: &str, token: &str) {
+        if !self.created_api_users.iter().any(|(p, _)| p == path) {
+            self.created_api_users
+                .push((path.to_string(), token.to_string()));
+        }
+    }
+
+    /// Forgets an API user deleted by the flow itself.
+    pub(crate) fn deleted_api_user(&mut self, path: &str) {
+        self.created_api_users.retain(|(p, _)| p != path);
+    }
+
     /// The normalised request line.
     fn line(&mut self, method: &str, path: &str) -> String {
         format!("{method} {}", self.norm.scrub(path))
@@ -173,7 +220,11 @@ impl Session {
         if let Some(auth) = &request.authorization {
             builder = builder.header("authorization", auth);
         }
-        if !request.form.is_empty() {
+        if let Some(json) = &request.json {
+            builder = builder
+                .header("content-type", "application/json")
+                .body(json.to_string());
+        } else if !request.form.is_empty() {
             let body = form_urlencoded::Serializer::new(String::new())
                 .extend_pairs(request.form.iter().map(|(k, v)| (*k, v.as_str())))
                 .finish();
