@@ -176,6 +176,80 @@ async fn every_kind_of_record_created_and_deleted_gives_its_room_back() {
     }
 }
 
+#[tokio::test]
+async fn api_users_webhooks_and_product_devices_cycled_past_their_caps_keep_their_room() {
+    // Arrange: all worlds may hold 40 directory records; a team holds at most 1,000 API
+    // users and a world 1,000 webhooks. 1,010 cycles of each pass every one of those caps.
+    let mock = spawn_with_config(small_record_cap()).await;
+    for i in 0..1_010 {
+        // Act + Assert: an API user created and deleted.
+        let (status, created) = mock
+            .as_user(
+                Method::POST,
+                "/v1/products/demo-product/team",
+                USER_TOKEN,
+                Some(json!({"friendly_name": format!("cycle {i}"), "scopes": ["devices:list"]})),
+            )
+            .await;
+        assert_eq!(status, 200, "API user {i}: {created}");
+        let username = created["created"]["username"].as_str().unwrap().to_string();
+        let (status, body) = mock
+            .as_user(
+                Method::DELETE,
+                &format!("/v1/products/demo-product/team/{username}"),
+                USER_TOKEN,
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "API user deletion {i}: {body}");
+
+        // A webhook created and deleted.
+        let (status, hook) = mock
+            .as_user(
+                Method::POST,
+                "/v1/webhooks",
+                USER_TOKEN,
+                Some(json!({"event": format!("cycle{i}"), "url": "http://127.0.0.1:9/hook"})),
+            )
+            .await;
+        assert!(status < 300, "webhook {i}: {status} {hook}");
+        let id = hook["id"].as_str().unwrap().to_string();
+        let (status, body) = mock
+            .as_user(
+                Method::DELETE,
+                &format!("/v1/webhooks/{id}"),
+                USER_TOKEN,
+                None,
+            )
+            .await;
+        assert!(status < 300, "webhook deletion {i}: {status} {body}");
+    }
+    // A device imported into the product and removed again, 60 times: the device stays
+    // known to the world (as a real one does), so it takes one record, not sixty.
+    let device = "feedfacefeedfacefeedface";
+    for i in 0..60 {
+        let (status, body) = mock
+            .as_user(
+                Method::POST,
+                "/v1/products/demo-product/devices",
+                USER_TOKEN,
+                Some(json!({"id": device})),
+            )
+            .await;
+        assert_eq!(status, 200, "device import {i}: {body}");
+        assert_eq!(body["updated"], 1, "device import {i}: {body}");
+        let (status, body) = mock
+            .as_user(
+                Method::DELETE,
+                &format!("/v1/products/demo-product/devices/{device}"),
+                USER_TOKEN,
+                None,
+            )
+            .await;
+        assert!(status < 300, "device removal {i}: {status} {body}");
+    }
+}
+
 // ---- 5: rate limits over the whole clock range ----
 
 #[tokio::test]
