@@ -11,6 +11,9 @@ Runs, each on a fresh mock with a `GET /__mock/health` probe polling every 5 ms 
    concurrent `page=30000` calls;
 3. journal: 250 requests to a 14 KB path, then `GET /__mock/journal?limit=1&path=*zzz…y`
    with 7,000 `z` (refused once patterns are bounded) and with 1,000 `z`;
+4. pages: 9,000 customers of one product, each owning one of its 9,000 devices, then
+   four concurrent deep pages (`page=90&per_page=100`) of the product's customers and
+   four of its devices, with an API user's token;
 and, with --tenant-rounds N (0 in smoke mode), the RSS (kB) after each of N rounds of
 1,000 tenants created and deleted.
 Prints one JSON object: per case, each operation's time (ms) and status, and the probe's
@@ -198,6 +201,48 @@ def journal_case(binary, scale):
         proc.kill()
 
 
+def pages_case(binary, scale):
+    count = 9_000 // scale
+    token = "3" * 40
+    doc = {
+        "users": [{"email": "user@example.com", "password": "password"}],
+        "products": [{"id": 1, "slug": "p1", "platform_id": 12}],
+        "api_users": [{
+            "friendly_name": "bench", "username": "bench+abcde12345@api.particle.io",
+            "product": "p1", "scopes": ["devices:list", "customers:list"], "token": token,
+        }],
+        "customers": [
+            {"email": f"c{i}@x.io", "password": "pw", "product": "p1"} for i in range(count)
+        ],
+        "devices": [
+            {"id": f"{i:024x}", "product": "p1", "customer": f"c{i}@x.io", "platform_id": 12}
+            for i in range(count)
+        ],
+    }
+    body = json.dumps(doc, separators=(",", ":")).encode()
+    proc, addr = start(binary)
+    auth = {"Authorization": f"Bearer {token}"}
+    page = max(1, count // 100)
+    try:
+        loaded = call(addr, "POST", "/__mock/reset", body, JSON)
+        with Probe(addr) as probe:
+            customers = concurrently(*[lambda: call(
+                addr, "GET", f"/v1/products/p1/customers?page={page}&per_page=100", None, auth
+            )] * 4)
+            devices = concurrently(*[lambda: call(
+                addr, "GET", f"/v1/products/p1/devices?page={page}&per_page=100", None, auth
+            )] * 4)
+        return {
+            "reset": op(loaded),
+            "customers_page_x4": [op(x) for x in customers],
+            "devices_page_x4": [op(x) for x in devices],
+            "probe_worst_ms": round(probe.worst, 1),
+            "probes": probe.count,
+        }
+    finally:
+        proc.kill()
+
+
 def rss_kb(pid):
     with open(f"/proc/{pid}/status") as status:
         for line in status:
@@ -236,7 +281,12 @@ def main():
     rounds = 0 if smoke else 14
     if "--tenant-rounds" in args:
         rounds = int(args[args.index("--tenant-rounds") + 1])
-    cases = [("fixtures", fixtures_case), ("tokens", tokens_case), ("journal", journal_case)]
+    cases = [
+        ("fixtures", fixtures_case),
+        ("tokens", tokens_case),
+        ("journal", journal_case),
+        ("pages", pages_case),
+    ]
     if rounds:
         cases.append(("tenants_memory", lambda b, _: tenants_memory(b, rounds)))
     out = {"scale": scale}

@@ -2,13 +2,16 @@
 //! a product, its devices (paginated), one device, its customers, and an org's products.
 //! Backed by the fixtures. Access goes through [`crate::particle::scopes::authorize`]. Free of HTTP.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::error::ApiError;
 use crate::particle::devices::{product_device_json, DeviceQuery};
 use crate::particle::scopes::{authorize, TeamRef};
-use crate::world::store::{Directory, Owner, Product, Team};
+use crate::world::fixtures::DeviceFixture;
+use crate::world::store::{Customer, Directory, Owner, Product, Team};
 use crate::world::World;
 
 /// Records per page when the request names none (Particle's documented default).
@@ -244,17 +247,18 @@ pub(crate) fn list_devices(
     let team = authorize(&directory, caller, target)?;
     let product = product_by_id(&directory, &team)?.id.to_string();
     let now = world.now();
-    let devices: Vec<Value> = query
-        .select(
-            directory
-                .devices
-                .iter()
-                .filter(|d| d.product.as_deref() == Some(product.as_str())),
-        )
+    let selected = query.select(
+        directory
+            .devices
+            .iter()
+            .filter(|d| d.product.as_deref() == Some(product.as_str())),
+    );
+    // The page is cut before its answers are built: only its devices become JSON.
+    let (page, meta) = paging.apply(selected);
+    let devices = page
         .into_iter()
         .map(|d| product_device_json(d, now))
         .collect();
-    let (devices, meta) = paging.apply(devices);
     Ok(DeviceList { devices, meta })
 }
 
@@ -276,30 +280,43 @@ pub(crate) fn list_customers(
     let team = authorize(&directory, caller, target)?;
     let product = product_by_id(&directory, &team)?.id;
     let product_key = product.to_string();
-    let mut listed_devices: Vec<Value> = Vec::new();
-    let customers: Vec<Value> = directory
+    // One pass over the customers, the page cut before anything is built, and one pass
+    // over the devices for the customers on the page: a deep page of a big product costs
+    // what a first page does.
+    let customers: Vec<(usize, &Customer)> = directory
         .customers
         .iter()
         .enumerate()
         .filter_map(|(i, c)| c.as_ref().map(|c| (i, c)))
         .filter(|(_, c)| c.product == product)
+        .collect();
+    let (page, meta) = paging.apply(customers);
+    let mut owned: HashMap<String, Vec<&DeviceFixture>> = page
+        .iter()
+        .map(|(_, c)| (c.email.to_ascii_lowercase(), Vec::new()))
+        .collect();
+    for d in directory
+        .devices
+        .iter()
+        .filter(|d| d.product.as_deref() == Some(product_key.as_str()))
+    {
+        if let Some(list) = d
+            .customer
+            .as_deref()
+            .and_then(|e| owned.get_mut(&e.to_ascii_lowercase()))
+        {
+            list.push(d);
+        }
+    }
+    let mut listed_devices: Vec<Value> = Vec::new();
+    let customers: Vec<Value> = page
+        .into_iter()
         .map(|(i, c)| {
-            let devices: Vec<&str> = directory
-                .devices
-                .iter()
-                .filter(|d| {
-                    d.product.as_deref() == Some(product_key.as_str())
-                        && d.customer
-                            .as_deref()
-                            .is_some_and(|e| e.eq_ignore_ascii_case(&c.email))
-                })
-                .map(|d| d.id.as_str())
-                .collect();
-            for d in directory
-                .devices
-                .iter()
-                .filter(|d| devices.contains(&d.id.as_str()))
-            {
+            let devices = owned
+                .get(&c.email.to_ascii_lowercase())
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            for d in devices {
                 listed_devices.push(json!({
                     "id": d.id,
                     "product_id": product,
@@ -313,19 +330,10 @@ pub(crate) fn list_customers(
                 "full_name": null,
                 "username": c.email,
                 "product_id": product,
-                "devices": devices,
+                "devices": devices.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
             })
         })
         .collect();
-    let (customers, meta) = paging.apply(customers);
-    // The top-level `devices` are those of the customers on this page.
-    let on_page: Vec<&str> = customers
-        .iter()
-        .filter_map(|c| c["devices"].as_array())
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
-    listed_devices.retain(|d| d["id"].as_str().is_some_and(|id| on_page.contains(&id)));
     Ok(CustomerList {
         customers,
         devices: listed_devices,
