@@ -246,7 +246,7 @@ impl MockServer {
     ///
     /// # Errors
     /// `429` ([`ApiError::TooManyTenants`](crate::ApiError::TooManyTenants)) past `--max-tenants`.
-    pub fn create_tenant(&self) -> Result<Tenant, crate::ApiError> {
+    pub fn create_tenant(&self) -> Result<Tenant, ApiError> {
         crate::server::tenant::create(&self.state.registry, &self.state.config, &self.uri(), None)
     }
 
@@ -255,7 +255,7 @@ impl MockServer {
     ///
     /// # Errors
     /// As [`create_tenant`](Self::create_tenant).
-    pub fn create_tenant_with(&self, fixtures: Fixtures) -> Result<Tenant, crate::ApiError> {
+    pub fn create_tenant_with(&self, fixtures: Fixtures) -> Result<Tenant, ApiError> {
         crate::server::tenant::create(
             &self.state.registry,
             &self.state.config,
