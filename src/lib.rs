@@ -50,6 +50,7 @@
 //! renders its own JSON answer).
 #![deny(missing_docs)]
 #![warn(clippy::unwrap_used, clippy::self_named_module_files)]
+#![deny(clippy::wildcard_imports)]
 
 mod clock;
 mod config;
