@@ -19,10 +19,12 @@
 //!
 //! At the root: [`MockServer`] and [`MockServerBuilder`] (start, stop on drop), [`Tenant`]
 //! (an isolated world on the same server), [`Controls`] (the control methods both hand
-//! out), [`WebhookReceiver`] and [`ReceivedRequest`] (a test's own webhook target),
-//! [`Clock`], [`Config`], [`Fixtures`], and the errors [`ApiError`],
-//! [`StartError`] and [`FixtureError`]. The types the control methods take and return
-//! are in [`control`]; rate-limit settings and reports in [`rate_limit`].
+//! out), [`Clock`], [`Millis`], [`Config`], [`InvalidOption`], [`Fixtures`], the errors
+//! [`ApiError`] and [`StartError`], and [`shutdown_signal`]. A test's own webhook target
+//! is in [`webhooks`] ([`webhooks::WebhookReceiver`], [`webhooks::ReceivedRequest`]); a
+//! refused fixtures document's error in [`fixtures`] ([`fixtures::FixtureError`]). The
+//! types the control methods take and return are in [`control`]; rate-limit settings and
+//! reports in [`rate_limit`].
 //!
 //! # Layout
 //!
@@ -33,10 +35,11 @@
 //! | --- | --- |
 //! | `bin/particle-auth-mock/` | the binary: command line, tracing, signals, the `healthcheck` subcommand |
 //! | `parity/` | the `parity` subcommand: safe flows against a target and an in-process mock, normalisation, diff, snapshots |
-//! | `server/` | [`MockServer`], its builder, [`Tenant`], [`Controls`], [`WebhookReceiver`], the accept loop and connection limits, housekeeping sweeps, signals |
+//! | `server/` | [`MockServer`], its builder, [`Tenant`], [`Controls`], [`webhooks::WebhookReceiver`], the accept loop and connection limits, housekeeping sweeps, signals |
 //! | `http/` | app state, the pipeline (world routing, control guard, journal, limits, faults, body limit), extractors (one bearer parser), redaction (one redactor), `routes/` (handlers and THE Particle route table) |
 //! | `control/` | control-plane operations: clock, users, tokens, rate limits, tenants, account state (password resets, clients, customers) |
 //! | `particle/` | the emulated API's domain: oauth, account, lifecycle (sign-up, changes, reset), scopes, teams, products, devices, clients, customers, forms |
+//! | [`fixtures`], [`webhooks`] (in `lib.rs`) | public paths to the fixtures error and the test's webhook receiver |
 //! | `world/` | `World` (one isolated mock), the tenant registry, store, fixtures, per-world settings |
 //! | `config.rs` | [`Config`]: every option, with code defaults |
 //! | `rate_limit/`, `journal.rs`, `events.rs`, `faults.rs`, `totp.rs` | the engines: limits of §6, the request journal, the event bus (D5, D6), injected faults, RFC 6238 |
@@ -50,6 +53,7 @@
 //! renders its own JSON answer).
 #![deny(missing_docs)]
 #![warn(clippy::unwrap_used, clippy::self_named_module_files)]
+#![deny(clippy::wildcard_imports)]
 
 mod clock;
 mod config;
@@ -79,8 +83,17 @@ pub use clock::{Clock, Millis};
 pub use config::{Config, InvalidOption};
 pub use error::ApiError;
 pub use server::tenant::Tenant;
-pub use server::{
-    shutdown_signal, Controls, MockServer, MockServerBuilder, ReceivedRequest, StartError,
-    WebhookReceiver,
-};
-pub use world::fixtures::{FixtureError, Fixtures};
+pub use server::{shutdown_signal, Controls, MockServer, MockServerBuilder, StartError};
+pub use world::fixtures::Fixtures;
+
+pub mod fixtures {
+    //! The fixtures document: [`Fixtures`] (also at the crate root) and the error a
+    //! refused document gives, [`FixtureError`].
+    pub use crate::world::fixtures::{FixtureError, Fixtures};
+}
+
+pub mod webhooks {
+    //! A test's own webhook target: [`WebhookReceiver`], a loopback HTTP server that
+    //! records every request the mock's webhooks send it, as [`ReceivedRequest`]s.
+    pub use crate::server::{ReceivedRequest, WebhookReceiver};
+}

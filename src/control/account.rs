@@ -2,9 +2,12 @@
 //! outstanding password-reset tokens (particle-api-account.md A2.5, what only an inbox
 //! would show), OAuth clients with their secrets, and customers.
 
-#[allow(unused_imports)]
-use super::*;
+use crate::error::ApiError;
 pub use crate::particle::lifecycle::ResetView as PasswordReset;
+use crate::support::paging::{page_at_offset, Page, PageRequest};
+use crate::world::World;
+
+use serde::{Deserialize, Serialize};
 
 /// The outstanding, unexpired password resets of `world`, oldest first
 /// (`GET /__mock/password-resets`).

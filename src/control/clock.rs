@@ -1,7 +1,11 @@
 //! Clock readings, instants and durations as the control API takes them.
 
-#[allow(unused_imports)]
-use super::*;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::{iso8601, parse_iso8601, Clock, Millis};
+use crate::error::ApiError;
 
 /// A clock reading (`GET /__mock/clock`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

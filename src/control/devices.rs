@@ -4,18 +4,21 @@
 //! codes handed out, and set how long an offline device keeps a caller waiting. All of it
 //! goes back to the fixtures with the world's reset.
 
-#[allow(unused_imports)]
-use super::*;
 use std::collections::BTreeMap;
 
 use crate::particle::device_calls::{forward_effects, DeviceEffect};
 use crate::world::devices::{name_limit, Variables, MAX_FUNCTIONS, MAX_VARIABLES};
 use crate::world::fixtures::DeviceFixture;
 
+use crate::error::ApiError;
+use crate::support::text::truncate;
 pub use crate::world::devices::{
     Behaviour, CallerKind, ClaimCode, ComputedReturn, Function, FunctionCall, PublishEvent,
     Returns, SetVariable, VarType, Variable,
 };
+use crate::world::World;
+
+use serde::{Deserialize, Serialize};
 
 /// The longest offline delay (`offline_delay_ms`): a minute.
 pub const MAX_OFFLINE_DELAY_MS: u64 = 60_000;

@@ -23,7 +23,8 @@ pub(crate) use account::{
     clients, clients_page, customers, customers_page, password_resets, password_resets_page,
 };
 pub use account::{ClientInfo, CustomerInfo, PasswordReset};
-pub use clock::*;
+pub(crate) use clock::{advance, advance_amount, clock_state, parse_instant};
+pub use clock::{parse_duration, ClockState, DurationError};
 pub(crate) use devices::{
     claim_codes, clear_device_calls, device, device_calls, device_settings, devices,
     set_device_settings, set_function, set_variable, update_device,
@@ -34,38 +35,21 @@ pub use devices::{
     MAX_OFFLINE_DELAY_MS,
 };
 pub use events::{DevicePublish, EventView};
-pub(crate) use rate_limits::*;
+pub(crate) use rate_limits::{
+    change_rate_limits, parse_client, rate_limit_clients_page, SettingsBase,
+};
 pub(crate) use snapshots::{export_state, import_state};
-pub use tenants::*;
-pub use tokens::*;
-pub use users::*;
-
-use std::net::IpAddr;
-use std::sync::Arc;
-use std::time::Duration;
-
-use serde::{Deserialize, Deserializer, Serialize};
-
-use crate::clock::{iso8601, parse_iso8601, Clock, Millis};
-use crate::config::Config;
-use crate::error::ApiError;
-use crate::particle::oauth::issue;
-use crate::rate_limit::ClientRateLimits;
-use crate::rate_limit::{RateLimitSection, RateLimitSettings};
-use crate::support::paging::{page_at_offset, page_of_sorted, Page, PageRequest};
-use crate::support::text::truncate;
-use crate::tokens::format_token;
-use crate::totp::{current_codes, TotpSecret};
-use crate::world::fixtures::{Fixtures, KNOWN_SCOPES, ROLES};
-use crate::world::state::{self, StateDocument};
-use crate::world::store::{Directory, Membership, Mfa, Owner, Team, User};
-use crate::world::Registry;
-use crate::world::World;
-use crate::world::WorldSettings;
+pub use tenants::TenantInfo;
+pub(crate) use tenants::{create_tenant, delete_tenant, tenant_ids, tenant_page};
+pub(crate) use tokens::{issue_token, live_tokens, revoke_token, token_page, token_page_number};
+pub use tokens::{IssuedToken, LiveToken, TokenOrder};
+pub(crate) use users::{add_user, remove_user, totp_codes, update_user, users_page};
+pub use users::{MembershipSpec, NewUser, TotpCodes, UserPatch, UserView};
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn durations_add_their_parts() {

@@ -1,7 +1,12 @@
 //! Rate-limit changes at run time, and clients as the control API names them.
 
-#[allow(unused_imports)]
-use super::*;
+use std::net::IpAddr;
+
+use crate::error::ApiError;
+use crate::rate_limit::{ClientRateLimits, RateLimitSection, RateLimitSettings};
+use crate::support::paging::{Page, PageRequest};
+use crate::support::text::truncate;
+use crate::world::World;
 
 /// A client as the control API names it: an IP address (an IPv6 address stands for its
 /// /64), or an IPv6 prefix as the rate-limit snapshots list it (`2001:db8:1:2::/64`).

@@ -1,8 +1,9 @@
 //! Export and import of a world's state document (issue 26): the one place the control
 //! API and the Rust API ([`Controls`](crate::Controls)) turn bytes into a world.
 
-#[allow(unused_imports)]
-use super::*;
+use crate::error::ApiError;
+use crate::world::state::StateDocument;
+use crate::world::{state, World};
 
 /// The world as a state document, pretty JSON.
 pub(crate) fn export_state(world: &World) -> Vec<u8> {

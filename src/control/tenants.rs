@@ -1,7 +1,15 @@
 //! Tenants: isolated worlds served at `/t/<id>`.
 
-#[allow(unused_imports)]
-use super::*;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::support::paging::{Page, PageRequest};
+use crate::world::fixtures::Fixtures;
+use crate::world::{Registry, World, WorldSettings};
 
 /// A tenant as listed (`GET /__mock/tenants`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

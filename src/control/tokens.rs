@@ -1,10 +1,20 @@
 //! Tokens issued directly (for a user, or for a new API user) and the live tokens.
 
-#[allow(unused_imports)]
-use super::*;
+use crate::clock::iso8601;
+use crate::control::users::{not_found_user, resolve_team};
+use crate::error::ApiError;
+use crate::particle::oauth::issue;
 use crate::particle::teams::add_api_user;
+use crate::support::paging::{Page, PageRequest};
+use crate::support::text::truncate;
+use crate::tokens::format_token;
 use crate::tokens::TokenKey;
+use crate::world::fixtures::KNOWN_SCOPES;
 use crate::world::store::AccessToken;
+use crate::world::store::{Directory, Owner};
+use crate::world::World;
+
+use serde::{Deserialize, Serialize};
 
 /// A token to issue directly (`POST /__mock/tokens`): either for a human `user`, or a new
 /// API user holding `scopes` on a `product` or an `org`.

@@ -1,9 +1,16 @@
 //! Users: add, change, remove, and their current TOTP codes.
 
-#[allow(unused_imports)]
-use super::*;
+use crate::error::ApiError;
+use crate::support::paging::{page_of_sorted, Page, PageRequest};
+use crate::support::text::truncate;
+use crate::totp::{current_codes, TotpSecret};
+use crate::world::fixtures::ROLES;
 use crate::world::password::Password;
 use crate::world::store::{next_slot, put, TeamRef};
+use crate::world::store::{Directory, Membership, Mfa, Owner, Team, User};
+use crate::world::World;
+
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// A membership to give a user: exactly one of `product` (id or slug) and `org` (id or
 /// slug), and a role (`Administrator`, `Developer`, `View-only`, `Support`).

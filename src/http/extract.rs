@@ -19,7 +19,6 @@ use base64::Engine;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
-use crate::http::pipeline::body_limit::BodyLimit;
 use crate::http::routes::CurrentRoute;
 use crate::http::state::AppState;
 pub(crate) use crate::particle::forms::parse_form;
@@ -28,6 +27,11 @@ use crate::particle::scopes::{check_need, Need};
 use crate::tokens::TokenKey;
 use crate::world::store::{AccessToken, UserId};
 use crate::world::World;
+
+/// The limit this request's body is read under (set by the pipeline's body-limit stage,
+/// [`check`](crate::http::pipeline::body_limit::check)).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BodyLimit(pub usize);
 
 /// The world this request belongs to (inserted by the tenant router).
 #[derive(Clone)]

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::error::ApiError;
 use crate::particle::devices::{product_device_json, DeviceQuery};
-use crate::particle::scopes::{authorize, TeamRef};
+use crate::particle::scopes::{authorize, product_by_id, TeamRef};
 use crate::world::fixtures::DeviceFixture;
 use crate::world::store::{Customer, Directory, Owner, Product, Team};
 use crate::world::World;
@@ -93,18 +93,6 @@ pub(crate) struct CustomerList {
     pub customers: Vec<Value>,
     pub devices: Vec<Value>,
     pub meta: Meta,
-}
-
-pub(crate) fn product_by_id(directory: &Directory, team: &Team) -> Result<Product, ApiError> {
-    match team {
-        Team::Product(id) => directory
-            .products
-            .iter()
-            .find(|p| p.id == *id)
-            .cloned()
-            .ok_or_else(crate::particle::scopes::product_permission_denied),
-        Team::Org(_) => Err(crate::particle::scopes::product_permission_denied()),
-    }
 }
 
 /// A product as `getProduct` and `listProducts` show it: the fields recorded in 2018 and

@@ -18,7 +18,7 @@
 use crate::error::ApiError;
 use crate::support::text::truncate;
 pub(crate) use crate::world::store::TeamRef;
-use crate::world::store::{ApiUserId, Directory, Owner, Store, Team, UserId};
+use crate::world::store::{ApiUserId, Directory, Owner, Product, Store, Team, UserId};
 
 /// What a route needs from the calling token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,6 +129,20 @@ pub(crate) fn insufficient_scope(scope: &str) -> ApiError {
 /// supersedes the 2018 recording of 404 `Product not found.`).
 pub(crate) fn product_permission_denied() -> ApiError {
     ApiError::Forbidden("Permission denied".into())
+}
+
+/// The product a resolved team is, or the same refusal as for an unknown product (an org
+/// is not a product): shared by the product resources and product device membership.
+pub(crate) fn product_by_id(directory: &Directory, team: &Team) -> Result<Product, ApiError> {
+    match team {
+        Team::Product(id) => directory
+            .products
+            .iter()
+            .find(|p| p.id == *id)
+            .cloned()
+            .ok_or_else(product_permission_denied),
+        Team::Org(_) => Err(product_permission_denied()),
+    }
 }
 
 /// The refusal for a role too low for a change (account spec A1's suggestion).

@@ -1,8 +1,8 @@
 //! Client identity: who a request is counted against ([`ClientKey`]: an IPv4 address
 //! or an IPv6 /64), and the client a proxy names in `Forwarded` / `X-Forwarded-For`.
 
-#[allow(unused_imports)]
-use super::*;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Who a request is counted against: an IPv4 address or an IPv6 /64 prefix, packed in
 /// 8 bytes. An IPv6 key is the prefix itself; an IPv4 key is `0:ffff:a.b:c.d::/64`,

@@ -1,9 +1,21 @@
 //! The limiter itself: the table of clients, the decision on each request (every
 //! applicable rule must have room), the lockout, bounded memory and the reports.
 
-#[allow(unused_imports)]
-use super::*;
+use crate::clock::Millis;
+use crate::rate_limit::client::ClientKey;
+use crate::rate_limit::log::{secs_until, ClientState, Mark, Quota, NO_RULE};
+use crate::rate_limit::report::{
+    ClientRateLimits, RateLimitSnapshot, RateLimitSummary, RuleCounter,
+};
+use crate::rate_limit::rules::{HeaderStyle, Limit, Rule, FULL_SWEEP_EVERY_MS};
+use crate::rate_limit::settings::RateLimitSettings;
 use crate::support::budget::Tally;
+
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
+
+use arc_swap::ArcSwap;
+use dashmap::mapref::entry::Entry;
+use smallvec::SmallVec;
 
 /// What an answer of `POST /oauth/token` means for the failure streak.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,18 +37,6 @@ impl TokenOutcome {
             _ => TokenOutcome::Neutral,
         }
     }
-}
-
-/// One rule's standing after a decision, for the rate-limit headers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Quota {
-    pub rule: Rule,
-    pub limit: Limit,
-    /// Requests counted now (may exceed the limit after it was lowered at run time).
-    pub count: u32,
-    pub remaining: u32,
-    /// Whole seconds until `remaining` grows (0 if nothing is counted).
-    pub reset_secs: u64,
 }
 
 /// A refused request.

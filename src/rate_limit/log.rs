@@ -1,8 +1,22 @@
 //! One client's state: its log of admitted requests, read by the sliding and fixed
 //! algorithms, its failure streak and block, and the `Retry-After` arithmetic.
 
-#[allow(unused_imports)]
-use super::*;
+use smallvec::SmallVec;
+
+use crate::clock::Millis;
+use crate::rate_limit::rules::{Algorithm, Limit, Rule, MAX_WINDOW_MS, REBASE_AFTER_MS};
+
+/// One rule's standing after a decision, for the rate-limit headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Quota {
+    pub rule: Rule,
+    pub limit: Limit,
+    /// Requests counted now (may exceed the limit after it was lowered at run time).
+    pub count: u32,
+    pub remaining: u32,
+    /// Whole seconds until `remaining` grows (0 if nothing is counted).
+    pub reset_secs: u64,
+}
 
 /// One admitted request in a client's log.
 #[derive(Debug, Clone, Copy)]

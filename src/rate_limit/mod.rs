@@ -66,31 +66,23 @@ mod log;
 mod report;
 mod rules;
 mod settings;
-pub(crate) use client::*;
-pub(crate) use engine::*;
-use log::*;
-pub use report::*;
-pub use rules::*;
-pub use settings::*;
-
-use std::collections::BTreeMap;
-use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::str::FromStr;
-use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
-use std::time::Duration;
-
-use arc_swap::ArcSwap;
-use dashmap::mapref::entry::Entry;
-use serde::{Deserialize, Serialize};
-use smallvec::SmallVec;
-
-use crate::clock::Millis;
+pub(crate) use client::{forwarded_client, ClientKey};
+pub(crate) use engine::{RateLimiter, TokenOutcome, Verdict};
+pub(crate) use log::Quota;
+pub use report::{ClientRateLimits, RateLimitSnapshot, RateLimitSummary, RuleCounter};
+pub use rules::{Algorithm, HeaderStyle, Limit, Rule, RuleOverride, RuleSetting, SettingError};
+pub use settings::RateLimitSettings;
+pub(crate) use settings::{RateLimitOverrides, RateLimitSection};
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use std::net::{IpAddr, Ipv4Addr};
+
+    use crate::clock::Millis;
+    use crate::rate_limit::client::V4_TAG;
+    use crate::rate_limit::log::ClientState;
 
     const T0: Millis = 1_767_225_600_000; // a multiple of 300 s
     const A: ClientKey = ClientKey(V4_TAG << 32 | 0x0A00_0001);

@@ -1,7 +1,9 @@
 //! What the control API shows of a limiter: snapshots, summaries and per-client counters.
 
-#[allow(unused_imports)]
-use super::*;
+use serde::Serialize;
+
+use crate::rate_limit::rules::{Limit, Rule};
+use crate::rate_limit::settings::RateLimitSettings;
 
 /// A client's counters and lockout, as [`RateLimitSnapshot`] shows them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -1,8 +1,11 @@
 //! The named limits of §6 and their values: [`Rule`], [`Limit`], per-rule settings and
 //! overrides, the algorithm and the header style.
 
-#[allow(unused_imports)]
-use super::*;
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
 
 /// The longest window (and lockout) accepted: 7 days. Keeps every offset in a `u32`.
 pub(super) const MAX_WINDOW_MS: u32 = 7 * 24 * 3600 * 1000;

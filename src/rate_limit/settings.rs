@@ -1,8 +1,14 @@
 //! Every rate-limit setting of one world ([`RateLimitSettings`]), the fixtures file's
 //! `rate_limits` section, and the command-line overrides resolved against both.
 
-#[allow(unused_imports)]
-use super::*;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::rate_limit::rules::{
+    check_rule_setting, Algorithm, HeaderStyle, Limit, Rule, RuleOverride, RuleSetting,
+    FALLBACK_RETENTION_MS,
+};
 
 /// Every rate-limit setting of one world; [`Default`] is §6.
 ///

@@ -4,8 +4,28 @@
 //! dropped on purpose by an injected fault. Hand-written (not `axum::serve`): header
 //! limits, connection caps and dropped-connection faults need the connection itself.
 
-#[allow(unused_imports)]
-use super::*;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::Request;
+use axum::response::{IntoResponse, Response};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, Semaphore};
+
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::http::app::app;
+use crate::http::state::AppState;
+use crate::http::DropConnection;
+use crate::server::housekeeping::{prepare_evictions, sweep_rate_limits};
+use crate::server::persistence::StateSaver;
 
 /// How many connections over `--max-connections` are answered `503` at once; beyond
 /// that they are closed without an answer (a flood must not cost a task per socket).

@@ -1,8 +1,23 @@
 //! [`MockServerBuilder`]: fixtures, seed, clock, rate limits or a whole [`Config`], then
 //! `start`.
 
-#[allow(unused_imports)]
-use super::*;
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::http::state::AppState;
+use crate::rate_limit::RateLimitSettings;
+use crate::server::accept::{serve, Listeners};
+use crate::server::controls::Controls;
+use crate::server::persistence::load_state;
+use crate::server::tls::tls_for;
+use crate::server::{MockServer, StartError};
+use crate::world::fixtures::Fixtures;
+use crate::world::{Registry, World, WorldSettings};
 
 /// Builds a [`MockServer`] with other fixtures, a seed, a clock or a whole [`Config`].
 #[must_use]

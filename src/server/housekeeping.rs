@@ -1,8 +1,10 @@
 //! Housekeeping: the periodic sweep of expired rate-limit state, tokens, refresh tokens
 //! and MFA challenges of every world, and handing freed memory back to the OS.
 
-#[allow(unused_imports)]
-use super::*;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::world::Registry;
 
 /// How often expired rate-limit state is swept from every world.
 pub(super) const RATE_LIMIT_SWEEP_EVERY: Duration = Duration::from_secs(5);

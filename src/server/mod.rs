@@ -17,43 +17,21 @@ mod persistence;
 mod receiver;
 mod signals;
 mod tls;
-use accept::*;
-pub use builder::*;
-use housekeeping::*;
-use persistence::*;
+pub use builder::MockServerBuilder;
 pub use receiver::{ReceivedRequest, WebhookReceiver};
-pub use signals::*;
-use tls::*;
+pub use signals::shutdown_signal;
 
-use std::convert::Infallible;
-use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Duration;
 
-use axum::http::Request;
-use axum::response::{IntoResponse, Response};
-use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::clock::Clock;
 use crate::config::Config;
 use crate::control::TenantInfo;
 use crate::error::ApiError;
-use crate::http::app::app;
 use crate::http::state::AppState;
-use crate::http::DropConnection;
-use crate::rate_limit::RateLimitSettings;
 use crate::server::tenant::Tenant;
 use crate::world::fixtures::{FixtureError, Fixtures};
-use crate::world::Registry;
-use crate::world::World;
-use crate::world::WorldSettings;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -246,7 +224,7 @@ impl MockServer {
     ///
     /// # Errors
     /// `429` ([`ApiError::TooManyTenants`](crate::ApiError::TooManyTenants)) past `--max-tenants`.
-    pub fn create_tenant(&self) -> Result<Tenant, crate::ApiError> {
+    pub fn create_tenant(&self) -> Result<Tenant, ApiError> {
         crate::server::tenant::create(&self.state.registry, &self.state.config, &self.uri(), None)
     }
 
@@ -255,7 +233,7 @@ impl MockServer {
     ///
     /// # Errors
     /// As [`create_tenant`](Self::create_tenant).
-    pub fn create_tenant_with(&self, fixtures: Fixtures) -> Result<Tenant, crate::ApiError> {
+    pub fn create_tenant_with(&self, fixtures: Fixtures) -> Result<Tenant, ApiError> {
         crate::server::tenant::create(
             &self.state.registry,
             &self.state.config,
@@ -327,7 +305,16 @@ impl Drop for MockServer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use axum::response::{IntoResponse, Response};
+
+    use crate::clock::Clock;
     use crate::rate_limit::ClientKey;
+    use crate::server::accept::guarded;
+    use crate::server::housekeeping::{sweep_all, sweep_expired_tokens};
+    use crate::world::{Registry, World, WorldSettings};
 
     const T0: i64 = 1_767_225_600_000;
 

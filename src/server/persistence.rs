@@ -4,13 +4,15 @@
 //! rename over the old file, fsync of the directory; a crash at any point leaves the old
 //! document or the new one, never a torn one.
 
-#[allow(unused_imports)]
-use super::*;
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
+use crate::config::Config;
+use crate::server::StartError;
 use crate::world::state::{self, StateDocument, MAX_STATE_BYTES};
+use crate::world::World;
 
 /// Loads `path` into `world` when it exists; a missing file is a first start. A file
 /// that cannot be read, does not parse or is of another version stops start-up, and is

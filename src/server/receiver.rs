@@ -56,7 +56,8 @@ struct Answer {
 /// ```
 /// # #[tokio::main] async fn main() {
 /// use std::time::Duration;
-/// use particle_auth_mock::{MockServer, WebhookReceiver};
+/// use particle_auth_mock::webhooks::WebhookReceiver;
+/// use particle_auth_mock::MockServer;
 ///
 /// // Arrange: the test's receiver and a webhook pointing at it.
 /// let mock = MockServer::start().await;

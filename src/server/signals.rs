@@ -1,7 +1,6 @@
 //! [`shutdown_signal`]: what the binary stops on.
 
-#[allow(unused_imports)]
-use super::*;
+use std::future::Future;
 
 /// A future that completes on SIGINT (Ctrl-C) or SIGTERM: what the binary stops on.
 ///

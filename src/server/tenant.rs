@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use crate::server::Controls;
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::server::controls::Controls;
 use crate::world::fixtures::Fixtures;
 use crate::world::Registry;
 use crate::world::World;
@@ -78,10 +80,10 @@ impl std::ops::Deref for Tenant {
 /// Creates a tenant on `registry` and its handle.
 pub(crate) fn create(
     registry: &Arc<Registry>,
-    config: &crate::Config,
+    config: &Config,
     server_uri: &str,
     fixtures: Option<Fixtures>,
-) -> Result<Tenant, crate::ApiError> {
+) -> Result<Tenant, ApiError> {
     let (id, world) = crate::control::create_tenant(registry, config, fixtures)?;
     let uri = format!("{server_uri}/t/{id}");
     Ok(Tenant::new(id, uri, world, registry.clone()))

@@ -4,10 +4,8 @@
 //! written where clients can be told to trust it (`--tls-ca-out`). rustls with ring, so
 //! the static binary needs no OpenSSL.
 
-#[allow(unused_imports)]
-use super::*;
-
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
@@ -16,6 +14,9 @@ use rcgen::{
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio_rustls::TlsAcceptor;
+
+use crate::config::Config;
+use crate::server::StartError;
 
 /// The HTTPS side of a server: the acceptor, and the CA file when one was generated.
 #[derive(Clone)]

@@ -8,7 +8,9 @@ use crate::totp::TotpSecret;
 use crate::world::devices::{
     argument_limit, name_limit, parse_version, MAX_FUNCTIONS, MAX_VARIABLES,
 };
-use crate::world::fixtures::*;
+use crate::world::fixtures::{
+    is_24_hex, valid_client_id, DeviceFixture, Fixtures, KNOWN_SCOPES, MAX_GROUP, MAX_GROUPS, ROLES,
+};
 
 impl Fixtures {
     /// Checks the document in one pass per section: every cross-reference is a hash

@@ -8,8 +8,6 @@
 //! `remove` is what makes a refresh token or an `mfa_token` single-use under concurrency.
 //! No guard is ever held across an `.await` (nothing here is async).
 
-pub(crate) use crate::world::tables::CountedMap;
-
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -26,6 +24,7 @@ use crate::world::devices::DeviceActivity;
 use crate::world::fixtures::{DeviceFixture, Fixtures};
 use crate::world::password::Password;
 use crate::world::settings::Budgets;
+use crate::world::tables::{CountedMap, Expiring};
 use crate::world::webhooks::WebhookBook;
 
 /// Index of a user in the directory.
@@ -723,6 +722,28 @@ impl Store {
         });
         self.refresh_tokens.retain(|_, t| t.owner != owner);
         revoked
+    }
+}
+
+impl Expiring for AccessToken {
+    fn expires_at(&self) -> Option<Millis> {
+        self.expires_at
+    }
+
+    fn evictable(&self) -> bool {
+        !self.pinned && !matches!(self.owner, Owner::ApiUser(_))
+    }
+}
+
+impl Expiring for RefreshToken {
+    fn expires_at(&self) -> Option<Millis> {
+        Some(self.expires_at)
+    }
+}
+
+impl Expiring for MfaChallenge {
+    fn expires_at(&self) -> Option<Millis> {
+        Some(self.expires_at)
     }
 }
 

@@ -15,8 +15,6 @@ use parking_lot::Mutex;
 use crate::clock::Millis;
 use crate::support::budget::Tally;
 use crate::support::maps::{big_map, shrink_if_sparse, FastMap};
-use crate::world::store::{AccessToken, MfaChallenge, Owner, RefreshToken};
-
 /// A record that may expire, for [`CountedMap`]'s sweep and eviction.
 pub(crate) trait Expiring {
     /// When it expires; `None`: never.
@@ -25,28 +23,6 @@ pub(crate) trait Expiring {
     /// Whether it may be evicted at the cap (when it expires at all).
     fn evictable(&self) -> bool {
         true
-    }
-}
-
-impl Expiring for AccessToken {
-    fn expires_at(&self) -> Option<Millis> {
-        self.expires_at
-    }
-
-    fn evictable(&self) -> bool {
-        !self.pinned && !matches!(self.owner, Owner::ApiUser(_))
-    }
-}
-
-impl Expiring for RefreshToken {
-    fn expires_at(&self) -> Option<Millis> {
-        Some(self.expires_at)
-    }
-}
-
-impl Expiring for MfaChallenge {
-    fn expires_at(&self) -> Option<Millis> {
-        Some(self.expires_at)
     }
 }
 
@@ -460,6 +436,7 @@ thread_local! {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::world::store::{AccessToken, Owner};
 
     fn token(expires_at: Option<Millis>, pinned: bool) -> AccessToken {
         AccessToken {

@@ -656,7 +656,7 @@ async fn an_error_status_is_a_hook_error_and_a_response_template_shapes_the_answ
 async fn the_librarys_receiver_records_a_delivery_and_answers_as_told() {
     // Arrange: the library's receiver, answering 201 "stored", and a webhook at it.
     let mock = spawn_mock().await;
-    let receiver = particle_auth_mock::WebhookReceiver::start(201, "stored")
+    let receiver = particle_auth_mock::webhooks::WebhookReceiver::start(201, "stored")
         .await
         .unwrap();
     assert!(receiver.next(Duration::from_millis(20)).await.is_none());
@@ -684,7 +684,9 @@ async fn the_librarys_receiver_records_a_delivery_and_answers_as_told() {
     let [delivery] = deliveries(&mock, 1).await.try_into().unwrap();
     assert_eq!(delivery["status"], 201, "{delivery}");
     assert_eq!(delivery["response"], "stored", "{delivery}");
-    assert!(particle_auth_mock::WebhookReceiver::start(1000, "")
-        .await
-        .is_err());
+    assert!(
+        particle_auth_mock::webhooks::WebhookReceiver::start(1000, "")
+            .await
+            .is_err()
+    );
 }

@@ -1,5 +1,5 @@
 //! The `particle-auth-mock` binary: parse options, install tracing, serve until a signal.
-
+#![deny(clippy::wildcard_imports)]
 mod cli;
 mod healthcheck;
 

@@ -23,6 +23,7 @@ use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
 
 use crate::error::ApiError;
+use crate::http::extract::BodyLimit;
 use crate::http::state::AppState;
 
 /// The body limit of the control routes that take a fixtures document, in bytes (the
@@ -33,10 +34,6 @@ pub(crate) const FIXTURES_BODY_LIMIT: usize = crate::world::fixtures::MAX_FIXTUR
 /// back in without the user raising `--max-body-bytes` (a default world is ~9 KB, one with
 /// 2,000 users ~0.7 MB).
 pub(crate) const STATE_BODY_LIMIT: usize = 32 * 1024 * 1024;
-
-/// The limit this request's body is read under (set by [`check`]).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct BodyLimit(pub usize);
 
 /// The body limit of a request to `path` (already stripped of any tenant prefix).
 fn limit_for(state: &AppState, method: &Method, path: &str) -> usize {

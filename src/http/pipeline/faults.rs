@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::error::RefusalReason;
 use crate::faults::Outcome;
-use crate::http::routes::Reply;
+use crate::http::routes::reply::Reply;
 use crate::http::DropConnection;
 use crate::world::World;
 

@@ -26,12 +26,15 @@ use axum::http::{header, HeaderMap};
 use crate::config::Config;
 use crate::error::{no_store_headers, ApiError};
 use crate::http::extract::is_json;
-use crate::http::routes::control::UNGUARDED;
 use crate::http::state::AppState;
 use crate::tokens::secrets_equal;
 
 /// The header carrying the control secret.
 pub(crate) const SECRET_HEADER: &str = "x-mock-control-secret";
+
+/// Health and readiness: never guarded (Docker health checks call them without a secret,
+/// even with `--no-control`).
+pub(crate) const UNGUARDED: [&str; 2] = ["/__mock/health", "/__mock/ready"];
 
 /// Checks a control request (`/__mock/…`, health and readiness excepted; the dashboard
 /// page needs no secret): `Some` refusal with `--no-control` or without the right secret,

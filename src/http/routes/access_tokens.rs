@@ -8,7 +8,8 @@ use crate::error::ApiError;
 use crate::http::extract::{
     basic_credentials, parse_form, refuse_bearer_by_table, Caller, CurrentWorld,
 };
-use crate::http::routes::{ok, CurrentRoute, NoStore, OK_TRUE};
+use crate::http::routes::reply::{ok, NoStore, OK_TRUE};
+use crate::http::routes::CurrentRoute;
 use crate::particle::oauth::{list_tokens_with_password, token_info};
 use crate::tokens::parse_token;
 

@@ -6,7 +6,7 @@ use axum::response::IntoResponse;
 
 use crate::error::ApiError;
 use crate::http::extract::{Caller, CurrentWorld, JsonOrForm};
-use crate::http::routes::{ok, OK_TRUE};
+use crate::http::routes::reply::{ok, OK_TRUE};
 use crate::particle::lifecycle::{
     change_account, delete_account, identify, redeem_reset, request_reset, sign_up, AccountChange,
     ResetRedemption, ResetRequest, SignUp,

@@ -8,7 +8,7 @@ use axum::response::IntoResponse;
 
 use crate::error::ApiError;
 use crate::http::extract::Caller;
-use crate::http::routes::ok;
+use crate::http::routes::reply::ok;
 use crate::particle::clients::{
     create_client, delete_client, list_clients, update_client, ClientOwner, ClientSpec,
 };

@@ -26,7 +26,8 @@ use crate::error::ApiError;
 use crate::faults::FaultSpec;
 use crate::http::extract::{CurrentWorld, JsonOrForm, RawBody};
 use crate::http::pipeline::guard::RequestHost;
-use crate::http::routes::{dashboard, events, ok, webhooks, Reply, OK_TRUE};
+use crate::http::routes::reply::{ok, Reply, OK_TRUE};
+use crate::http::routes::{dashboard, events, webhooks};
 use crate::http::state::AppState;
 use crate::journal::JournalFilter;
 use crate::rate_limit::RateLimitSection;
@@ -42,10 +43,6 @@ pub(crate) const OPENAPI: &str = include_str!("../../../openapi/control.json");
 /// `/__mock/openapi/particle.json` annotated from the route table (a unit test checks
 /// it against the table both ways).
 pub(crate) const PARTICLE_OPENAPI: &str = include_str!("../../../openapi/particle.json");
-
-/// Health and readiness: never guarded (Docker health checks call them without a secret,
-/// even with `--no-control`).
-pub(crate) const UNGUARDED: [&str; 2] = ["/__mock/health", "/__mock/ready"];
 
 /// Every control route: method, path, handler. The one list both the router and the
 /// OpenAPI coverage test read.

@@ -7,7 +7,7 @@ use axum::response::IntoResponse;
 
 use crate::error::ApiError;
 use crate::http::extract::{basic_credentials, Caller, CurrentWorld, RawRequest};
-use crate::http::routes::{ok, NoStore, OK_TRUE};
+use crate::http::routes::reply::{ok, NoStore, OK_TRUE};
 use crate::particle::customers::{create_customer, delete_customer, set_password, CustomerCreator};
 use crate::particle::oauth::authenticate_bearer;
 use crate::particle::scopes::TeamRef;

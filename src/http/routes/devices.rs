@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
 use crate::http::extract::{parse_form, Caller};
-use crate::http::routes::{ok, OK_TRUE};
+use crate::http::routes::reply::{ok, OK_TRUE};
 use crate::particle::device_access::Via;
 use crate::particle::device_admin::{
     claim_device, create_claim_code, flash_device, ping_device, release_device,

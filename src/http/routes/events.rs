@@ -25,7 +25,7 @@ use crate::events::{End, Event, StreamSlot, Subscription};
 use crate::http::extract::{Caller, CurrentWorld, JsonOrForm};
 use crate::http::pipeline::limit::{stream_refusal_status, ClientAddr};
 use crate::http::redact::redact_path_and_query;
-use crate::http::routes::{ok, OK_TRUE};
+use crate::http::routes::reply::{ok, OK_TRUE};
 use crate::http::state::AppState;
 use crate::journal::Recorded;
 use crate::particle::events::{

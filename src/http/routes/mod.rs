@@ -19,12 +19,9 @@
 //! annotated from the same rows (a unit test checks `openapi/particle.json` against the
 //! table both ways). The control API has its own table, [`control::routes`].
 
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::routing::{on, MethodFilter, MethodRouter};
-use serde::Serialize;
 
-use crate::error::{json_headers, no_store_headers, ApiError};
+use crate::error::ApiError;
 use crate::http::state::AppState;
 use crate::particle::scopes::Need;
 use crate::rate_limit::Rule;
@@ -39,6 +36,7 @@ pub(crate) mod devices;
 pub(crate) mod events;
 pub(crate) mod oauth;
 pub(crate) mod products;
+pub(crate) mod reply;
 pub(crate) mod teams;
 pub(crate) mod user;
 pub(crate) mod webhooks;
@@ -356,52 +354,6 @@ pub(crate) fn particle_openapi(document: &str) -> serde_json::Value {
 pub(crate) fn openapi_path(path: &str) -> String {
     path.replace("{*", "{")
 }
-
-/// A JSON success answer with `Content-Type: application/json; charset=utf-8`.
-pub(crate) struct Reply<T>(pub StatusCode, pub T);
-
-/// 200 with a JSON body.
-pub(crate) fn ok<T: Serialize>(body: T) -> Reply<T> {
-    Reply(StatusCode::OK, body)
-}
-
-impl<T: Serialize> IntoResponse for Reply<T> {
-    fn into_response(self) -> Response {
-        // Room for a token answer (about 160 bytes) without growing.
-        let mut bytes = Vec::with_capacity(256);
-        match serde_json::to_writer(&mut bytes, &self.1) {
-            Ok(()) => {
-                let mut response = Response::new(axum::body::Body::from(bytes));
-                *response.status_mut() = self.0;
-                // Content type, the no-store pair and CORS: one allocation for all.
-                response.headers_mut().reserve(6);
-                json_headers(response.headers_mut());
-                response
-            }
-            Err(_) => ApiError::Unavailable.into_response(),
-        }
-    }
-}
-
-/// A JSON answer that must not be cached (token responses, control answers).
-pub(crate) struct NoStore<T>(pub T);
-
-impl<T: IntoResponse> IntoResponse for NoStore<T> {
-    fn into_response(self) -> Response {
-        let mut response = self.0.into_response();
-        no_store_headers(response.headers_mut());
-        response
-    }
-}
-
-/// `{"ok":true}`.
-#[derive(Serialize)]
-pub(crate) struct OkTrue {
-    ok: bool,
-}
-
-/// The `{"ok":true}` body.
-pub(crate) const OK_TRUE: OkTrue = OkTrue { ok: true };
 
 #[cfg(test)]
 mod tests {

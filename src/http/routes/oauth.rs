@@ -2,7 +2,7 @@
 
 use crate::error::ApiError;
 use crate::http::extract::{CurrentWorld, TokenForm};
-use crate::http::routes::{ok, NoStore, Reply};
+use crate::http::routes::reply::{ok, NoStore, Reply};
 use crate::particle::oauth::{grant, TokenResponse};
 
 /// particle-api.md §1: every grant; success body and headers as §1.5. Every method of

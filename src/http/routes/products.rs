@@ -7,7 +7,7 @@ use axum::response::IntoResponse;
 use crate::error::ApiError;
 use crate::http::extract::RawRequest;
 use crate::http::extract::{parse_form, Caller};
-use crate::http::routes::ok;
+use crate::http::routes::reply::ok;
 use crate::particle::devices::{add_devices, remove_device, DeviceQuery};
 use crate::particle::products::{
     get_product, list_customers, list_devices, list_org_products, list_orgs, list_products, Paging,
@@ -100,7 +100,7 @@ pub(super) async fn remove_product_device(
 ) -> Result<impl IntoResponse, ApiError> {
     let target = TeamRef::Product(&product);
     remove_device(&caller.world, caller.token.owner, target, &device)?;
-    Ok(ok(crate::http::routes::OK_TRUE))
+    Ok(ok(crate::http::routes::reply::OK_TRUE))
 }
 
 /// `GET /v1/products/{p}/customers` (`customers:list`).

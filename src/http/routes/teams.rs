@@ -8,7 +8,7 @@ use axum::response::IntoResponse;
 
 use crate::error::ApiError;
 use crate::http::extract::Caller;
-use crate::http::routes::{ok, OK_TRUE};
+use crate::http::routes::reply::{ok, OK_TRUE};
 use crate::particle::scopes::TeamRef;
 use crate::particle::teams::{
     add_to_team, delete_member, list_team, regenerate_token, update_api_user,

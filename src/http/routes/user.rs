@@ -4,7 +4,7 @@ use axum::response::IntoResponse;
 
 use crate::error::ApiError;
 use crate::http::extract::Caller;
-use crate::http::routes::{ok, NoStore, OK_TRUE};
+use crate::http::routes::reply::{ok, NoStore, OK_TRUE};
 use crate::particle::account::{
     begin_enrolment, confirm_enrolment, devices_of, disable_mfa, user_info,
 };

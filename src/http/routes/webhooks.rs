@@ -16,7 +16,8 @@ use serde_json::Value;
 use crate::control;
 use crate::error::ApiError;
 use crate::http::extract::{Caller, CurrentWorld};
-use crate::http::routes::{ok, CurrentRoute, Reply};
+use crate::http::routes::reply::{ok, Reply};
+use crate::http::routes::CurrentRoute;
 use crate::particle::webhooks::{self as domain, Family, Hooks};
 
 /// The family a row belongs to, from its (static) path pattern.

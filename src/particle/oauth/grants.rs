@@ -1,8 +1,15 @@
 //! The grants of `/oauth/token` (particle-api.md §1.1–§1.4): password, MFA (OTP and
 //! recovery code), refresh and client credentials.
 
-#[allow(unused_imports)]
-use super::*;
+use crate::error::ApiError;
+use crate::particle::oauth::{
+    issue, requested_lifetime, scope_must_be_empty, TokenRequest, TokenResponse,
+};
+use crate::support::text::truncate;
+use crate::tokens::{parse_token, secrets_equal};
+use crate::totp::OtpError;
+use crate::world::store::{ClientIdx, ClientKind, MfaChallenge, Owner, Store, UserId};
+use crate::world::World;
 
 pub(super) fn password_grant(
     world: &World,

@@ -1,7 +1,13 @@
 //! What a token is (§2.6) and the legacy token list (§2.2).
 
-#[allow(unused_imports)]
-use super::*;
+use serde::Serialize;
+
+use crate::error::ApiError;
+use crate::support::text::truncate;
+use crate::tokens::format_token;
+use crate::totp::OtpError;
+use crate::world::store::{AccessToken, Owner, Store};
+use crate::world::World;
 
 /// `GET /v1/access_tokens/current` body (§2.6): docs' `client` and api-js' `client_id`.
 #[derive(Debug, Serialize)]

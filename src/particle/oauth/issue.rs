@@ -1,7 +1,11 @@
 //! Issuing access tokens, and authenticating a bearer token.
 
-#[allow(unused_imports)]
-use super::*;
+use crate::clock::Millis;
+use crate::error::ApiError;
+use crate::particle::oauth::TokenResponse;
+use crate::tokens::{format_token, parse_token};
+use crate::world::store::{AccessToken, ClientIdx, Owner, RefreshToken, Store};
+use crate::world::World;
 
 /// Issues an access token (and a refresh token unless it never expires); `503` when the
 /// token table is full of tokens that may not be evicted (see `World::make_room_for_token`).

@@ -6,21 +6,18 @@
 mod grants;
 mod info;
 mod issue;
-use grants::*;
-pub(crate) use info::*;
-pub(crate) use issue::*;
+use grants::{client_credentials_grant, mfa_grant, password_grant, refresh_grant, MfaProof};
+pub(crate) use info::{list_tokens_with_password, token_info};
+pub(crate) use issue::{authenticate_bearer, issue};
 
 use serde::Serialize;
 
-use crate::clock::{parse_iso8601, Millis};
+use crate::clock::parse_iso8601;
 use crate::error::ApiError;
 use crate::support::text::truncate;
-use crate::tokens::{format_token, parse_token, secrets_equal};
-use crate::totp::OtpError;
+use crate::tokens::secrets_equal;
 pub(crate) use crate::world::fixtures::valid_client_id;
-use crate::world::store::{
-    AccessToken, ClientIdx, ClientKind, MfaChallenge, Owner, RefreshToken, Store, UserId,
-};
+use crate::world::store::{ClientIdx, ClientKind, Store};
 use crate::world::World;
 
 /// What `POST /oauth/token` received, after the HTTP layer checked method and encoding.

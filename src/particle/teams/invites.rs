@@ -1,8 +1,14 @@
 //! Humans in a team (account spec A5): invites by `username`, and the roles a member
 //! may be given.
 
-#[allow(unused_imports)]
-use super::*;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+use crate::particle::teams::bad;
+use crate::support::text::truncate;
+use crate::world::fixtures::ROLES;
+use crate::world::store::{Directory, Team};
 
 /// `POST …/team` answer for an invite (account spec A5, REF-COPY+'s shape).
 #[derive(Debug, Serialize)]
