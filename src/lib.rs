@@ -10,7 +10,7 @@
 //!
 //! let mock = MockServer::start().await;            // default fixtures, 127.0.0.1:0
 //! let url = format!("{}/oauth/token", mock.uri());  // point particle-api-js' baseUrl here
-//! mock.clock().advance(Duration::from_secs(3600)); // move time instead of sleeping
+//! mock.controls().clock().advance(Duration::from_secs(3600)); // move time instead of sleeping
 //! # let _ = url;
 //! # }
 //! ```
@@ -97,3 +97,8 @@ pub mod webhooks {
     //! records every request the mock's webhooks send it, as [`ReceivedRequest`]s.
     pub use crate::server::{ReceivedRequest, WebhookReceiver};
 }
+
+/// The README's Rust example, compiled by `cargo test --doc` so it stays true as printed.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;

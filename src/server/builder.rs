@@ -94,7 +94,7 @@ impl MockServerBuilder {
     /// // Act
     /// clock.advance(Duration::from_secs(30));
     /// // Assert: the server sees the same time.
-    /// assert_eq!(mock.clock().now_millis(), 1_767_225_630_000);
+    /// assert_eq!(mock.controls().clock().now_millis(), 1_767_225_630_000);
     /// # }
     /// ```
     pub fn clock(mut self, clock: Clock) -> Self {

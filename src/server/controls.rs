@@ -1,7 +1,7 @@
 //! [`Controls`]: the control methods of one world, one per control endpoint, calling the
 //! same domain functions as the control API. [`MockServer`](crate::MockServer) (for its
-//! default world) and [`Tenant`](crate::Tenant) hand them out through `Deref`, so
-//! `mock.add_user(…)` and `tenant.add_user(…)` are the same code.
+//! default world) and [`Tenant`](crate::Tenant) hand them out through `controls()`, so
+//! `mock.controls().add_user(…)` and `tenant.controls().add_user(…)` are the same code.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,8 +20,8 @@ use crate::world::World;
 
 /// The control methods of one world (the default world of a
 /// [`MockServer`](crate::MockServer), or a [`Tenant`](crate::Tenant)); each mirrors one
-/// endpoint of the control API. Reach it through either handle (`mock.clock()`,
-/// `tenant.add_user(…)`) or keep one with [`MockServer::controls`](crate::MockServer::controls).
+/// endpoint of the control API. Reach it through either handle (`mock.controls().clock()`,
+/// `tenant.controls().add_user(…)`) or keep one with [`MockServer::controls`](crate::MockServer::controls).
 #[derive(Debug, Clone)]
 pub struct Controls {
     world: Arc<World>,
@@ -56,7 +56,7 @@ impl Controls {
     ///     .send().await.unwrap().json().await.unwrap();
     /// let token = login["access_token"].as_str().unwrap();
     /// // Act: a minute passes, instantly.
-    /// mock.clock().advance(Duration::from_secs(60));
+    /// mock.controls().clock().advance(Duration::from_secs(60));
     /// // Assert
     /// let response = http.get(format!("{}/v1/user", mock.uri()))
     ///     .bearer_auth(token).send().await.unwrap();
@@ -84,7 +84,7 @@ impl Controls {
     /// let mock = MockServer::start().await;
     /// let token = login(&mock.uri()).await["access_token"].as_str().unwrap().to_string();
     /// // Act
-    /// mock.reset();
+    /// mock.controls().reset();
     /// // Assert: it is gone.
     /// let response = reqwest::Client::new().get(format!("{}/v1/user", mock.uri()))
     ///     .bearer_auth(token).send().await.unwrap();
@@ -112,12 +112,12 @@ impl Controls {
     ///
     /// // Arrange: a snapshot of a fresh world, then a change.
     /// let mock = MockServer::start().await;
-    /// let snapshot = mock.export_state();
-    /// mock.remove_user("user@example.com").unwrap();
+    /// let snapshot = mock.controls().export_state();
+    /// mock.controls().remove_user("user@example.com").unwrap();
     /// // Act: restore the snapshot.
-    /// mock.import_state(&snapshot).unwrap();
+    /// mock.controls().import_state(&snapshot).unwrap();
     /// // Assert: the user is back (so it can be removed again).
-    /// assert!(mock.remove_user("user@example.com").is_ok());
+    /// assert!(mock.controls().remove_user("user@example.com").is_ok());
     /// # }
     /// ```
     pub fn export_state(&self) -> String {
@@ -199,7 +199,7 @@ impl Controls {
     /// // Arrange
     /// let mock = MockServer::start().await;
     /// // Act
-    /// let resets = mock.password_resets();
+    /// let resets = mock.controls().password_resets();
     /// // Assert: none until someone asks for one.
     /// assert!(resets.is_empty());
     /// # }
@@ -217,7 +217,7 @@ impl Controls {
     /// // Arrange
     /// let mock = MockServer::start().await;
     /// // Act
-    /// let clients = mock.clients();
+    /// let clients = mock.controls().clients();
     /// // Assert: the built-in clients and the fixtures' product and user clients.
     /// assert!(clients.iter().any(|c| c.id == "demo-product-2146" && c.kind == "product"));
     /// # }
@@ -235,7 +235,7 @@ impl Controls {
     /// // Arrange
     /// let mock = MockServer::start().await;
     /// // Act
-    /// let customers = mock.customers();
+    /// let customers = mock.controls().customers();
     /// // Assert
     /// assert_eq!(customers[0].email, "customer@example.com");
     /// # }
@@ -291,7 +291,7 @@ impl Controls {
     /// // Act: one request from 127.0.0.1.
     /// reqwest::get(format!("{}/v1/user", mock.uri())).await.unwrap();
     /// // Assert: it was counted against the global limit.
-    /// let snapshot = mock.rate_limits();
+    /// let snapshot = mock.controls().rate_limits();
     /// assert_eq!(snapshot.clients[0].client, "127.0.0.1");
     /// assert_eq!(snapshot.clients[0].counters[0].count, 1);
     /// # }
@@ -341,8 +341,8 @@ impl Controls {
     ///
     /// // Arrange: a mock whose token endpoint admits one request per minute.
     /// let mock = MockServer::start().await;
-    /// mock.set_rate_limit_settings(
-    ///     mock.rate_limit_settings().with_rule(Rule::Oauth, Some(Limit::secs(1, 60))),
+    /// mock.controls().set_rate_limit_settings(
+    ///     mock.controls().rate_limit_settings().with_rule(Rule::Oauth, Some(Limit::secs(1, 60))),
     /// );
     /// let url = format!("{}/oauth/token", mock.uri());
     /// // Act
@@ -389,7 +389,7 @@ impl Controls {
     /// let mock = MockServer::start().await;
     /// // Act
     /// let patch = DevicePatch { online: Some(false), ..DevicePatch::default() };
-    /// mock.update_device("0123456789abcdef01234567", &patch).unwrap();
+    /// mock.controls().update_device("0123456789abcdef01234567", &patch).unwrap();
     /// // Assert: its variables now time out.
     /// let response = reqwest::Client::new()
     ///     .get(format!("{}/v1/devices/demo-argon/temperature", mock.uri()))
@@ -441,7 +441,7 @@ impl Controls {
     ///     .json(&serde_json::json!({"args": "on"}))
     ///     .send().await.unwrap();
     /// // Assert
-    /// let calls = mock.device_calls(Some("0123456789abcdef01234567"));
+    /// let calls = mock.controls().device_calls(Some("0123456789abcdef01234567"));
     /// assert_eq!((calls[0].function.as_str(), calls[0].argument.as_str()), ("led", "on"));
     /// assert_eq!(calls[0].caller, CallerKind::User);
     /// # }
@@ -481,7 +481,7 @@ impl Controls {
     ///     .json(&serde_json::json!({"name": "temp", "data": "21"}))
     ///     .send().await.unwrap();
     /// // Assert
-    /// let deliveries = mock.webhook_deliveries(0, Duration::from_secs(10)).await;
+    /// let deliveries = mock.controls().webhook_deliveries(0, Duration::from_secs(10)).await;
     /// assert_eq!(deliveries[0]["status"], 200);
     /// assert_eq!(deliveries[0]["response"], "thanks");
     /// # }
@@ -534,6 +534,7 @@ impl Controls {
     ///
     /// let mock = MockServer::start().await;
     /// let event = mock
+    ///     .controls()
     ///     .publish_as_device("0123456789abcdef01234567", DevicePublish::new("temp", "21.5"))
     ///     .unwrap();
     /// assert_eq!((event.coreid.as_str(), event.ttl), ("0123456789abcdef01234567", 60));
@@ -566,7 +567,7 @@ impl Controls {
     ///
     /// // Arrange
     /// let mock = MockServer::start().await;
-    /// let mark = mock.last_event_seq();
+    /// let mark = mock.controls().last_event_seq();
     /// // Act: a client publishes.
     /// reqwest::Client::new()
     ///     .post(format!("{}/v1/devices/events", mock.uri()))
@@ -574,7 +575,7 @@ impl Controls {
     ///     .form(&[("name", "hello"), ("data", "world")])
     ///     .send().await.unwrap();
     /// // Assert
-    /// let events = mock.wait_for_events("hello", mark, Duration::from_secs(5)).await;
+    /// let events = mock.controls().wait_for_events("hello", mark, Duration::from_secs(5)).await;
     /// assert_eq!((events[0].coreid.as_str(), events[0].data.as_deref()), ("api", Some("world")));
     /// # }
     /// ```

@@ -90,7 +90,7 @@ pub enum StartError {
 #[must_use = "the server stops when the MockServer is dropped"]
 pub struct MockServer {
     address: SocketAddr,
-    /// The default world's control methods, handed out through `Deref`.
+    /// The default world's control methods, handed out by [`MockServer::controls`].
     controls: Controls,
     /// Whether `address` speaks HTTPS (`--tls` without `--tls-listen`).
     secure: bool,
@@ -145,7 +145,7 @@ impl MockServer {
     /// // Act
     /// let mock = builder.start().await.unwrap();
     /// // Assert
-    /// assert_eq!(mock.clock().now_millis(), 0);
+    /// assert_eq!(mock.controls().clock().now_millis(), 0);
     /// # }
     /// ```
     pub fn builder() -> MockServerBuilder {
@@ -213,8 +213,8 @@ impl MockServer {
         self.address
     }
 
-    /// The default world's control methods as a handle of their own (the same methods
-    /// are reachable on the server itself through `Deref`).
+    /// The default world's control methods: its clock, users, tokens, journal, devices,
+    /// rate limits, ….
     pub fn controls(&self) -> &Controls {
         &self.controls
     }
@@ -284,15 +284,6 @@ impl MockServer {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(true);
         }
-    }
-}
-
-impl std::ops::Deref for MockServer {
-    type Target = Controls;
-
-    /// The default world's control methods: `mock.clock()`, `mock.add_user(…)`, ….
-    fn deref(&self) -> &Controls {
-        &self.controls
     }
 }
 

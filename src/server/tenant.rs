@@ -26,9 +26,9 @@ use crate::world::World;
 /// let a = mock.create_tenant().unwrap();
 /// let b = mock.create_tenant().unwrap();
 /// // Act: move only a's clock.
-/// a.clock().advance(Duration::from_secs(86_400));
+/// a.controls().clock().advance(Duration::from_secs(86_400));
 /// // Assert: b did not move with it.
-/// assert!(a.clock().now_millis() - b.clock().now_millis() >= 86_400_000);
+/// assert!(a.controls().clock().now_millis() - b.controls().clock().now_millis() >= 86_400_000);
 /// assert!(a.uri().ends_with(&format!("/t/{}", a.id())));
 /// # }
 /// ```
@@ -36,7 +36,7 @@ use crate::world::World;
 pub struct Tenant {
     id: String,
     uri: String,
-    /// The tenant's control methods, handed out through `Deref`.
+    /// The tenant's control methods, handed out by [`Tenant::controls`].
     controls: Controls,
     registry: Arc<Registry>,
 }
@@ -61,19 +61,15 @@ impl Tenant {
         self.uri.clone()
     }
 
+    /// The tenant's control methods: its own clock (it starts at the system time and
+    /// moves independently), `reset` back to its fixtures, users, tokens, journal, ….
+    pub fn controls(&self) -> &Controls {
+        &self.controls
+    }
+
     /// Deletes the tenant (`DELETE /__mock/tenants/{id}`); whether it still existed.
     pub fn delete(self) -> bool {
         crate::control::delete_tenant(&self.registry, &self.id)
-    }
-}
-
-impl std::ops::Deref for Tenant {
-    type Target = Controls;
-
-    /// The tenant's control methods: its own clock (it starts at the system time and
-    /// moves independently), `reset` back to its fixtures, users, tokens, journal, ….
-    fn deref(&self) -> &Controls {
-        &self.controls
     }
 }
 

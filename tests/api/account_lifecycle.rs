@@ -161,7 +161,7 @@ async fn a_repeated_or_incomplete_sign_up_is_a_400_with_errors() {
 async fn a_reset_undoes_sign_ups() {
     let mock = spawn_mock().await;
     mock.sign_up_and_login("gone@x.io", "pw").await;
-    mock.server.reset();
+    mock.server.controls().reset();
     let (status, body) = status_and_json(mock.try_login("gone@x.io", "pw").await).await;
     assert_eq!((status, &body["error"]), (400, &json!("invalid_grant")));
 }
@@ -418,7 +418,7 @@ async fn a_password_reset_answers_200_for_anyone_and_its_token_redeems_once() {
     // Assert: the same answer; only the known user has a token.
     assert_eq!(unknown, (200, sent.clone()));
     assert_eq!(known, (200, sent));
-    let resets = mock.server.password_resets();
+    let resets = mock.server.controls().password_resets();
     assert_eq!(resets.len(), 1);
     assert_eq!(resets[0].username, "user@example.com");
     let token = resets[0].token.clone();
@@ -459,7 +459,7 @@ async fn a_password_reset_answers_200_for_anyone_and_its_token_redeems_once() {
         .send_json(Method::PUT, "/v1/user/password-reset", None, redeem)
         .await;
     assert_eq!(again.0, 400);
-    assert!(mock.server.password_resets().is_empty());
+    assert!(mock.server.controls().password_resets().is_empty());
 }
 
 #[tokio::test]
@@ -472,7 +472,7 @@ async fn a_password_reset_token_expires_after_an_hour() {
         json!({"username": "developer@example.com"}),
     )
     .await;
-    let token = mock.server.password_resets()[0].token.clone();
+    let token = mock.server.controls().password_resets()[0].token.clone();
     mock.clock.advance(Duration::from_secs(3600));
     let late = mock
         .send_json(

@@ -111,6 +111,7 @@ async fn list_products_answers_the_same_body_on_both_paths() {
     assert_eq!(status, 403);
     let issued = mock
         .server
+        .controls()
         .issue_token(
             serde_json::from_value(json!({"scopes": ["products:list"], "product": "demo-product"}))
                 .unwrap(),
@@ -851,6 +852,7 @@ async fn a_user_is_invited_listed_with_a_role_updated_and_removed() {
     // Invite the developer to other-product as its admin (mfa@example.com).
     let admin = mock
         .server
+        .controls()
         .issue_token(serde_json::from_value(json!({"user": "mfa@example.com"})).unwrap())
         .unwrap()
         .access_token;
@@ -1005,7 +1007,7 @@ async fn the_control_api_shows_new_clients_with_secrets_and_customers_without_pa
         None,
     )
     .await;
-    assert!(!mock.server.clients().iter().any(|c| c.id == id));
+    assert!(!mock.server.controls().clients().iter().any(|c| c.id == id));
     let (status, customers) = status_and_json(
         mock.client
             .get(mock.url("/__mock/customers"))
@@ -1026,5 +1028,5 @@ async fn the_control_api_shows_new_clients_with_secrets_and_customers_without_pa
         None,
     )
     .await;
-    assert!(mock.server.customers().is_empty());
+    assert!(mock.server.controls().customers().is_empty());
 }

@@ -38,7 +38,7 @@ async fn the_clock_reads_sets_advances_freezes_and_resumes_over_http() {
     assert_eq!(clock["frozen"], false);
     let (_, clock) = mock.post_json("/__mock/clock/freeze", json!({})).await;
     assert_eq!(clock["frozen"], true);
-    assert!(mock.server.clock_state().frozen);
+    assert!(mock.server.controls().clock_state().frozen);
 }
 
 #[tokio::test]
@@ -104,6 +104,7 @@ async fn the_library_clock_moves_tokens_from_rust_too() {
     let mock = spawn_mock().await;
     let issued = mock
         .server
+        .controls()
         .issue_token(particle_auth_mock::control::TokenOrder {
             user: Some("user@example.com".into()),
             expires_in: Some(60),
@@ -111,13 +112,19 @@ async fn the_library_clock_moves_tokens_from_rust_too() {
         })
         .unwrap();
     // Act
-    mock.server.clock().advance(Duration::from_secs(59));
+    mock.server
+        .controls()
+        .clock()
+        .advance(Duration::from_secs(59));
     let before = mock.token_status_at(&mock.uri, &issued.access_token).await;
-    mock.server.clock().advance(Duration::from_secs(1));
+    mock.server
+        .controls()
+        .clock()
+        .advance(Duration::from_secs(1));
     let after = mock.token_status_at(&mock.uri, &issued.access_token).await;
     // Assert
     assert_eq!((before, after), (200, 401));
-    assert_eq!(mock.server.clock_state().now_ms, T0 + 60_000);
+    assert_eq!(mock.server.controls().clock_state().now_ms, T0 + 60_000);
 }
 
 #[tokio::test]
@@ -190,7 +197,7 @@ async fn reset_to_a_posted_fixtures_document_replaces_the_users_and_refuses_inva
         "{bad}"
     );
     // A later plain reset goes back to the posted document, not the original one.
-    mock.server.reset();
+    mock.server.controls().reset();
     assert_eq!(
         mock.login_at(&mock.uri, "only@example.com", "pw").await.0,
         200
@@ -206,10 +213,10 @@ async fn the_library_resets_to_another_document_and_freezes_and_resumes_the_cloc
     )
     .unwrap();
     // Act
-    mock.server.reset_to(fixtures);
-    mock.server.clock().resume();
-    let running = mock.server.clock_state().frozen;
-    mock.server.clock().freeze();
+    mock.server.controls().reset_to(fixtures);
+    mock.server.controls().clock().resume();
+    let running = mock.server.controls().clock_state().frozen;
+    mock.server.controls().clock().freeze();
     // Assert
     assert_eq!(
         mock.login_at(&mock.uri, "swap@example.com", "pw").await.0,
@@ -217,7 +224,7 @@ async fn the_library_resets_to_another_document_and_freezes_and_resumes_the_cloc
     );
     assert_eq!(mock.token_status_at(&mock.uri, USER_TOKEN).await, 401);
     assert!(!running);
-    assert!(mock.server.clock_state().frozen);
+    assert!(mock.server.controls().clock_state().frozen);
 }
 
 /// Issue 16 finding 9: the clock API refuses instants outside 1970..=9999.

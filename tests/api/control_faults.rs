@@ -95,6 +95,7 @@ async fn a_fraction_fault_repeats_the_same_sequence_with_the_same_seed() {
     let run = || async {
         let mock = spawn_mock().await;
         mock.server
+            .controls()
             .add_fault(FaultSpec {
                 path: "/v1/user".into(),
                 fraction: Some(0.5),
@@ -137,7 +138,7 @@ async fn control_routes_are_never_faulted_and_faults_clear() {
     assert_eq!(faulted, 500);
     assert_eq!(cleared, 200);
     assert_eq!(healed, 200);
-    assert!(mock.server.faults().is_empty());
+    assert!(mock.server.controls().faults().is_empty());
     let (status, _) = mock
         .post_json(
             "/__mock/faults",

@@ -110,6 +110,7 @@ async fn the_journal_filters_by_path_status_and_client_and_can_be_cleared() {
     assert_eq!(bad, 400);
     assert_eq!(
         mock.server
+            .controls()
             .journal(&JournalFilter {
                 status: Some("200".into()),
                 ..Default::default()
@@ -123,13 +124,15 @@ async fn the_journal_filters_by_path_status_and_client_and_can_be_cleared() {
     assert_eq!(status, 200);
     assert!(mock
         .server
+        .controls()
         .journal(&JournalFilter::default())
         .unwrap()
         .is_empty());
     mock.get_with("/v1/user", USER_TOKEN).await;
-    mock.server.clear_journal();
+    mock.server.controls().clear_journal();
     assert!(mock
         .server
+        .controls()
         .journal(&JournalFilter::default())
         .unwrap()
         .is_empty());

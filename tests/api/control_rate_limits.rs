@@ -124,21 +124,29 @@ async fn counters_are_read_over_http_and_match_the_library() {
     assert_eq!(summary["settings"]["max_tracked_clients"], 1_000_000);
     assert_eq!(summary["settings"]["rules"]["oauth-failures"], "10/1800s");
     // The library tells the same.
-    let snapshot = mock.server.rate_limits();
+    let snapshot = mock.server.controls().rate_limits();
     assert_eq!(
         serde_json::to_value(&snapshot.clients).unwrap(),
         all["clients"]
     );
     assert_eq!(
-        serde_json::to_value(mock.server.rate_limit_summary()).unwrap(),
+        serde_json::to_value(mock.server.controls().rate_limit_summary()).unwrap(),
         summary
     );
-    let library_one = mock.server.rate_limit_client(ip("10.0.0.2")).unwrap();
+    let library_one = mock
+        .server
+        .controls()
+        .rate_limit_client(ip("10.0.0.2"))
+        .unwrap();
     assert_eq!(
         serde_json::to_value(library_one).unwrap(),
         one["clients"][0]
     );
-    assert!(mock.server.rate_limit_client(ip("10.0.0.3")).is_none());
+    assert!(mock
+        .server
+        .controls()
+        .rate_limit_client(ip("10.0.0.3"))
+        .is_none());
 }
 
 #[tokio::test]
@@ -196,14 +204,28 @@ async fn resetting_one_client_through_the_library_leaves_the_others_counters() {
     get_as(&mock, &mock.uri, "/v1/user", "10.0.0.1").await;
     get_as(&mock, &mock.uri, "/v1/user", "10.0.0.2").await;
     // Act
-    let was_tracked = mock.server.reset_rate_limit_client(ip("10.0.0.1"));
+    let was_tracked = mock
+        .server
+        .controls()
+        .reset_rate_limit_client(ip("10.0.0.1"));
     // Assert
     assert!(was_tracked);
-    assert!(mock.server.rate_limit_client(ip("10.0.0.1")).is_none());
-    let other = mock.server.rate_limit_client(ip("10.0.0.2")).unwrap();
+    assert!(mock
+        .server
+        .controls()
+        .rate_limit_client(ip("10.0.0.1"))
+        .is_none());
+    let other = mock
+        .server
+        .controls()
+        .rate_limit_client(ip("10.0.0.2"))
+        .unwrap();
     assert_eq!(other.counters[0].count, 1);
-    mock.server.reset_rate_limits();
-    assert_eq!(mock.server.rate_limit_summary().tracked_clients, 0);
+    mock.server.controls().reset_rate_limits();
+    assert_eq!(
+        mock.server.controls().rate_limit_summary().tracked_clients,
+        0
+    );
 }
 
 #[tokio::test]
@@ -229,7 +251,10 @@ async fn a_limit_changed_over_http_bites_at_the_new_count_with_counters_kept() {
     assert_eq!(third, (200, None));
     assert_eq!(fourth, (429, Some("60".into())));
     assert_eq!(
-        mock.server.rate_limit_settings().limit(Rule::Oauth),
+        mock.server
+            .controls()
+            .rate_limit_settings()
+            .limit(Rule::Oauth),
         Some(Limit::secs(3, 60))
     );
 }
@@ -240,8 +265,9 @@ async fn a_limit_changed_through_the_library_bites_at_the_new_count() {
     let mock = spawn_mock().await;
     assert_eq!(login(&mock, &mock.uri).await.0, 200);
     // Act
-    mock.server.set_rate_limit_settings(
+    mock.server.controls().set_rate_limit_settings(
         mock.server
+            .controls()
             .rate_limit_settings()
             .with_rule(Rule::Oauth, Some(Limit::secs(2, 30))),
     );
@@ -320,8 +346,9 @@ async fn switching_the_algorithm_through_the_library_changes_the_retry_after() {
     mock.clock.advance(Duration::from_secs(45));
     login(&mock, &mock.uri).await;
     // Act
-    mock.server.set_rate_limit_settings(
+    mock.server.controls().set_rate_limit_settings(
         mock.server
+            .controls()
             .rate_limit_settings()
             .with_algorithm(Algorithm::Fixed),
     );
@@ -366,7 +393,7 @@ async fn a_tenants_limits_and_counters_are_independent_of_the_default_world() {
     let (_, root_summary) = mock.get_json("/__mock/rate-limits").await;
     assert_eq!(root_summary["settings"]["rules"]["oauth"], "100/300s");
     assert_eq!(
-        serde_json::to_value(tenant.rate_limits().clients).unwrap(),
+        serde_json::to_value(tenant.controls().rate_limits().clients).unwrap(),
         inside["clients"]
     );
     // Resetting the tenant's clients leaves the default world's.
@@ -376,8 +403,11 @@ async fn a_tenants_limits_and_counters_are_independent_of_the_default_world() {
         None,
     )
     .await;
-    assert_eq!(tenant.rate_limit_summary().tracked_clients, 0);
-    assert_eq!(mock.server.rate_limit_summary().tracked_clients, 1);
+    assert_eq!(tenant.controls().rate_limit_summary().tracked_clients, 0);
+    assert_eq!(
+        mock.server.controls().rate_limit_summary().tracked_clients,
+        1
+    );
     assert_eq!(login(&mock, &tenant.uri()).await.0, 200);
 }
 
@@ -420,7 +450,7 @@ async fn rate_limit_routes_are_guarded_like_other_control_routes_in_tenants_too(
     assert_eq!(with_secret.status(), 200);
     assert_eq!(with_secret.headers()["cache-control"], "no-store");
     assert_eq!(
-        tenant.rate_limit_settings().limit(Rule::Oauth),
+        tenant.controls().rate_limit_settings().limit(Rule::Oauth),
         Some(Limit::secs(100, 300))
     );
 }
@@ -429,7 +459,7 @@ async fn rate_limit_routes_are_guarded_like_other_control_routes_in_tenants_too(
 async fn invalid_rate_limit_changes_are_refused_with_400_json_and_change_nothing() {
     // Arrange
     let mock = spawn_mock().await;
-    let before = mock.server.rate_limit_settings();
+    let before = mock.server.controls().rate_limit_settings();
     // Act / Assert
     for (body, mentions) in [
         (json!({"rules": {"nope": "1/1s"}}), "nope"),
@@ -465,7 +495,7 @@ async fn invalid_rate_limit_changes_are_refused_with_400_json_and_change_nothing
         .await;
     assert_eq!(bad_client.0, 400);
     assert_eq!(bad_filter.0, 400);
-    assert_eq!(mock.server.rate_limit_settings(), before);
+    assert_eq!(mock.server.controls().rate_limit_settings(), before);
 }
 
 #[tokio::test]
@@ -480,7 +510,10 @@ async fn reset_over_http_clears_the_counters_and_lifts_blocks() {
     assert_eq!(status, 200);
     let (_, clients) = mock.get_json("/__mock/rate-limits/clients").await;
     assert_eq!(clients, json!({"clients": [], "next_cursor": null}));
-    assert_eq!(mock.server.rate_limit_summary().tracked_clients, 0);
+    assert_eq!(
+        mock.server.controls().rate_limit_summary().tracked_clients,
+        0
+    );
     assert_eq!(login(&mock, &mock.uri).await.0, 200);
 }
 
@@ -500,7 +533,10 @@ async fn expired_client_state_is_evicted_over_http() {
     // Assert
     assert_eq!(early, (200, json!({"evicted": 0})));
     assert_eq!(late, (200, json!({"evicted": 1})));
-    assert_eq!(mock.server.rate_limit_summary().tracked_clients, 0);
+    assert_eq!(
+        mock.server.controls().rate_limit_summary().tracked_clients,
+        0
+    );
 }
 
 #[tokio::test]
@@ -517,7 +553,11 @@ async fn with_trust_forwarded_the_journal_records_the_client_the_limiter_counts(
         .unwrap();
     get_as(&mock, &mock.uri, "/v1/user", "not-an-address").await;
     // Assert
-    let entries = mock.server.journal(&JournalFilter::default()).unwrap();
+    let entries = mock
+        .server
+        .controls()
+        .journal(&JournalFilter::default())
+        .unwrap();
     let clients: Vec<&str> = entries.iter().map(|e| e.client.as_str()).collect();
     assert_eq!(clients, ["203.0.113.7", "2001:db8::7", "127.0.0.1"]);
     let (_, filtered) = mock.get_json("/__mock/journal?client=203.0.113.7").await;
@@ -545,6 +585,10 @@ async fn without_trust_forwarded_the_journal_records_the_socket_peer() {
     // Act
     get_as(&mock, &mock.uri, "/v1/user", "203.0.113.7").await;
     // Assert
-    let entries = mock.server.journal(&JournalFilter::default()).unwrap();
+    let entries = mock
+        .server
+        .controls()
+        .journal(&JournalFilter::default())
+        .unwrap();
     assert_eq!(entries[0].client, "127.0.0.1");
 }

@@ -84,6 +84,7 @@ async fn two_tenants_used_in_parallel_keep_their_clocks_tokens_and_journals_apar
     );
     assert!(mock
         .server
+        .controls()
         .journal(&Default::default())
         .unwrap()
         .iter()
@@ -96,12 +97,13 @@ async fn a_fault_in_one_tenant_leaves_the_other_alone() {
     let mock = spawn_mock().await;
     let a = mock.server.create_tenant().unwrap();
     let b = mock.server.create_tenant().unwrap();
-    a.add_fault(FaultSpec {
-        path: "/oauth/token".into(),
-        status: Some(502),
-        ..Default::default()
-    })
-    .unwrap();
+    a.controls()
+        .add_fault(FaultSpec {
+            path: "/oauth/token".into(),
+            status: Some(502),
+            ..Default::default()
+        })
+        .unwrap();
     // Act
     let (sa, _) = mock
         .login_at(&a.uri(), "user@example.com", "password")
@@ -114,8 +116,8 @@ async fn a_fault_in_one_tenant_leaves_the_other_alone() {
         .await;
     // Assert
     assert_eq!((sa, sb, root), (502, 200, 200));
-    assert_eq!(a.faults().len(), 1);
-    assert!(b.faults().is_empty() && mock.server.faults().is_empty());
+    assert_eq!(a.controls().faults().len(), 1);
+    assert!(b.controls().faults().is_empty() && mock.server.controls().faults().is_empty());
 }
 
 #[tokio::test]
@@ -184,6 +186,7 @@ async fn the_library_creates_uses_resets_and_deletes_tenants() {
         Fixtures::from_json(r#"{"users":[{"email":"lib@example.com","password":"pw"}]}"#).unwrap();
     let tenant = mock.server.create_tenant_with(fixtures).unwrap();
     let issued = tenant
+        .controls()
         .issue_token(particle_auth_mock::control::TokenOrder {
             user: Some("lib@example.com".into()),
             ..Default::default()
@@ -193,7 +196,7 @@ async fn the_library_creates_uses_resets_and_deletes_tenants() {
     let before = mock
         .token_status_at(&tenant.uri(), &issued.access_token)
         .await;
-    tenant.reset();
+    tenant.controls().reset();
     let after = mock
         .token_status_at(&tenant.uri(), &issued.access_token)
         .await;
@@ -202,7 +205,7 @@ async fn the_library_creates_uses_resets_and_deletes_tenants() {
     assert_eq!(mock.server.tenants().len(), 1);
     assert_eq!(mock.server.tenants()[0].base_url, tenant.uri());
     assert!(
-        !tenant.clock_state().frozen,
+        !tenant.controls().clock_state().frozen,
         "a tenant's clock starts running at system time"
     );
     let id = tenant.id().to_string();
@@ -216,9 +219,10 @@ async fn a_tenant_has_its_own_users_totp_codes_tokens_and_journal_from_rust() {
     // Arrange
     let mock = spawn_mock().await;
     let tenant = mock.server.create_tenant().unwrap();
-    tenant.clock().freeze();
-    tenant.clock().set(T0 + 15_000);
+    tenant.controls().clock().freeze();
+    tenant.controls().clock().set(T0 + 15_000);
     tenant
+        .controls()
         .add_user(particle_auth_mock::control::NewUser {
             email: "only-here@example.com".into(),
             password: "pw".into(),
@@ -227,7 +231,7 @@ async fn a_tenant_has_its_own_users_totp_codes_tokens_and_journal_from_rust() {
         })
         .unwrap();
     // Act
-    let codes = tenant.totp("only-here@example.com").unwrap();
+    let codes = tenant.controls().totp("only-here@example.com").unwrap();
     let (status, _) = mock
         .login_at(&tenant.uri(), "only-here@example.com", "pw")
         .await;
@@ -239,16 +243,24 @@ async fn a_tenant_has_its_own_users_totp_codes_tokens_and_journal_from_rust() {
     assert_eq!(codes.seconds_remaining, 15);
     assert_eq!(status, 403, "MFA asked in the tenant");
     assert_eq!(root, 400, "unknown at the root");
-    assert!(mock.server.totp("only-here@example.com").is_err());
-    let journal = tenant.journal(&Default::default()).unwrap();
+    assert!(mock
+        .server
+        .controls()
+        .totp("only-here@example.com")
+        .is_err());
+    let journal = tenant.controls().journal(&Default::default()).unwrap();
     assert_eq!(journal.len(), 1);
     assert_eq!(journal[0].time_ms, T0 + 15_000);
     assert_eq!(
         journal[0].reason.as_deref(),
         Some("MFA required: mfa_token issued")
     );
-    tenant.clear_journal();
-    assert!(tenant.journal(&Default::default()).unwrap().is_empty());
+    tenant.controls().clear_journal();
+    assert!(tenant
+        .controls()
+        .journal(&Default::default())
+        .unwrap()
+        .is_empty());
 }
 
 /// Issue 16 finding 10: an HTTP/1.0 request without a `Host` header gets the bound

@@ -226,6 +226,7 @@ async fn the_library_adds_users_issues_tokens_and_reads_totp_codes() {
     // Act
     let user = mock
         .server
+        .controls()
         .add_user(NewUser {
             email: "lib@example.com".into(),
             password: "pw".into(),
@@ -238,9 +239,10 @@ async fn the_library_adds_users_issues_tokens_and_reads_totp_codes() {
             ..Default::default()
         })
         .unwrap();
-    let codes = mock.server.totp("lib@example.com").unwrap();
+    let codes = mock.server.controls().totp("lib@example.com").unwrap();
     let patched = mock
         .server
+        .controls()
         .update_user(
             "lib@example.com",
             UserPatch {
@@ -251,6 +253,7 @@ async fn the_library_adds_users_issues_tokens_and_reads_totp_codes() {
         .unwrap();
     let token = mock
         .server
+        .controls()
         .issue_token(TokenOrder {
             user: Some("lib@example.com".into()),
             ..Default::default()
@@ -263,16 +266,21 @@ async fn the_library_adds_users_issues_tokens_and_reads_totp_codes() {
     assert_eq!(token.expires_in, 7_776_000);
     assert!(mock
         .server
+        .controls()
         .live_tokens()
         .iter()
         .any(|t| t.token == token.access_token && t.owner == "lib@example.com"));
-    mock.server.remove_user("lib@example.com").unwrap();
+    mock.server
+        .controls()
+        .remove_user("lib@example.com")
+        .unwrap();
     assert_eq!(
         mock.token_status_at(&mock.uri, &token.access_token).await,
         401
     );
     assert_eq!(
         mock.server
+            .controls()
             .remove_user("lib@example.com")
             .unwrap_err()
             .status(),

@@ -453,6 +453,7 @@ async fn the_rust_helpers_publish_as_a_device_and_wait_for_a_client_event() {
     // Act: the device publishes through the library.
     let event = mock
         .server
+        .controls()
         .publish_as_device(
             "0123456789abcdef01234567",
             DevicePublish::new("motion", "1"),
@@ -466,10 +467,12 @@ async fn the_rust_helpers_publish_as_a_device_and_wait_for_a_client_event() {
         "event: motion\ndata: {\"data\":\"1\",\"ttl\":60,\"published_at\":\"2026-01-01T00:00:00.000Z\",\"coreid\":\"0123456789abcdef01234567\"}\n\n"
     );
     // Act: wait for a client's publish that happens during the wait.
-    let mark = mock.server.last_event_seq();
+    let mark = mock.server.controls().last_event_seq();
     assert_eq!(mark, event.seq);
     let (events, published) = tokio::join!(
-        mock.server.wait_for_events("door", mark, PATIENCE),
+        mock.server
+            .controls()
+            .wait_for_events("door", mark, PATIENCE),
         publish(
             &mock,
             "/v1/devices/events",
@@ -492,14 +495,16 @@ async fn the_rust_helpers_publish_as_a_device_and_wait_for_a_client_event() {
     // A wait with nothing new times out empty; an unknown device and a reserved name are refused.
     let none = mock
         .server
+        .controls()
         .wait_for_events("door", events[0].seq, Duration::from_millis(10))
         .await;
     assert!(none.is_empty());
     let unknown = mock
         .server
+        .controls()
         .publish_as_device("ffffffffffffffffffffffff", DevicePublish::new("x", ""));
     assert_eq!(unknown.unwrap_err().status(), 404);
-    let reserved = mock.server.publish_as_device(
+    let reserved = mock.server.controls().publish_as_device(
         "0123456789abcdef01234567",
         DevicePublish::new("spark/x", ""),
     );
@@ -612,7 +617,7 @@ async fn stream_refusals_answer_529_when_chosen_and_429_by_default_visible_in_co
     // Assert: the default status again, for both rules.
     let (status, _) = status_and_json(mock.get_with("/v1/events/x", USER_TOKEN).await).await;
     assert_eq!(status, 429);
-    mock.server.reset_rate_limits();
+    mock.server.controls().reset_rate_limits();
     let (status, _) = status_and_json(mock.get_with("/v1/events/x", USER_TOKEN).await).await;
     assert_eq!(status, 429);
     // The option accepts only the two statuses.
@@ -629,6 +634,7 @@ async fn the_dashboard_events_stream_replays_the_backlog_and_labels_each_source(
     let mock = spawn_mock().await;
     let argon = "0123456789abcdef01234567";
     mock.server
+        .controls()
         .publish_as_device(argon, DevicePublish::new("before", "1"))
         .unwrap();
     let mut stream = mock
@@ -717,6 +723,7 @@ async fn many_streams_open_within_the_caps_and_a_stalled_reader_is_closed_at_its
     for batch in 0..2_000 {
         for i in 0..4 {
             mock.server
+                .controls()
                 .publish_as_device(
                     "0123456789abcdef01234567",
                     DevicePublish::new(format!("n{batch}-{i}"), data.clone()),
@@ -732,6 +739,7 @@ async fn many_streams_open_within_the_caps_and_a_stalled_reader_is_closed_at_its
     // Assert: the stalled stream alone was dropped and journaled; the reader goes on.
     assert!(overrun, "the stalled stream never overran");
     mock.server
+        .controls()
         .publish_as_device("0123456789abcdef01234567", DevicePublish::new("after", "1"))
         .unwrap();
     read_until(&mut reader, "event: after\n").await;
@@ -747,6 +755,7 @@ async fn many_streams_open_within_the_caps_and_a_stalled_reader_is_closed_at_its
     assert!(drained > 0);
     let journal = mock
         .server
+        .controls()
         .journal(&Default::default())
         .unwrap()
         .into_iter()

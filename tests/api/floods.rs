@@ -57,7 +57,7 @@ async fn a_burst_of_distinct_addresses_keeps_the_tracked_clients_within_the_cap(
     .await;
     // Assert: everyone served, 50 tracked, the rest admitted untracked.
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
-    let snapshot = mock.server.rate_limits();
+    let snapshot = mock.server.controls().rate_limits();
     assert_eq!(snapshot.tracked_clients, 50);
     assert_eq!(snapshot.clients.len(), 50);
     assert_eq!(snapshot.untracked_admissions, 950);
@@ -76,7 +76,7 @@ async fn a_burst_of_token_issues_keeps_the_live_tokens_within_the_cap() {
         tokio::spawn(async move {
             let mut most = 0;
             for _ in 0..200 {
-                most = most.max(mock.server.live_tokens().len());
+                most = most.max(mock.server.controls().live_tokens().len());
                 tokio::task::yield_now().await;
             }
             most
@@ -100,7 +100,7 @@ async fn a_burst_of_token_issues_keeps_the_live_tokens_within_the_cap() {
     assert!(most <= 20 + 4, "{most} live tokens seen");
     let last = mock.login("user@example.com", "password").await;
     assert!(last["access_token"].is_string());
-    assert!(mock.server.live_tokens().len() <= 20);
+    assert!(mock.server.controls().live_tokens().len() <= 20);
 }
 
 /// Issue 16 finding 5: 2,000 never-expiring logins against a small cap evict neither the
@@ -176,7 +176,7 @@ async fn expiring_logins_at_the_cap_evict_the_soonest_to_expire_but_never_a_fixt
             .status();
         assert_eq!(status, 200, "{token}");
     }
-    assert!(mock.server.live_tokens().len() <= 10);
+    assert!(mock.server.controls().live_tokens().len() <= 10);
 }
 
 /// Issue 16 finding 4: at the cap a new token evicts exactly one token, the one soonest
@@ -204,7 +204,7 @@ async fn each_token_issued_at_the_cap_evicts_exactly_the_one_soonest_to_expire()
         assert_eq!(status, 200, "{body}");
         issued.push(body["access_token"].as_str().unwrap().to_string());
     }
-    assert_eq!(mock.server.live_tokens().len(), 64);
+    assert_eq!(mock.server.controls().live_tokens().len(), 64);
     // Act: three more logins that outlive them all.
     for _ in 0..3 {
         let response = mock
@@ -218,7 +218,7 @@ async fn each_token_issued_at_the_cap_evicts_exactly_the_one_soonest_to_expire()
         assert_eq!(response.status(), 200);
     }
     // Assert: still exactly 64; the three soonest to expire went, the fourth stayed.
-    assert_eq!(mock.server.live_tokens().len(), 64);
+    assert_eq!(mock.server.controls().live_tokens().len(), 64);
     let status = |token: String| {
         let mock = &mock;
         async move {

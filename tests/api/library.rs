@@ -32,7 +32,7 @@ async fn reset_drops_issued_tokens_and_keeps_fixture_tokens() {
         .as_str()
         .unwrap()
         .to_string();
-    mock.server.reset();
+    mock.server.controls().reset();
     assert_eq!(mock.get_with("/v1/user", &token).await.status(), 401);
     assert_eq!(mock.get_with("/v1/user", USER_TOKEN).await.status(), 200);
 }

@@ -139,7 +139,12 @@ async fn routes_without_their_own_rule_only_count_against_the_global_limit() {
     let mock = spawn_mock().await;
     send_admitted(&mock, Method::DELETE, "/v1/access_tokens/current", 150).await;
     // Assert
-    let counters = &mock.server.rate_limit_client(localhost()).unwrap().counters;
+    let counters = &mock
+        .server
+        .controls()
+        .rate_limit_client(localhost())
+        .unwrap()
+        .counters;
     assert_eq!(counters.len(), 1);
     assert_eq!((counters[0].rule, counters[0].count), (Rule::Global, 150));
 }
@@ -150,7 +155,11 @@ async fn the_global_limit_defaults_to_10000_per_300_seconds() {
     let mock = spawn_mock().await;
     mock.send(Method::GET, "/v1/user").await;
     // Assert: the counters API shows the default.
-    let client = mock.server.rate_limit_client(localhost()).unwrap();
+    let client = mock
+        .server
+        .controls()
+        .rate_limit_client(localhost())
+        .unwrap();
     let global = &client.counters[0];
     assert_eq!(global.rule, Rule::Global);
     assert_eq!(global.limit, Limit::secs(10_000, 300));
@@ -265,7 +274,11 @@ async fn ten_consecutive_failed_logins_block_token_requests_for_30_minutes() {
         .unwrap()
         .contains("10 consecutive failed token requests"));
     assert_eq!(mock.get_with("/v1/user", USER_TOKEN).await.status(), 200);
-    let client = mock.server.rate_limit_client(localhost()).unwrap();
+    let client = mock
+        .server
+        .controls()
+        .rate_limit_client(localhost())
+        .unwrap();
     assert_eq!(client.blocked_for_secs, Some(1_800));
     mock.advance_ms(1_799_000);
     assert_eq!(retry_after(&mock.good_login().await), 1);
@@ -294,6 +307,7 @@ async fn a_successful_login_resets_the_failure_streak_and_mfa_required_does_not(
     assert_eq!(mfa.status(), 403);
     assert_eq!(
         mock.server
+            .controls()
             .rate_limit_client(localhost())
             .unwrap()
             .failure_streak,
@@ -417,7 +431,7 @@ async fn the_fixtures_file_sets_limits_and_flags_override_it() {
     // Assert
     assert_eq!(second.status(), 429);
     assert_eq!(second.headers()["x-ratelimit-limit"], "1");
-    let settings = overridden.server.rate_limit_settings();
+    let settings = overridden.server.controls().rate_limit_settings();
     assert_eq!(settings.algorithm, Algorithm::Fixed);
     assert_eq!(settings.limit(Rule::Oauth), Some(Limit::secs(2, 60)));
 }
@@ -432,7 +446,7 @@ async fn no_rate_limits_switches_every_limit_off() {
     }
     // Assert
     assert_eq!(mock.good_login().await.status(), 200);
-    assert_eq!(mock.server.rate_limits().tracked_clients, 0);
+    assert_eq!(mock.server.controls().rate_limits().tracked_clients, 0);
 }
 
 #[tokio::test]
@@ -468,6 +482,7 @@ async fn forwarded_addresses_are_separate_clients_when_trusted() {
     );
     let clients: Vec<String> = mock
         .server
+        .controls()
         .rate_limits()
         .clients
         .into_iter()
@@ -486,7 +501,7 @@ async fn forwarded_headers_are_ignored_unless_trusted() {
     // Assert: both are 127.0.0.1.
     assert_ne!(a.status(), 429);
     assert_eq!(b.status(), 429);
-    assert_eq!(mock.server.rate_limits().clients.len(), 1);
+    assert_eq!(mock.server.controls().rate_limits().clients.len(), 1);
 }
 
 #[tokio::test]
@@ -495,14 +510,18 @@ async fn client_state_is_evicted_once_its_windows_have_passed() {
     let mock = spawn_mock().await;
     mock.good_login().await;
     mock.send(Method::GET, "/v1/user").await;
-    assert_eq!(mock.server.rate_limits().tracked_clients, 1);
+    assert_eq!(mock.server.controls().rate_limits().tracked_clients, 1);
     // Act / Assert: nothing goes before the 300-s window has passed.
     mock.advance_ms(299_999);
-    assert_eq!(mock.server.evict_rate_limits(), 0);
+    assert_eq!(mock.server.controls().evict_rate_limits(), 0);
     mock.advance_ms(1);
-    assert_eq!(mock.server.evict_rate_limits(), 1);
-    assert_eq!(mock.server.rate_limits().tracked_clients, 0);
-    assert!(mock.server.rate_limit_client(localhost()).is_none());
+    assert_eq!(mock.server.controls().evict_rate_limits(), 1);
+    assert_eq!(mock.server.controls().rate_limits().tracked_clients, 0);
+    assert!(mock
+        .server
+        .controls()
+        .rate_limit_client(localhost())
+        .is_none());
 }
 
 #[tokio::test]
@@ -531,7 +550,12 @@ async fn a_thousand_concurrent_requests_from_one_client_admit_exactly_100() {
     }
     // Assert
     assert_eq!((admitted, refused), (100, 900));
-    let counters = mock.server.rate_limit_client(localhost()).unwrap().counters;
+    let counters = mock
+        .server
+        .controls()
+        .rate_limit_client(localhost())
+        .unwrap()
+        .counters;
     let list = counters
         .iter()
         .find(|c| c.rule == Rule::AccessTokensList)
@@ -560,14 +584,14 @@ async fn the_tracked_clients_cap_admits_new_clients_untracked() {
     }
     let tracked_again = mock.get_as("/v1/access_tokens", "10.0.0.3").await;
     // Assert
-    let snapshot = mock.server.rate_limits();
+    let snapshot = mock.server.controls().rate_limits();
     assert_eq!(snapshot.tracked_clients, 3);
     assert_eq!(snapshot.untracked_admissions, 2);
     assert_eq!(tracked_again.status(), 429);
     // Once the windows have passed, a new client takes a freed place.
     mock.advance_ms(300_000);
     mock.get_as("/v1/access_tokens", "10.0.0.9").await;
-    let snapshot = mock.server.rate_limits();
+    let snapshot = mock.server.controls().rate_limits();
     assert_eq!(snapshot.tracked_clients, 1);
     assert_eq!(snapshot.clients[0].client, "10.0.0.9");
 }
@@ -576,8 +600,9 @@ async fn the_tracked_clients_cap_admits_new_clients_untracked() {
 async fn limits_change_and_counters_reset_at_run_time() {
     // Arrange
     let mock = spawn_mock().await;
-    mock.server.set_rate_limit_settings(
+    mock.server.controls().set_rate_limit_settings(
         mock.server
+            .controls()
             .rate_limit_settings()
             .with_headers(HeaderStyle::XRateLimit)
             .with_rule(Rule::Oauth, Some(Limit::secs(1, 60))),
@@ -585,16 +610,16 @@ async fn limits_change_and_counters_reset_at_run_time() {
     assert_eq!(mock.good_login().await.status(), 200);
     assert_eq!(mock.good_login().await.status(), 429);
     // Act
-    assert!(mock.server.reset_rate_limit_client(localhost()));
+    assert!(mock.server.controls().reset_rate_limit_client(localhost()));
     // Assert
     let again = mock.good_login().await;
     assert_eq!(again.status(), 200);
     assert_eq!(again.headers()["x-ratelimit-remaining"], "0");
-    mock.server.reset_rate_limits();
-    assert_eq!(mock.server.rate_limits().tracked_clients, 0);
-    mock.server.reset();
+    mock.server.controls().reset_rate_limits();
+    assert_eq!(mock.server.controls().rate_limits().tracked_clients, 0);
+    mock.server.controls().reset();
     assert_eq!(
-        mock.server.rate_limit_settings(),
+        mock.server.controls().rate_limit_settings(),
         RateLimitSettings::default()
     );
 }
@@ -644,9 +669,9 @@ async fn each_tenant_counts_its_own_clients_with_its_own_limits() {
     // Assert
     assert_eq!((tenant_first, tenant_second), (200, 429));
     assert_eq!(default_second, 200);
-    assert_eq!(tenant.rate_limits().tracked_clients, 1);
+    assert_eq!(tenant.controls().rate_limits().tracked_clients, 1);
     assert_eq!(
-        tenant.rate_limit_settings().limit(Rule::Oauth),
+        tenant.controls().rate_limit_settings().limit(Rule::Oauth),
         Some(Limit::secs(1, 60))
     );
 }
@@ -661,6 +686,7 @@ async fn the_journal_records_which_limit_refused_a_request() {
     // Assert
     let entries = mock
         .server
+        .controls()
         .journal(&particle_auth_mock::control::JournalFilter::default())
         .unwrap();
     let refused = entries.iter().find(|e| e.status == Some(429)).unwrap();

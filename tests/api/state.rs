@@ -191,14 +191,17 @@ async fn a_document_of_another_version_is_refused_and_changes_nothing() {
 async fn the_library_snapshots_and_restores_a_world() {
     // Arrange
     let mock = spawn_mock().await;
-    let snapshot = mock.server.export_state();
-    mock.server.remove_user("user@example.com").unwrap();
+    let snapshot = mock.server.controls().export_state();
+    mock.server
+        .controls()
+        .remove_user("user@example.com")
+        .unwrap();
     assert_eq!(mock.token_status_at(&mock.uri, USER_TOKEN).await, 401);
     // Act
-    mock.server.import_state(&snapshot).unwrap();
+    mock.server.controls().import_state(&snapshot).unwrap();
     // Assert
     assert_eq!(mock.token_status_at(&mock.uri, USER_TOKEN).await, 200);
-    assert!(mock.server.import_state("{}").is_err());
+    assert!(mock.server.controls().import_state("{}").is_err());
 }
 
 #[tokio::test]

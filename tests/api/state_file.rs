@@ -159,6 +159,7 @@ async fn a_state_file_keeps_users_tokens_devices_and_the_clock_across_a_restart(
 async fn users_in(path: &Path, check: &MockServer) -> usize {
     let text = std::fs::read_to_string(path).unwrap();
     check
+        .controls()
         .import_state(&text)
         .unwrap_or_else(|e| panic!("a torn or invalid state file: {e}"));
     let doc: Value = serde_json::from_str(&text).unwrap();
@@ -266,17 +267,17 @@ async fn the_library_keeps_its_own_changes_in_the_state_file_at_shutdown() {
         .start()
         .await
         .unwrap();
-    first.remove_user("user@example.com").unwrap();
-    first.clock().advance(Duration::from_secs(3600));
+    first.controls().remove_user("user@example.com").unwrap();
+    first.controls().clock().advance(Duration::from_secs(3600));
     // Act
     first.shutdown().await;
     let second = MockServer::builder().config(config).start().await.unwrap();
     // Assert
     assert!(
-        second.remove_user("user@example.com").is_err(),
+        second.controls().remove_user("user@example.com").is_err(),
         "still removed"
     );
-    assert_eq!(second.clock().now_millis(), 1_767_229_200_000);
-    assert!(second.clock().is_frozen());
+    assert_eq!(second.controls().clock().now_millis(), 1_767_229_200_000);
+    assert!(second.controls().clock().is_frozen());
     let _ = std::fs::remove_dir_all(&dir);
 }
