@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Refusal};
 use crate::particle::devices::{product_device_json, DeviceQuery};
 use crate::particle::scopes::{authorize, TeamRef};
 use crate::world::store::{Directory, Owner, Product, Team};
@@ -26,7 +26,7 @@ pub(crate) struct Paging {
 impl Paging {
     /// Parses the query values; a value that is not a positive integer is a 400, a
     /// `per_page` above 100 is clamped to 100.
-    pub(crate) fn parse(page: Option<&str>, per_page: Option<&str>) -> Result<Self, ApiError> {
+    pub(crate) fn parse(page: Option<&str>, per_page: Option<&str>) -> Result<Self, Refusal> {
         let positive = |name: &str, text: &str| {
             text.trim()
                 .parse::<usize>()
@@ -92,15 +92,15 @@ pub(crate) struct CustomerList {
     pub meta: Meta,
 }
 
-pub(crate) fn product_by_id(directory: &Directory, team: &Team) -> Result<Product, ApiError> {
+pub(crate) fn product_by_id(directory: &Directory, team: &Team) -> Result<Product, Refusal> {
     match team {
         Team::Product(id) => directory
             .products
             .iter()
             .find(|p| p.id == *id)
             .cloned()
-            .ok_or_else(crate::particle::scopes::product_permission_denied),
-        Team::Org(_) => Err(crate::particle::scopes::product_permission_denied()),
+            .ok_or_else(|| crate::particle::scopes::product_permission_denied().into()),
+        Team::Org(_) => Err(crate::particle::scopes::product_permission_denied().into()),
     }
 }
 
@@ -171,7 +171,7 @@ pub(crate) fn list_orgs(world: &World, user: crate::world::store::UserId) -> Val
 /// `GET /v1/products` and `GET /v1/user/products` (`products:list`, account spec A6):
 /// the products the caller may see: a human's (directly or through an org), an API
 /// user's team's, a product token's own.
-pub(crate) fn list_products(world: &World, caller: Owner) -> Result<Value, ApiError> {
+pub(crate) fn list_products(world: &World, caller: Owner) -> Result<Value, Refusal> {
     let store = world.store();
     let directory = store.directory.read();
     let visible = |p: &Product| {
@@ -201,7 +201,7 @@ pub(crate) fn get_product(
     world: &World,
     caller: Owner,
     target: TeamRef<'_>,
-) -> Result<Value, ApiError> {
+) -> Result<Value, Refusal> {
     let store = world.store();
     let directory = store.directory.read();
     let team = authorize(&directory, caller, target)?;
@@ -214,12 +214,12 @@ pub(crate) fn list_org_products(
     world: &World,
     caller: Owner,
     target: TeamRef<'_>,
-) -> Result<Value, ApiError> {
+) -> Result<Value, Refusal> {
     let store = world.store();
     let directory = store.directory.read();
     let team = authorize(&directory, caller, target)?;
     let Team::Org(org) = &team else {
-        return Err(ApiError::NotFound("Organization not found.".into()));
+        return Err(ApiError::NotFound("Organization not found.".into()).into());
     };
     let products: Vec<Value> = directory
         .products
@@ -238,7 +238,7 @@ pub(crate) fn list_devices(
     target: TeamRef<'_>,
     paging: Paging,
     query: &DeviceQuery,
-) -> Result<DeviceList, ApiError> {
+) -> Result<DeviceList, Refusal> {
     let store = world.store();
     let directory = store.directory.read();
     let team = authorize(&directory, caller, target)?;
@@ -270,7 +270,7 @@ pub(crate) fn list_customers(
     caller: Owner,
     target: TeamRef<'_>,
     paging: Paging,
-) -> Result<CustomerList, ApiError> {
+) -> Result<CustomerList, Refusal> {
     let store = world.store();
     let directory = store.directory.read();
     let team = authorize(&directory, caller, target)?;

@@ -1,6 +1,6 @@
 //! `POST /oauth/token` (particle-api.md §1).
 
-use crate::error::ApiError;
+use crate::error::Refusal;
 use crate::http::extract::{CurrentWorld, TokenForm};
 use crate::http::routes::{ok, NoStore, Reply};
 use crate::particle::oauth::{grant, TokenResponse};
@@ -11,7 +11,7 @@ use crate::particle::oauth::{grant, TokenResponse};
 pub(super) async fn create_token(
     CurrentWorld(world): CurrentWorld,
     TokenForm(request): TokenForm,
-) -> Result<NoStore<Reply<TokenResponse>>, ApiError> {
+) -> Result<NoStore<Reply<TokenResponse>>, Refusal> {
     let response = grant(&world, &request)?;
     tracing::debug!(
         grant = request.params.get("grant_type").unwrap_or(""),

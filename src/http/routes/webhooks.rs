@@ -14,7 +14,7 @@ use axum::response::IntoResponse;
 use serde_json::Value;
 
 use crate::control;
-use crate::error::ApiError;
+use crate::error::{ApiError, Refusal};
 use crate::http::extract::{Caller, CurrentWorld};
 use crate::http::routes::{ok, CurrentRoute, Reply};
 use crate::particle::webhooks::{self as domain, Family, Hooks};
@@ -46,7 +46,7 @@ pub(super) async fn list_hooks(
     route: CurrentRoute,
     params: Option<Path<HashMap<String, String>>>,
     caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     let params = params.map(|Path(p)| p).unwrap_or_default();
     let owner = caller.token.owner;
     Ok(ok(domain::list(
@@ -62,7 +62,7 @@ pub(super) async fn create_hook(
     route: CurrentRoute,
     params: Option<Path<HashMap<String, String>>>,
     caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     let params = params.map(|Path(p)| p).unwrap_or_default();
     let body: Value = caller.body()?;
     let answer = domain::create(
@@ -80,7 +80,7 @@ pub(super) async fn show_hook(
     route: CurrentRoute,
     Path(params): Path<HashMap<String, String>>,
     caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     let owner = caller.token.owner;
     Ok(ok(domain::show(
         &caller.world,
@@ -95,7 +95,7 @@ pub(super) async fn show_hook(
 pub(super) async fn update_hook(
     Path(params): Path<HashMap<String, String>>,
     caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     let body: Value = caller.body()?;
     Ok(ok(domain::update(
         &caller.world,
@@ -110,7 +110,7 @@ pub(super) async fn update_hook(
 pub(super) async fn delete_hook(
     Path(params): Path<HashMap<String, String>>,
     caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     domain::delete(
         &caller.world,
         caller.token.owner,
@@ -124,7 +124,7 @@ pub(super) async fn delete_hook(
 pub(super) async fn test_hook(
     Path(params): Path<HashMap<String, String>>,
     caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     Ok(ok(domain::test(
         &caller.world,
         caller.token.owner,
@@ -147,7 +147,7 @@ struct DeliveriesQuery {
 pub(super) async fn list_deliveries(
     CurrentWorld(world): CurrentWorld,
     uri: Uri,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     let query: DeliveriesQuery = serde_urlencoded::from_str(uri.query().unwrap_or(""))
         .map_err(|e| ApiError::BadRequest(format!("invalid deliveries query: {e}")))?;
     let wait = Duration::from_millis(query.timeout_ms);

@@ -10,13 +10,14 @@ pub(super) fn password_grant(
     request: &TokenRequest,
     client: ClientIdx,
     kind: &ClientKind,
-) -> Result<TokenResponse, ApiError> {
+) -> Result<TokenResponse, Refusal> {
     let (Some(username), Some(password)) =
         (request.present("username"), request.present("password"))
     else {
         return Err(ApiError::InvalidClient(
             "Missing parameters. \"username\" and \"password\" are required".into(),
-        ));
+        )
+        .into());
     };
     let invalid = || ApiError::InvalidGrant("User credentials are invalid".into());
     let (owner, needs_mfa) = {
@@ -71,7 +72,7 @@ pub(super) fn password_grant(
     scope_must_be_empty(request)?;
     if needs_mfa {
         let Owner::User(user) = owner else {
-            return Err(ApiError::Unavailable);
+            return Err(ApiError::Unavailable.into());
         };
         return Err(challenge(world, store, user, client, lifetime));
     }
@@ -85,7 +86,7 @@ pub(super) fn challenge(
     user: UserId,
     client: ClientIdx,
     lifetime: i64,
-) -> ApiError {
+) -> Refusal {
     let mfa_token = world.generator.mfa_token();
     let ttl_ms = i64::try_from(world.settings.mfa_token_ttl_secs)
         .unwrap_or(i64::MAX / 1000)
@@ -117,7 +118,7 @@ pub(super) fn mfa_grant(
     request: &TokenRequest,
     client: ClientIdx,
     proof: MfaProof,
-) -> Result<TokenResponse, ApiError> {
+) -> Result<TokenResponse, Refusal> {
     let (field, missing, refused) = match proof {
         MfaProof::Otp => (
             "otp",
@@ -132,7 +133,7 @@ pub(super) fn mfa_grant(
     };
     let (Some(mfa_token), Some(code)) = (request.present("mfa_token"), request.present(field))
     else {
-        return Err(ApiError::InvalidRequest(missing.into()));
+        return Err(ApiError::InvalidRequest(missing.into()).into());
     };
     let refuse = |why: &str| ApiError::InvalidToken(refused.into()).because(why.to_string());
     let now = world.now();
@@ -226,7 +227,7 @@ pub(super) fn refresh_grant(
     store: &Store,
     request: &TokenRequest,
     client: ClientIdx,
-) -> Result<TokenResponse, ApiError> {
+) -> Result<TokenResponse, Refusal> {
     let text = request
         .present("refresh_token")
         .ok_or_else(|| ApiError::InvalidRequest("No \"refresh_token\" parameter".into()))?;
@@ -240,7 +241,7 @@ pub(super) fn refresh_grant(
         return Err(invalid().because("unknown, used or other client's refresh token"));
     };
     if record.expires_at <= world.now() {
-        return Err(ApiError::InvalidGrant("Refresh token has expired".into()));
+        return Err(ApiError::InvalidGrant("Refresh token has expired".into()).into());
     }
     if !owner_exists(store, record.owner) {
         return Err(invalid().because("the token's owner no longer exists"));
@@ -272,7 +273,7 @@ pub(super) fn client_credentials_grant(
     request: &TokenRequest,
     client: ClientIdx,
     kind: &ClientKind,
-) -> Result<TokenResponse, ApiError> {
+) -> Result<TokenResponse, Refusal> {
     let product = match *kind {
         ClientKind::Product(product) => product,
         // A user's own client: the token acts for its owner (api-js `loginAsClientOwner`,

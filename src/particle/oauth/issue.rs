@@ -12,7 +12,7 @@ pub(crate) fn issue(
     client: ClientIdx,
     lifetime: i64,
     scope: Option<String>,
-) -> Result<TokenResponse, ApiError> {
+) -> Result<TokenResponse, Refusal> {
     let now = world.now();
     let expires_at = (lifetime > 0).then(|| now.saturating_add(lifetime.saturating_mul(1000)));
     // One fill for both tokens: one getrandom call per login instead of two.
@@ -56,7 +56,7 @@ pub(crate) fn authenticate_bearer(
     store: &Store,
     token: &str,
     now: Millis,
-) -> Result<(crate::tokens::TokenKey, AccessToken), ApiError> {
+) -> Result<(crate::tokens::TokenKey, AccessToken), Refusal> {
     let key = parse_token(token)
         .ok_or_else(|| ApiError::invalid_token().because("malformed access token"))?;
     let record = store

@@ -13,7 +13,7 @@ pub(crate) use issue::*;
 use serde::Serialize;
 
 use crate::clock::{parse_iso8601, Millis};
-use crate::error::ApiError;
+use crate::error::{ApiError, Refusal};
 use crate::support::text::truncate;
 use crate::tokens::{format_token, parse_token, secrets_equal};
 use crate::totp::OtpError;
@@ -63,7 +63,7 @@ const SUPPORTED_GRANTS: [&str; 5] = [
 ];
 
 /// Handles one token request end to end.
-pub(crate) fn grant(world: &World, request: &TokenRequest) -> Result<TokenResponse, ApiError> {
+pub(crate) fn grant(world: &World, request: &TokenRequest) -> Result<TokenResponse, Refusal> {
     // Row 2 / 2b: grant_type.
     let grant_type = request.param("grant_type").unwrap_or("");
     let grant_type = match SUPPORTED_GRANTS.iter().find(|g| **g == grant_type) {
@@ -74,7 +74,8 @@ pub(crate) fn grant(world: &World, request: &TokenRequest) -> Result<TokenRespon
         {
             return Err(ApiError::InvalidRequest(
                 "Invalid grant_type parameter or parameter missing".into(),
-            ))
+            )
+            .into())
         }
         None => {
             return Err(
@@ -93,7 +94,8 @@ pub(crate) fn grant(world: &World, request: &TokenRequest) -> Result<TokenRespon
     if !allowed {
         return Err(ApiError::InvalidClient(
             "The grant type is unauthorised for this client_id".into(),
-        ));
+        )
+        .into());
     }
     match grant_type {
         "password" => password_grant(world, &store, request, client_idx, &client_kind),
@@ -110,7 +112,7 @@ pub(crate) fn grant(world: &World, request: &TokenRequest) -> Result<TokenRespon
 fn authenticate_client(
     store: &Store,
     request: &TokenRequest,
-) -> Result<(ClientIdx, ClientKind), ApiError> {
+) -> Result<(ClientIdx, ClientKind), Refusal> {
     // A parseable Basic header wins even when its secret is empty (the body's fields are
     // then ignored, as the library does); empty values count as missing either way.
     let (id, secret) = match &request.basic {
@@ -129,7 +131,7 @@ pub(crate) fn authenticate_client_pair(
     store: &Store,
     id: Option<&str>,
     secret: Option<&str>,
-) -> Result<(ClientIdx, ClientKind), ApiError> {
+) -> Result<(ClientIdx, ClientKind), Refusal> {
     let secret = secret.filter(|s| !s.is_empty());
     let id = id
         .filter(|id| valid_client_id(id))
@@ -154,7 +156,7 @@ pub(crate) fn authenticate_client_pair(
 }
 
 /// §1.4: the requested lifetime in seconds (0 = never expires).
-fn requested_lifetime(world: &World, request: &TokenRequest) -> Result<i64, ApiError> {
+fn requested_lifetime(world: &World, request: &TokenRequest) -> Result<i64, Refusal> {
     let now = world.now();
     if let Some(at) = request.present("expires_at") {
         let at = parse_iso8601(at).ok_or_else(|| {
@@ -165,12 +167,14 @@ fn requested_lifetime(world: &World, request: &TokenRequest) -> Result<i64, ApiE
         if !crate::clock::representable(at) {
             return Err(ApiError::InvalidRequest(
                 "Invalid expires_at parameter: the date is past 9999-12-31".into(),
-            ));
+            )
+            .into());
         }
         if at <= now {
             return Err(ApiError::InvalidRequest(
                 "Invalid expires_at parameter: the date is in the past".into(),
-            ));
+            )
+            .into());
         }
         // Rounded up so that a near instant never reads as 0 ("never expires").
         return Ok((at - now + 999) / 1000);
@@ -181,13 +185,16 @@ fn requested_lifetime(world: &World, request: &TokenRequest) -> Result<i64, ApiE
             Ok(secs) if secs >= 0 && expiry_representable(now, secs) => Ok(secs),
             Ok(secs) if secs < 0 => Err(ApiError::InvalidRequest(
                 "Invalid expires_in parameter: must not be negative".into(),
-            )),
+            )
+            .into()),
             Ok(_) => Err(ApiError::InvalidRequest(
                 "Invalid expires_in parameter: the token would expire past 9999-12-31".into(),
-            )),
+            )
+            .into()),
             _ => Err(ApiError::InvalidRequest(
                 "Invalid expires_in parameter: must be a whole number of seconds".into(),
-            )),
+            )
+            .into()),
         },
     }
 }
@@ -200,7 +207,7 @@ pub(crate) fn expiry_representable(now: crate::clock::Millis, secs: i64) -> bool
         .is_some_and(crate::clock::representable)
 }
 
-fn scope_must_be_empty(request: &TokenRequest) -> Result<(), ApiError> {
+fn scope_must_be_empty(request: &TokenRequest) -> Result<(), Refusal> {
     match request.present("scope") {
         None => Ok(()),
         Some(scope) => Err(
@@ -256,7 +263,7 @@ mod tests {
         for _ in 0..100 {
             grant(&world, &login_request("user@example.com")).unwrap();
             let challenge = grant(&world, &login_request("mfa@example.com")).unwrap_err();
-            assert!(matches!(challenge.inner(), ApiError::MfaRequired { .. }));
+            assert!(matches!(challenge.error, ApiError::MfaRequired { .. }));
         }
         // Assert
         let store = world.store();
