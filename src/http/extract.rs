@@ -45,6 +45,22 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentWorld {
     }
 }
 
+/// When the request arrived, on its world's clock: the pipeline reads the clock once per
+/// request and inserts the reading for the extractors and handlers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RequestTime(pub crate::clock::Millis);
+
+/// The request's [`RequestTime`], or a fresh reading of `world`'s clock for a router
+/// used outside the pipeline.
+pub(crate) fn request_time(
+    extensions: &axum::http::Extensions,
+    world: &World,
+) -> crate::clock::Millis {
+    extensions
+        .get::<RequestTime>()
+        .map_or_else(|| world.now(), |t| t.0)
+}
+
 fn content_type(headers: &HeaderMap) -> &str {
     headers
         .get(header::CONTENT_TYPE)
@@ -158,12 +174,16 @@ impl FromRequest<AppState> for TokenForm {
             .because(reason));
         }
         let basic = basic_credentials(req.headers());
+        let now = match req.extensions().get::<CurrentWorld>() {
+            Some(CurrentWorld(world)) => request_time(req.extensions(), world),
+            None => return Err(ApiError::Unavailable.into()),
+        };
         let (_, bytes) = read_body(req, state.body_limit).await?;
         let params = parse_form(&bytes);
         if !params.within(MAX_FIELD_BYTES) {
             return Err(ApiError::InvalidRequest(field_too_long()).into());
         }
-        Ok(Self(TokenRequest { params, basic }))
+        Ok(Self(TokenRequest { params, basic, now }))
     }
 }
 
@@ -362,7 +382,8 @@ impl Caller {
         let body_is_json = is_json(&parts.headers);
         let token = find_bearer(&parts, &body, body_is_json)?;
         let store = world.store();
-        let (key, record) = authenticate_bearer(&store, &token, world.now())?;
+        let now = request_time(&parts.extensions, &world);
+        let (key, record) = authenticate_bearer(&store, &token, now)?;
         // §3.6: the route table decides whether this kind of token may call the route.
         check_need(&store, record.owner, need)?;
         drop(store);

@@ -74,9 +74,9 @@ pub(super) fn password_grant(
         let Owner::User(user) = owner else {
             return Err(ApiError::Unavailable.into());
         };
-        return Err(challenge(world, store, user, client, lifetime));
+        return Err(challenge(world, store, user, client, lifetime, request.now));
     }
-    issue(world, store, owner, client, lifetime, None)
+    issue_at(world, store, owner, client, lifetime, None, request.now)
 }
 
 /// Row 10: opens an MFA challenge and answers 403 `mfa_required`.
@@ -86,6 +86,7 @@ pub(super) fn challenge(
     user: UserId,
     client: ClientIdx,
     lifetime: i64,
+    now: Millis,
 ) -> Refusal {
     let mfa_token = world.generator.mfa_token();
     let ttl_ms = i64::try_from(world.settings.mfa_token_ttl_secs)
@@ -97,7 +98,7 @@ pub(super) fn challenge(
         MfaChallenge {
             user,
             client,
-            expires_at: world.now().saturating_add(ttl_ms),
+            expires_at: now.saturating_add(ttl_ms),
             failures: 0,
             lifetime,
         },
@@ -136,7 +137,7 @@ pub(super) fn mfa_grant(
         return Err(ApiError::InvalidRequest(missing.into()).into());
     };
     let refuse = |why: &str| ApiError::InvalidToken(refused.into()).because(why.to_string());
-    let now = world.now();
+    let now = request.now;
     // The entry guard holds the challenge's shard for the whole check, so two requests with
     // the same mfa_token are decided one after the other: at most one succeeds.
     let Some(mut entry) = store.mfa_challenges.occupied(mfa_token.to_string()) else {
@@ -164,7 +165,7 @@ pub(super) fn mfa_grant(
                 .secret
                 .verify(
                     code,
-                    world.clock.now_secs(),
+                    now.div_euclid(1000),
                     world.settings.otp_skew,
                     mfa.last_step,
                 )
@@ -199,13 +200,14 @@ pub(super) fn mfa_grant(
                 Some(_) => requested_lifetime(world, request)?,
                 None => challenge.lifetime,
             };
-            issue(
+            issue_at(
                 world,
                 store,
                 Owner::User(challenge.user),
                 client,
                 lifetime,
                 None,
+                request.now,
             )
         }
         Err(why) => {
@@ -240,7 +242,7 @@ pub(super) fn refresh_grant(
     else {
         return Err(invalid().because("unknown, used or other client's refresh token"));
     };
-    if record.expires_at <= world.now() {
+    if record.expires_at <= request.now {
         return Err(ApiError::InvalidGrant("Refresh token has expired".into()).into());
     }
     if !owner_exists(store, record.owner) {
@@ -253,7 +255,15 @@ pub(super) fn refresh_grant(
         Some(_) => requested_lifetime(world, request)?,
         None => record.lifetime,
     };
-    issue(world, store, record.owner, client, lifetime, None)
+    issue_at(
+        world,
+        store,
+        record.owner,
+        client,
+        lifetime,
+        None,
+        request.now,
+    )
 }
 
 pub(super) fn owner_exists(store: &Store, owner: Owner) -> bool {
@@ -287,7 +297,15 @@ pub(super) fn client_credentials_grant(
                         .because("the client's owner was deleted"),
                 );
             }
-            return issue(world, store, Owner::User(user), client, lifetime, None);
+            return issue_at(
+                world,
+                store,
+                Owner::User(user),
+                client,
+                lifetime,
+                None,
+                request.now,
+            );
         }
         ClientKind::Developer => {
             return Err(
@@ -298,13 +316,14 @@ pub(super) fn client_credentials_grant(
     };
     let lifetime = requested_lifetime(world, request)?;
     match request.present("scope") {
-        None => issue(
+        None => issue_at(
             world,
             store,
             Owner::Product(product),
             client,
             lifetime,
             None,
+            request.now,
         ),
         Some(scope) => {
             let customer = scope.strip_prefix("customer=").and_then(|email| {
@@ -315,13 +334,14 @@ pub(super) fn client_credentials_grant(
                     .map(|(i, _)| i)
             });
             match customer {
-                Some(index) => issue(
+                Some(index) => issue_at(
                     world,
                     store,
                     Owner::Customer(index),
                     client,
                     lifetime,
                     Some(scope.to_string()),
+                    request.now,
                 ),
                 None => Err(
                     ApiError::InvalidScope("Invalid scope".into()).because(format!(

@@ -13,7 +13,19 @@ pub(crate) fn issue(
     lifetime: i64,
     scope: Option<String>,
 ) -> Result<TokenResponse, Refusal> {
-    let now = world.now();
+    issue_at(world, store, owner, client, lifetime, scope, world.now())
+}
+
+/// [`issue`] for a request that arrived at `now` (the world's clock, read once for it).
+pub(crate) fn issue_at(
+    world: &World,
+    store: &Store,
+    owner: Owner,
+    client: ClientIdx,
+    lifetime: i64,
+    scope: Option<String>,
+    now: Millis,
+) -> Result<TokenResponse, Refusal> {
     let expires_at = (lifetime > 0).then(|| now.saturating_add(lifetime.saturating_mul(1000)));
     // One fill for both tokens: one getrandom call per login instead of two.
     let (access, refresh) = world.generator.token_pair();
