@@ -1,4 +1,4 @@
-//! The layering check (issue 13): every module of the library imports only from the
+//! The layering check: every module of the library imports only from the
 //! layers below its own, so imports run one way. Run it alone with
 //! `cargo test --test layering`.
 //!

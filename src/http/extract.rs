@@ -155,7 +155,7 @@ impl FromRequest<AppState> for TokenForm {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Refusal> {
         // §1.7 row 1: POST with a form body, nothing else.
         if req.method() != Method::POST || !is_form(req.headers()) {
-            // The journal says what arrived instead (issue 26): the answer is Particle's.
+            // The journal says what arrived instead, so a user can see why; the answer is Particle's.
             let received = req
                 .headers()
                 .get(header::CONTENT_TYPE)

@@ -319,7 +319,7 @@ where
 }
 
 /// `/`, `/__mock/` and `/__mock/ui/` (of the default world or a tenant) lead a browser to
-/// the dashboard with `307` (issue 26: a bare 404 was the first thing a new user saw);
+/// the dashboard with `307` (a bare 404 would be the first thing a new user sees);
 /// not with `--no-control`, where the dashboard is off.
 fn dashboard_redirect(state: &AppState, req: &Request) -> Option<Response> {
     if state.config.no_control || !matches!(*req.method(), Method::GET | Method::HEAD) {
