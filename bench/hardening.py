@@ -1,18 +1,18 @@
 #!/usr/bin/env python3
-"""Issue 16's before/after figures, for one mock binary: loopback only, bounded in count
-and time.
+"""Before/after figures of the hardening (caps, paging, bounded journal reads), for one
+mock binary: loopback only, bounded in count and time.
 
     python3 bench/hardening.py target/release/particle-auth-mock [--scale N]
 
 Prints one JSON object:
 - login_at_cap: p99 and worst latency (ms) of sequential password logins once the token
-  table is at --max-tokens (finding 4), and as many logins into a nearly empty table
-  after a warm-up (the baseline, same binary, same run), with the ratios at-cap / baseline;
+  table is at --max-tokens (an eviction must not scan the table), and as many logins
+  into a nearly empty table after a warm-up (the baseline, same binary, same run), with the ratios at-cap / baseline;
 - tokens_read: time and RSS (kB) before, at the peak during, and after reading every
   live token through GET /__mock/tokens (one answer where the binary sends them all,
-  following next_cursor with limit=1000 where it pages) (finding 6);
-- journal_limit_10: time (ms) of GET /__mock/journal?limit=10 on a full journal (finding
-  6), against GET /__mock/health (the baseline).
+  following next_cursor with limit=1000 where it pages);
+- journal_limit_10: time (ms) of GET /__mock/journal?limit=10 on a full journal,
+  against GET /__mock/health (the baseline).
 
 Run it once on the binary before the change and once after; compare the two objects.
 """

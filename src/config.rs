@@ -320,8 +320,8 @@ pub struct InvalidOption {
 }
 
 /// Parses `IP:PORT` (`--listen`, `--tls-listen`), saying what is expected when the value
-/// is a port alone, a host name or a URL (issue 26: "invalid socket address syntax" said
-/// nothing).
+/// is a port alone, a host name or a URL (the standard "invalid socket address syntax"
+/// says nothing).
 pub(crate) fn parse_address(text: &str) -> Result<SocketAddr, String> {
     let text = text.trim();
     if let Ok(address) = text.parse() {

@@ -4,8 +4,9 @@
 //! Particle's error bodies are not uniform (particle-api.md §5.3): OAuth-style
 //! `{"error","error_description"}` for `/oauth/token` and bearer checks, `{"ok":false,"error"}`
 //! for missing resources, `{"ok":false,"errors":[..]}` for the legacy Basic-auth routes.
-//! Each variant's doc names its status and body. A refusal may also carry a plain-words
-//! reason for the request journal ([`ApiError::because`]); it never reaches the body.
+//! Each variant's doc names its status and body. Inside the crate a refusal may also carry
+//! a plain-words reason for the request journal (`ApiError::because`, which makes a
+//! `Refusal`); the reason travels beside the error, never in its body.
 
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -146,14 +147,61 @@ pub enum ApiError {
     /// `--max-connections` are open.
     #[error("too many connections")]
     TooManyConnections,
-    /// Any other variant, plus a reason in words for the request journal.
-    #[error("{error}")]
-    Explained {
-        /// What the client sees.
-        error: Box<ApiError>,
-        /// Why, for the journal (secrets never go here).
-        reason: String,
-    },
+}
+
+/// An [`ApiError`] with the reason in words the request journal records for it (secrets
+/// never go there): what handlers and the domain return inside the crate when they know
+/// more than the client may see. The client sees `error` alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Refusal {
+    /// What the client sees.
+    pub(crate) error: ApiError,
+    /// Why, for the journal; `None` records the error's own description.
+    pub(crate) reason: Option<String>,
+}
+
+impl From<ApiError> for Refusal {
+    fn from(error: ApiError) -> Self {
+        Self {
+            error,
+            reason: None,
+        }
+    }
+}
+
+impl Refusal {
+    /// The reason in words for the journal: the explicit one, or the public description.
+    fn into_reason(self) -> (ApiError, String) {
+        match self.reason {
+            Some(reason) => (self.error, reason),
+            None => {
+                let reason = self.error.to_string();
+                (self.error, reason)
+            }
+        }
+    }
+
+    /// The reason the journal records, as [`IntoResponse`] attaches it.
+    #[cfg(test)]
+    pub(crate) fn reason(&self) -> String {
+        self.clone().into_reason().1
+    }
+}
+
+/// Shows what the client sees (the reason is for the journal only).
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let (error, reason) = self.into_reason();
+        let mut response = error.render();
+        response.extensions_mut().insert(RefusalReason(reason));
+        response
+    }
 }
 
 #[derive(Serialize)]
@@ -200,40 +248,17 @@ impl ApiError {
         }
     }
 
-    /// Attaches a reason in words for the request journal; the body is unchanged.
-    pub fn because(self, reason: impl Into<String>) -> Self {
-        Self::Explained {
-            error: Box::new(self.into_inner()),
-            reason: reason.into(),
-        }
-    }
-
-    fn into_inner(self) -> Self {
-        match self {
-            Self::Explained { error, .. } => error.into_inner(),
-            other => other,
-        }
-    }
-
-    /// The variant the client sees (without the journal reason).
-    pub fn inner(&self) -> &ApiError {
-        match self {
-            Self::Explained { error, .. } => error.inner(),
-            other => other,
+    /// This error with a reason in words for the request journal; the body is unchanged.
+    pub(crate) fn because(self, reason: impl Into<String>) -> Refusal {
+        Refusal {
+            error: self,
+            reason: Some(reason.into()),
         }
     }
 
     /// The HTTP status this error is answered with.
     pub fn status(&self) -> StatusCode {
         self.answer().status
-    }
-
-    /// The reason in words for the journal: the explicit one, or the public description.
-    pub fn reason(&self) -> String {
-        match self {
-            Self::Explained { reason, .. } => reason.clone(),
-            other => other.to_string(),
-        }
     }
 
     /// THE mapping of a variant to its answer: status, body and headers, in one
@@ -374,7 +399,6 @@ impl ApiError {
                 S::NOT_IMPLEMENTED,
                 &format!("Not implemented by particle-auth-mock: {route}"),
             ),
-            Self::Explained { error, .. } => error.answer(),
         }
     }
 }
@@ -441,6 +465,17 @@ pub(crate) fn no_store_headers(headers: &mut axum::http::HeaderMap) {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let mut response = self.render();
+        response
+            .extensions_mut()
+            .insert(RefusalReason(self.to_string()));
+        response
+    }
+}
+
+impl ApiError {
+    /// The answer as a response, without a journal reason.
+    fn render(&self) -> Response {
         let answer = self.answer();
         let body = answer
             .body
@@ -466,9 +501,6 @@ impl IntoResponse for ApiError {
         if answer.close {
             headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
-        response
-            .extensions_mut()
-            .insert(RefusalReason(self.reason()));
         response
     }
 }
@@ -636,11 +668,6 @@ mod tests {
                 501,
                 r#"{"ok":false,"error":"Not implemented by particle-auth-mock: GET /v1/libraries"}"#,
             ),
-            (
-                ApiError::NotFound("Not found".into()).because("unknown route"),
-                404,
-                r#"{"ok":false,"error":"Not found"}"#,
-            ),
         ];
         let covered: BTreeSet<usize> = cases.iter().map(|(error, ..)| variant(error)).collect();
         assert_eq!(covered, (0..VARIANTS).collect(), "a variant has no case");
@@ -660,7 +687,7 @@ mod tests {
                 "{body}"
             );
             assert_eq!(headers.get(header::PRAGMA).is_some(), oauth, "{body}");
-            let expected_retry = match error.inner() {
+            let expected_retry = match &error {
                 ApiError::TooManyConnections => Some("1"),
                 ApiError::TokenTableFull { .. } | ApiError::ServerFull { .. } => Some("60"),
                 _ => None,
@@ -671,11 +698,11 @@ mod tests {
                 "{body}"
             );
             let closes = matches!(
-                error.inner(),
+                &error,
                 ApiError::RequestTimeout | ApiError::TooManyConnections
             );
             assert_eq!(headers.get(header::CONNECTION).is_some(), closes, "{body}");
-            let challenges = matches!(error.inner(), ApiError::InvalidClient(_));
+            let challenges = matches!(&error, ApiError::InvalidClient(_));
             assert_eq!(
                 headers.get(header::WWW_AUTHENTICATE).is_some(),
                 challenges,
@@ -685,7 +712,7 @@ mod tests {
     }
 
     /// How many variants [`ApiError`] has; [`variant`] numbers them.
-    const VARIANTS: usize = 28;
+    const VARIANTS: usize = 27;
 
     /// Each variant's number: an exhaustive `match`, so a new variant does not compile
     /// here until it is numbered (and then the pin test wants a case for it).
@@ -718,7 +745,6 @@ mod tests {
             ApiError::BelongsToSomeoneElse => 24,
             ApiError::CompileRefused => 25,
             ApiError::NotImplemented(_) => 26,
-            ApiError::Explained { .. } => 27,
         }
     }
 
@@ -745,6 +771,10 @@ mod tests {
         let error = ApiError::InvalidGrant("User credentials are invalid".into())
             .because("wrong password for user@example.com");
         assert_eq!(error.reason(), "wrong password for user@example.com");
+        assert_eq!(
+            error.error,
+            ApiError::InvalidGrant("User credentials are invalid".into())
+        );
         let response = error.into_response();
         assert_eq!(
             response.extensions().get::<RefusalReason>().unwrap().0,

@@ -1,4 +1,4 @@
-//! The layering checks (issue 13): imports run one way. Run them alone with
+//! The layering checks: imports run one way. Run them alone with
 //! `cargo test --test layering`.
 //!
 //! 1. **Down the layers.** A file's layer is its top-level module under `src/`

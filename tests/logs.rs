@@ -1,4 +1,4 @@
-//! No secret in the logs (issue 8 §5): every event and span the library emits at TRACE
+//! No secret in the logs: every event and span the library emits at TRACE
 //! level during a full flow is captured, and no password, OTP, recovery code, client
 //! secret, TOTP secret or token appears in them, nor in the request journal
 //! (`GET /__mock/journal`).
@@ -189,7 +189,7 @@ async fn full_flow(mock: &TestMock) -> Vec<String> {
     secrets
 }
 
-/// Issue 16 finding 3: live tokens sent in every path encoding the router decodes, in
+/// Live tokens sent in every path encoding the router decodes, in
 /// the default world and under a tenant's `/t/<id>/` prefix. Returns the tokens and the
 /// tenant's journal.
 async fn encoding_tricks(mock: &TestMock) -> (Vec<String>, String) {

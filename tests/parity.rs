@@ -1,4 +1,4 @@
-//! The `parity` subcommand (issue 25), run as a process against targets the tests start:
+//! The `parity` subcommand, run as a process against targets the tests start:
 //! a second mock (no difference), a divergent stand-in in front of a mock (each
 //! difference reported exactly), the committed oracle snapshots, and the safety rules.
 //! Run alone with `cargo test --test parity`.

@@ -55,7 +55,9 @@ pub(crate) fn publish_as(
     device_id: &str,
     publish: Publish,
 ) -> Result<EventView, ApiError> {
-    Ok(publish_as_device(world, device_id, publish)?.view())
+    Ok(publish_as_device(world, device_id, publish)
+        .map_err(|refusal| refusal.error)?
+        .view())
 }
 
 /// The kept events after `after` whose name starts with `prefix`, waiting up to `wait`

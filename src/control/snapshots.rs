@@ -1,4 +1,4 @@
-//! Export and import of a world's state document (issue 26): the one place the control
+//! Export and import of a world's state document: the one place the control
 //! API and the Rust API ([`Controls`](crate::Controls)) turn bytes into a world.
 
 use crate::error::ApiError;

@@ -104,15 +104,14 @@ pub(crate) fn issue_token(world: &World, order: TokenOrder) -> Result<IssuedToke
         let client_name = order.client.as_deref().unwrap_or("particle");
         let (owner, client, email) = {
             let directory = store.directory.read();
-            let (id, user) = directory
-                .user_by_email(email)
-                .ok_or_else(|| not_found_user(email))?;
+            let (id, user) = directory.user_by_email(email).ok_or_else(not_found_user)?;
             let (client, _) = directory.client_by_id(client_name).ok_or_else(|| {
                 ApiError::BadRequest(format!("unknown client `{}`", truncate(client_name)))
             })?;
             (Owner::User(id), client, user.email.clone())
         };
-        let response = issue(world, &store, owner, client, lifetime, None)?;
+        let response =
+            issue(world, &store, owner, client, lifetime, None).map_err(|refusal| refusal.error)?;
         let expires_at = (lifetime > 0).then(|| iso8601(now.saturating_add(lifetime * 1000)));
         return Ok(IssuedToken {
             access_token: response.access_token,
@@ -157,7 +156,8 @@ pub(crate) fn issue_token(world: &World, order: TokenOrder) -> Result<IssuedToke
         team,
         friendly_name,
         scopes.clone(),
-    )?;
+    )
+    .map_err(|refusal| refusal.error)?;
     drop(directory);
     Ok(IssuedToken {
         access_token: format_token(&key),
@@ -279,8 +279,7 @@ fn describe_token(directory: &Directory, key: &TokenKey, token: &AccessToken) ->
 
 /// Revokes one live access token; 404 if there is no such token.
 pub(crate) fn revoke_token(world: &World, token: &str) -> Result<(), ApiError> {
-    let unknown =
-        || ApiError::NotFound("Token not found".into()).because("control: unknown access token");
+    let unknown = || ApiError::NotFound("Token not found".into());
     let key = crate::tokens::parse_token(token).ok_or_else(unknown)?;
     world
         .store()

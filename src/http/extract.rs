@@ -18,7 +18,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde::de::DeserializeOwned;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Refusal};
 use crate::http::routes::CurrentRoute;
 use crate::http::state::AppState;
 pub(crate) use crate::particle::forms::parse_form;
@@ -38,15 +38,31 @@ pub(crate) struct BodyLimit(pub usize);
 pub(crate) struct CurrentWorld(pub Arc<World>);
 
 impl<S: Send + Sync> FromRequestParts<S> for CurrentWorld {
-    type Rejection = ApiError;
+    type Rejection = Refusal;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Refusal> {
         parts
             .extensions
             .get::<CurrentWorld>()
             .cloned()
-            .ok_or(ApiError::Unavailable)
+            .ok_or(ApiError::Unavailable.into())
     }
+}
+
+/// When the request arrived, on its world's clock: the pipeline reads the clock once per
+/// request and inserts the reading for the extractors and handlers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RequestTime(pub crate::clock::Millis);
+
+/// The request's [`RequestTime`], or a fresh reading of `world`'s clock for a router
+/// used outside the pipeline.
+pub(crate) fn request_time(
+    extensions: &axum::http::Extensions,
+    world: &World,
+) -> crate::clock::Millis {
+    extensions
+        .get::<RequestTime>()
+        .map_or_else(|| world.now(), |t| t.0)
 }
 
 fn content_type(headers: &HeaderMap) -> &str {
@@ -82,7 +98,7 @@ fn media_type_is(content_type: &str, expected: &str) -> bool {
 /// (`pipeline::body_limit`, THE body limit; `fallback` only when the request did not
 /// pass the pipeline). Over the limit: 413; a body that cannot be read (a malformed
 /// chunk, a connection cut mid-body): 400 `invalid_request`.
-async fn read_body(req: Request, fallback: usize) -> Result<(Parts, Bytes), ApiError> {
+async fn read_body(req: Request, fallback: usize) -> Result<(Parts, Bytes), Refusal> {
     let limit = req
         .extensions()
         .get::<BodyLimit>()
@@ -95,11 +111,11 @@ async fn read_body(req: Request, fallback: usize) -> Result<(Parts, Bytes), ApiE
 }
 
 /// Why a body could not be read: over the limit, or not readable at all.
-fn body_error(error: axum::Error, limit: usize) -> ApiError {
+fn body_error(error: axum::Error, limit: usize) -> Refusal {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&error);
     while let Some(current) = cause {
         if current.is::<http_body_util::LengthLimitError>() {
-            return ApiError::PayloadTooLarge { limit };
+            return ApiError::PayloadTooLarge { limit }.into();
         }
         cause = current.source();
     }
@@ -112,9 +128,9 @@ fn body_error(error: axum::Error, limit: usize) -> ApiError {
 pub(crate) struct RawBody(pub Bytes);
 
 impl FromRequest<AppState> for RawBody {
-    type Rejection = ApiError;
+    type Rejection = Refusal;
 
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Refusal> {
         let (_, bytes) = read_body(req, state.body_limit).await?;
         Ok(Self(bytes))
     }
@@ -138,12 +154,12 @@ pub(crate) fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)>
 pub(crate) struct TokenForm(pub TokenRequest);
 
 impl FromRequest<AppState> for TokenForm {
-    type Rejection = ApiError;
+    type Rejection = Refusal;
 
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Refusal> {
         // §1.7 row 1: POST with a form body, nothing else.
         if req.method() != Method::POST || !is_form(req.headers()) {
-            // The journal says what arrived instead (issue 26): the answer is Particle's.
+            // The journal says what arrived instead, so a user can see why; the answer is Particle's.
             let received = req
                 .headers()
                 .get(header::CONTENT_TYPE)
@@ -162,12 +178,16 @@ impl FromRequest<AppState> for TokenForm {
             .because(reason));
         }
         let basic = basic_credentials(req.headers());
+        let now = match req.extensions().get::<CurrentWorld>() {
+            Some(CurrentWorld(world)) => request_time(req.extensions(), world),
+            None => return Err(ApiError::Unavailable.into()),
+        };
         let (_, bytes) = read_body(req, state.body_limit).await?;
         let params = parse_form(&bytes);
         if !params.within(MAX_FIELD_BYTES) {
-            return Err(ApiError::InvalidRequest(field_too_long()));
+            return Err(ApiError::InvalidRequest(field_too_long()).into());
         }
-        Ok(Self(TokenRequest { params, basic }))
+        Ok(Self(TokenRequest { params, basic, now }))
     }
 }
 
@@ -190,12 +210,12 @@ pub(crate) struct Caller {
 impl Caller {
     /// The human user behind the token, or the documented refusal for API users and
     /// product tokens (particle-api.md §3.6).
-    pub fn human(&self) -> Result<UserId, ApiError> {
+    pub fn human(&self) -> Result<UserId, Refusal> {
         crate::particle::scopes::human(self.token.owner)
     }
 
     /// The body's fields (a form, or a flat JSON object), as [`RawRequest::fields`].
-    pub fn fields(&self) -> Result<crate::particle::forms::FormFields, ApiError> {
+    pub fn fields(&self) -> Result<crate::particle::forms::FormFields, Refusal> {
         body_fields(&self.headers, &self.body)
     }
 
@@ -205,13 +225,13 @@ impl Caller {
     }
 
     /// Decodes the body as JSON (or as a form when that is what was sent).
-    pub fn body<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+    pub fn body<T: DeserializeOwned>(&self) -> Result<T, Refusal> {
         decode_body(&self.body, self.body_is_json)
     }
 }
 
 /// Decodes a JSON body, or a form body into the same type; clear 400 otherwise.
-pub(crate) fn decode_body<T: DeserializeOwned>(bytes: &[u8], is_json: bool) -> Result<T, ApiError> {
+pub(crate) fn decode_body<T: DeserializeOwned>(bytes: &[u8], is_json: bool) -> Result<T, Refusal> {
     let bytes = if bytes.iter().all(u8::is_ascii_whitespace) {
         b"{}".as_slice()
     } else {
@@ -219,30 +239,32 @@ pub(crate) fn decode_body<T: DeserializeOwned>(bytes: &[u8], is_json: bool) -> R
     };
     if is_json || bytes.first() == Some(&b'{') {
         if !json_strings_within(bytes, MAX_FIELD_BYTES) {
-            return Err(ApiError::BadRequest(field_too_long()));
+            return Err(ApiError::BadRequest(field_too_long()).into());
         }
         // Every typed body is an object: serde would read a struct from an array (`[]`
         // taken as "no fields", i.e. all defaults) and some types from `null`.
         if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-            return Err(ApiError::BadRequest(
-                "The request body must be a JSON object".into(),
-            ));
+            return Err(
+                ApiError::BadRequest("The request body must be a JSON object".into()).into(),
+            );
         }
         serde_json::from_slice(bytes).map_err(|e| {
             ApiError::BadRequest(format!(
                 "Invalid JSON body: {}",
                 without_values(&e.to_string())
             ))
+            .into()
         })
     } else {
         if !parse_form(bytes).within(MAX_FIELD_BYTES) {
-            return Err(ApiError::BadRequest(field_too_long()));
+            return Err(ApiError::BadRequest(field_too_long()).into());
         }
         serde_urlencoded::from_bytes(bytes).map_err(|e| {
             ApiError::BadRequest(format!(
                 "Invalid form body: {}",
                 without_values(&e.to_string())
             ))
+            .into()
         })
     }
 }
@@ -268,7 +290,7 @@ pub(crate) fn find_bearer(
     parts: &Parts,
     body: &[u8],
     body_is_json: bool,
-) -> Result<String, ApiError> {
+) -> Result<String, Refusal> {
     let header = parts.headers.get(header::AUTHORIZATION);
     let query_token = parts.uri.query().and_then(|q| {
         parse_form(q.as_bytes())
@@ -291,12 +313,13 @@ pub(crate) fn find_bearer(
         return Err(ApiError::InvalidRequest(
             "Only one method may be used to authenticate at a time (Auth header,  GET or POST)."
                 .into(),
-        ));
+        )
+        .into());
     }
     if let Some(value) = header {
         return bearer_token(value.to_str().unwrap_or(""))
             .map(str::to_owned)
-            .ok_or_else(|| ApiError::InvalidRequest("Malformed auth header".into()));
+            .ok_or_else(|| ApiError::InvalidRequest("Malformed auth header".into()).into());
     }
     if let Some(token) = query_token {
         return Ok(token);
@@ -305,37 +328,36 @@ pub(crate) fn find_bearer(
         if parts.method == Method::GET {
             return Err(ApiError::InvalidRequest(
                 "Method cannot be GET When putting the token in the body.".into(),
-            ));
+            )
+            .into());
         }
         if !is_form(&parts.headers) {
             return Err(ApiError::InvalidRequest(
                 "When putting the token in the body, content type must be application/x-www-form-urlencoded."
                     .into(),
-            ));
+            ).into());
         }
         return Ok(token);
     }
-    Err(ApiError::InvalidRequest(
-        "The access token was not found".into(),
-    ))
+    Err(ApiError::InvalidRequest("The access token was not found".into()).into())
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for CurrentRoute {
-    type Rejection = ApiError;
+    type Rejection = Refusal;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Refusal> {
         parts
             .extensions
             .get::<CurrentRoute>()
             .copied()
-            .ok_or(ApiError::Unavailable)
+            .ok_or(ApiError::Unavailable.into())
     }
 }
 
 impl FromRequest<AppState> for Caller {
-    type Rejection = ApiError;
+    type Rejection = Refusal;
 
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Refusal> {
         let world = req
             .extensions()
             .get::<CurrentWorld>()
@@ -359,12 +381,13 @@ impl Caller {
         req: Request,
         state: &AppState,
         need: Need,
-    ) -> Result<Self, ApiError> {
+    ) -> Result<Self, Refusal> {
         let (parts, body) = read_body(req, state.body_limit).await?;
         let body_is_json = is_json(&parts.headers);
         let token = find_bearer(&parts, &body, body_is_json)?;
         let store = world.store();
-        let (key, record) = authenticate_bearer(&store, &token, world.now())?;
+        let now = request_time(&parts.extensions, &world);
+        let (key, record) = authenticate_bearer(&store, &token, now)?;
         // §3.6: the route table decides whether this kind of token may call the route.
         check_need(&store, record.owner, need)?;
         drop(store);
@@ -387,7 +410,7 @@ pub(crate) fn refuse_bearer_by_table(
     world: &World,
     headers: &HeaderMap,
     need: Need,
-) -> Result<(), ApiError> {
+) -> Result<(), Refusal> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -410,9 +433,9 @@ pub(crate) struct RawRequest {
 }
 
 impl FromRequest<AppState> for RawRequest {
-    type Rejection = ApiError;
+    type Rejection = Refusal;
 
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Refusal> {
         let (parts, body) = read_body(req, state.body_limit).await?;
         Ok(Self {
             headers: parts.headers,
@@ -424,7 +447,7 @@ impl FromRequest<AppState> for RawRequest {
 impl RawRequest {
     /// The body's fields: a form, or a JSON object whose string, number and boolean
     /// values become text; anything else is a clear 400.
-    pub fn fields(&self) -> Result<crate::particle::forms::FormFields, ApiError> {
+    pub fn fields(&self) -> Result<crate::particle::forms::FormFields, Refusal> {
         body_fields(&self.headers, &self.body)
     }
 
@@ -449,11 +472,11 @@ impl RawRequest {
 pub(crate) fn body_fields(
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<crate::particle::forms::FormFields, ApiError> {
+) -> Result<crate::particle::forms::FormFields, Refusal> {
     if !is_json(headers) && body.first() != Some(&b'{') {
         let fields = parse_form(body);
         if !fields.within(MAX_FIELD_BYTES) {
-            return Err(ApiError::BadRequest(field_too_long()));
+            return Err(ApiError::BadRequest(field_too_long()).into());
         }
         return Ok(fields);
     }
@@ -461,7 +484,7 @@ pub(crate) fn body_fields(
         return Ok(crate::particle::forms::FormFields::default());
     }
     if !json_strings_within(body, MAX_FIELD_BYTES) {
-        return Err(ApiError::BadRequest(field_too_long()));
+        return Err(ApiError::BadRequest(field_too_long()).into());
     }
     let map: serde_json::Map<String, serde_json::Value> =
         serde_json::from_slice(body).map_err(|e| {
@@ -525,9 +548,9 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 pub(crate) struct JsonOrForm<T>(pub T);
 
 impl<T: DeserializeOwned> FromRequest<AppState> for JsonOrForm<T> {
-    type Rejection = ApiError;
+    type Rejection = Refusal;
 
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Refusal> {
         let json = is_json(req.headers());
         let (_, bytes) = read_body(req, state.body_limit).await?;
         decode_body(&bytes, json).map(Self)
@@ -554,7 +577,7 @@ mod tests {
         let p = parts(Method::GET, "/", &[("authorization", "bearer abc")]);
         assert_eq!(
             find_bearer(&p, b"", false).unwrap_err(),
-            ApiError::InvalidRequest("Malformed auth header".into())
+            ApiError::InvalidRequest("Malformed auth header".into()).into()
         );
         let p = parts(
             Method::GET,

@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::clock::iso8601;
-use crate::error::ApiError;
+use crate::error::{ApiError, Refusal};
 use crate::tokens::secrets_equal;
 use crate::totp::{OtpError, TotpSecret};
 use crate::world::store::{Mfa, Owner, PendingEnrolment, Store, UserId};
@@ -74,14 +74,14 @@ fn device_filter(owner: Owner, store: &Store) -> Option<DeviceFilter> {
 
 /// The same refusal the route table gives (`scopes::check_need` runs first; this is the
 /// domain's own guard).
-fn refuse_non_human() -> ApiError {
+fn refuse_non_human() -> Refusal {
     crate::particle::scopes::not_allowed(
         "an API user or product token called a person-only endpoint",
     )
 }
 
 /// §5.1 for a user or a customer token.
-pub(crate) fn user_info(world: &World, owner: Owner) -> Result<UserInfo, ApiError> {
+pub(crate) fn user_info(world: &World, owner: Owner) -> Result<UserInfo, Refusal> {
     let store = world.store();
     let devices = devices_of(world, owner)?;
     let directory = store.directory.read();
@@ -183,7 +183,7 @@ pub(crate) fn device_json(
 }
 
 /// §5.2: the caller's devices (a user's own, or a customer's within its product).
-pub(crate) fn devices_of(world: &World, owner: Owner) -> Result<Vec<Value>, ApiError> {
+pub(crate) fn devices_of(world: &World, owner: Owner) -> Result<Vec<Value>, Refusal> {
     let store = world.store();
     let filter = device_filter(owner, &store).ok_or_else(refuse_non_human)?;
     let now = world.now();
@@ -205,7 +205,7 @@ pub(crate) struct EnrolmentStart {
 }
 
 /// §4.1 begin: a fresh secret and an `mfa_token` that confirms it.
-pub(crate) fn begin_enrolment(world: &World, user: UserId) -> Result<EnrolmentStart, ApiError> {
+pub(crate) fn begin_enrolment(world: &World, user: UserId) -> Result<EnrolmentStart, Refusal> {
     let store = world.store();
     let mut directory = store.directory.write();
     let u = directory
@@ -214,7 +214,8 @@ pub(crate) fn begin_enrolment(world: &World, user: UserId) -> Result<EnrolmentSt
     if u.mfa.is_some() {
         return Err(ApiError::BadRequest(
             "Multi-factor authentication is already enabled for this account.".into(),
-        ));
+        )
+        .into());
     }
     let secret = TotpSecret::from_base32(&world.generator.totp_secret())
         .map_err(|_| ApiError::Unavailable)?;
@@ -258,16 +259,14 @@ pub(crate) fn confirm_enrolment(
     user: UserId,
     calling_token: crate::tokens::TokenKey,
     body: EnrolmentConfirm,
-) -> Result<Enrolled, ApiError> {
+) -> Result<Enrolled, Refusal> {
     let otp = match &body.otp {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Number(n)) => format!("{n:0>6}"),
         _ => String::new(),
     };
     let (Some(mfa_token), false) = (body.mfa_token.as_deref(), otp.is_empty()) else {
-        return Err(ApiError::BadRequest(
-            "You must provide otp and mfa_token.".into(),
-        ));
+        return Err(ApiError::BadRequest("You must provide otp and mfa_token.".into()).into());
     };
     let store = world.store();
     let codes = {
@@ -330,7 +329,7 @@ pub(crate) struct DisableMfa {
 }
 
 /// §4.1 disable: needs the account password.
-pub(crate) fn disable_mfa(world: &World, user: UserId, body: DisableMfa) -> Result<(), ApiError> {
+pub(crate) fn disable_mfa(world: &World, user: UserId, body: DisableMfa) -> Result<(), Refusal> {
     let store = world.store();
     let mut directory = store.directory.write();
     let u = directory
@@ -338,7 +337,7 @@ pub(crate) fn disable_mfa(world: &World, user: UserId, body: DisableMfa) -> Resu
         .ok_or_else(ApiError::invalid_token)?;
     let password = body.current_password.unwrap_or_default();
     if password.is_empty() {
-        return Err(ApiError::BadRequest("current_password is required.".into()));
+        return Err(ApiError::BadRequest("current_password is required.".into()).into());
     }
     if !u.password.matches(&password) {
         return Err(ApiError::BadRequest("Incorrect current_password.".into())
@@ -347,7 +346,8 @@ pub(crate) fn disable_mfa(world: &World, user: UserId, body: DisableMfa) -> Resu
     if u.mfa.is_none() {
         return Err(ApiError::BadRequest(
             "Multi-factor authentication is not enabled for this account.".into(),
-        ));
+        )
+        .into());
     }
     u.mfa = None;
     Ok(())

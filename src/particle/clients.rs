@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Refusal};
 use crate::particle::scopes::{authorize, authorize_developer, TeamRef};
 use crate::tokens::format_token;
 use crate::world::store::{Client, ClientIdx, ClientKind, Directory, Owner, Team, UserId};
@@ -101,7 +101,7 @@ fn kind_of(
     caller: Owner,
     owner: ClientOwner<'_>,
     write: bool,
-) -> Result<ClientKind, ApiError> {
+) -> Result<ClientKind, Refusal> {
     match owner {
         ClientOwner::User(user) => Ok(ClientKind::User(user)),
         ClientOwner::Product(target) => {
@@ -117,14 +117,14 @@ fn kind_of(
             };
             match team {
                 Team::Product(id) => Ok(ClientKind::Product(id)),
-                Team::Org(_) => Err(crate::particle::scopes::product_permission_denied()),
+                Team::Org(_) => Err(crate::particle::scopes::product_permission_denied().into()),
             }
         }
     }
 }
 
 /// The scope as stored: a string as sent, an object or array as its space-joined values.
-fn scope_text(scope: Option<Value>) -> Result<Option<String>, ApiError> {
+fn scope_text(scope: Option<Value>) -> Result<Option<String>, Refusal> {
     let text = match scope {
         None | Some(Value::Null) => return Ok(None),
         Some(Value::String(s)) => s,
@@ -138,10 +138,10 @@ fn scope_text(scope: Option<Value>) -> Result<Option<String>, ApiError> {
             .map(|(k, v)| v.as_str().map_or_else(|| k.clone(), str::to_string))
             .collect::<Vec<_>>()
             .join(" "),
-        Some(_) => return Err(bad("scope must be a string.")),
+        Some(_) => return Err(bad("scope must be a string.").into()),
     };
     if text.len() > MAX_NAME {
-        return Err(bad("scope is too long."));
+        return Err(bad("scope is too long.").into());
     }
     Ok(Some(text.trim().to_string()).filter(|s| !s.is_empty()))
 }
@@ -156,7 +156,7 @@ pub(crate) fn list_clients(
     world: &World,
     caller: Owner,
     owner: ClientOwner<'_>,
-) -> Result<ClientList, ApiError> {
+) -> Result<ClientList, Refusal> {
     let store = world.store();
     let directory = store.directory.read();
     let kind = kind_of(&directory, caller, owner, false)?;
@@ -175,23 +175,23 @@ pub(crate) fn create_client(
     caller: Owner,
     owner: ClientOwner<'_>,
     spec: ClientSpec,
-) -> Result<OneClient, ApiError> {
+) -> Result<OneClient, Refusal> {
     let name = spec
         .name
         .map(|n| n.trim().to_string())
         .filter(|n| !n.is_empty())
         .ok_or_else(|| bad("name is required."))?;
     if name.len() > MAX_NAME {
-        return Err(bad(format!("name is too long (at most {MAX_NAME} bytes).")));
+        return Err(bad(format!("name is too long (at most {MAX_NAME} bytes).")).into());
     }
     let client_type = spec.client_type.unwrap_or_else(|| "installed".into());
     let redirect_uri = spec.redirect_uri.filter(|u| !u.trim().is_empty());
     match (client_type.as_str(), &redirect_uri) {
         ("installed", _) => {}
         ("web", Some(uri)) if uri.len() <= MAX_URI => {}
-        ("web", Some(_)) => return Err(bad("redirect_uri is too long.")),
-        ("web", None) => return Err(bad("redirect_uri is required for a web client.")),
-        _ => return Err(bad("type must be installed or web.")),
+        ("web", Some(_)) => return Err(bad("redirect_uri is too long.").into()),
+        ("web", None) => return Err(bad("redirect_uri is required for a web client.").into()),
+        _ => return Err(bad("type must be installed or web.").into()),
     }
     let scope = scope_text(spec.scope)?;
     let store = world.store();
@@ -203,14 +203,14 @@ pub(crate) fn create_client(
     // The cap counts live clients; a deleted one's slot is taken again once no token
     // names it (its tokens stay valid, A4.4, and must keep naming it).
     if directory.clients.iter().filter(|c| c.live).count() >= MAX_CLIENTS {
-        return Err(bad("Too many OAuth clients in this mock world."));
+        return Err(bad("Too many OAuth clients in this mock world.").into());
     }
     let reuse =
         directory.clients.iter().enumerate().position(|(i, c)| {
             !c.live && ClientIdx::try_from(i).is_ok_and(|i| !named.contains(&i))
         });
     if reuse.is_none() && ClientIdx::try_from(directory.clients.len()).is_err() {
-        return Err(bad("Too many OAuth clients in this mock world."));
+        return Err(bad("Too many OAuth clients in this mock world.").into());
     }
     let base = slug(&name);
     let id = loop {
@@ -258,12 +258,12 @@ fn find_mut<'d>(
     directory: &'d mut Directory,
     kind: &ClientKind,
     id: &str,
-) -> Result<&'d mut Client, ApiError> {
+) -> Result<&'d mut Client, Refusal> {
     directory
         .clients
         .iter_mut()
         .find(|c| c.live && &c.kind == kind && c.id == id)
-        .ok_or_else(|| ApiError::NotFound("Client not found".into()))
+        .ok_or_else(|| ApiError::NotFound("Client not found".into()).into())
 }
 
 /// A4.3: a new name and/or scope; the answer omits the secret ("never displayed again").
@@ -273,13 +273,13 @@ pub(crate) fn update_client(
     owner: ClientOwner<'_>,
     id: &str,
     spec: ClientSpec,
-) -> Result<OneClient, ApiError> {
+) -> Result<OneClient, Refusal> {
     let name = spec.name.map(|n| n.trim().to_string());
     if name.as_deref() == Some("") {
-        return Err(bad("name must not be empty."));
+        return Err(bad("name must not be empty.").into());
     }
     if name.as_ref().is_some_and(|n| n.len() > MAX_NAME) {
-        return Err(bad("name is too long."));
+        return Err(bad("name is too long.").into());
     }
     let scope = scope_text(spec.scope)?;
     let store = world.store();
@@ -305,7 +305,7 @@ pub(crate) fn delete_client(
     caller: Owner,
     owner: ClientOwner<'_>,
     id: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), Refusal> {
     let store = world.store();
     let mut directory = store.directory.write();
     let kind = kind_of(&directory, caller, owner, true)?;

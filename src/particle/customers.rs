@@ -3,7 +3,7 @@
 //! customer token; their password set; deleted with their tokens. Listing lives with the
 //! other product resources (`products::list_customers`). Free of HTTP.
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Refusal};
 use crate::particle::forms::FormFields;
 use crate::particle::oauth::{authenticate_client_pair, issue, TokenResponse};
 use crate::particle::scopes::{authorize_developer, TeamRef};
@@ -39,11 +39,9 @@ pub(crate) fn create_customer(
     target: TeamRef<'_>,
     creator: CustomerCreator,
     fields: &FormFields,
-) -> Result<TokenResponse, ApiError> {
+) -> Result<TokenResponse, Refusal> {
     if fields.get("response_type").is_some() {
-        return Err(bad(
-            "The implicit variant (response_type=token) is not emulated.",
-        ));
+        return Err(bad("The implicit variant (response_type=token) is not emulated.").into());
     }
     let email = fields
         .get("email")
@@ -54,7 +52,7 @@ pub(crate) fn create_customer(
             message: "Email is required".into(),
         })?;
     if email.len() > MAX_EMAIL {
-        return Err(bad("email is too long."));
+        return Err(bad("email is too long.").into());
     }
     let no_password = matches!(fields.get("no_password"), Some("true" | "1"));
     let password = fields
@@ -62,12 +60,10 @@ pub(crate) fn create_customer(
         .filter(|p| !p.is_empty())
         .map(str::to_string);
     if password.as_ref().is_some_and(|p| p.len() > MAX_PASSWORD) {
-        return Err(bad("password is too long."));
+        return Err(bad("password is too long.").into());
     }
     if password.is_none() && !no_password {
-        return Err(bad(
-            "Give a password, or no_password=true for a shadow customer.",
-        ));
+        return Err(bad("Give a password, or no_password=true for a shadow customer.").into());
     }
     let store = world.store();
     let (product, client) = {
@@ -112,10 +108,10 @@ pub(crate) fn create_customer(
     let index = {
         let mut directory = store.directory.write();
         if directory.customer_by_email(product, &email).is_some() {
-            return Err(bad("Customer already exists"));
+            return Err(bad("Customer already exists").into());
         }
         if !has_room(&directory.customers, MAX_CUSTOMERS) {
-            return Err(bad("Too many customers in this mock world."));
+            return Err(bad("Too many customers in this mock world.").into());
         }
         let slot = next_slot(&directory.customers);
         let index = u32::try_from(slot).map_err(|_| ApiError::Unavailable)?;
@@ -155,17 +151,17 @@ fn find(
     caller: Owner,
     target: TeamRef<'_>,
     email: &str,
-) -> Result<(u32, u32), ApiError> {
+) -> Result<(u32, u32), Refusal> {
     let store = world.store();
     let directory = store.directory.read();
     let team = authorize_developer(&directory, caller, target, true)?;
     let Team::Product(product) = team else {
-        return Err(crate::particle::scopes::product_permission_denied());
+        return Err(crate::particle::scopes::product_permission_denied().into());
     };
     directory
         .customer_by_email(product, email.trim())
         .map(|(i, _)| (i, product))
-        .ok_or_else(|| ApiError::NotFound("Customer not found".into()))
+        .ok_or_else(|| ApiError::NotFound("Customer not found".into()).into())
 }
 
 /// A3.3: sets a customer's password (`customers:update`).
@@ -175,12 +171,12 @@ pub(crate) fn set_password(
     target: TeamRef<'_>,
     email: &str,
     password: Option<&str>,
-) -> Result<(), ApiError> {
+) -> Result<(), Refusal> {
     let password = password
         .filter(|p| !p.is_empty())
         .ok_or_else(|| bad("password is required."))?;
     if password.len() > MAX_PASSWORD {
-        return Err(bad("password is too long."));
+        return Err(bad("password is too long.").into());
     }
     let (index, _) = find(world, caller, target, email)?;
     let store = world.store();
@@ -198,7 +194,7 @@ pub(crate) fn delete_customer(
     caller: Owner,
     target: TeamRef<'_>,
     email: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), Refusal> {
     let (index, product) = find(world, caller, target, email)?;
     let store = world.store();
     {

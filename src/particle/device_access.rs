@@ -14,7 +14,7 @@
 //!
 //! A device that is unknown and one the caller may not see are indistinguishable (D1).
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Refusal};
 use crate::particle::scopes::{authorize, covers, resolve, role_in};
 use crate::world::fixtures::DeviceFixture;
 use crate::world::store::{Directory, Owner, Team, TeamRef};
@@ -47,18 +47,24 @@ pub(crate) enum Lookup {
     /// Unknown, or not the caller's to see (the route picks its answer: D9).
     NotVisible,
     /// Visible, but this caller may not do this (or the product is not theirs).
-    Refused(ApiError),
+    Refused(Refusal),
+}
+
+impl From<Refusal> for Lookup {
+    fn from(e: Refusal) -> Self {
+        Lookup::Refused(e)
+    }
 }
 
 impl From<ApiError> for Lookup {
     fn from(e: ApiError) -> Self {
-        Lookup::Refused(e)
+        Lookup::Refused(e.into())
     }
 }
 
 impl Lookup {
     /// The answer of routes other than functions: `403 Permission Denied` (D9).
-    pub(crate) fn permission_denied(self) -> ApiError {
+    pub(crate) fn permission_denied(self) -> Refusal {
         match self {
             Lookup::NotVisible => {
                 ApiError::DevicePermissionDenied.because("unknown device or not the caller's")

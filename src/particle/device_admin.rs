@@ -6,7 +6,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{json, Map, Value};
 
 use crate::clock::iso8601;
-use crate::error::ApiError;
+use crate::error::{ApiError, Refusal};
 use crate::particle::account::device_json;
 use crate::particle::device_access::{locate, Action, Lookup, Via};
 use crate::particle::device_calls::DeviceEffect;
@@ -31,7 +31,7 @@ pub(crate) fn show_device(
     caller: Owner,
     via: Via<'_>,
     device: &str,
-) -> Result<Value, ApiError> {
+) -> Result<Value, Refusal> {
     let store = world.store();
     let directory = store.directory.read();
     let index =
@@ -67,11 +67,12 @@ pub(crate) fn claim_device(
     world: &World,
     caller: Owner,
     request: &ClaimRequest,
-) -> Result<Value, ApiError> {
+) -> Result<Value, Refusal> {
     if request.product_id.is_some() {
         return Err(ApiError::NotImplemented(
             "POST /v1/devices with product_id (provisioning)".into(),
-        ));
+        )
+        .into());
     }
     let id = request
         .id
@@ -125,7 +126,7 @@ pub(crate) fn claim_device(
         Some(_) if request.request_transfer == Some(true) => {
             return Ok(json!({ "ok": true, "transfer_requested": true }));
         }
-        Some(_) => return Err(ApiError::BelongsToSomeoneElse),
+        Some(_) => return Err(ApiError::BelongsToSomeoneElse.into()),
         None => {
             match product {
                 Some(_) => d.customer = Some(account),
@@ -152,7 +153,7 @@ pub(crate) fn release_device(
     caller: Owner,
     via: Via<'_>,
     device: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), Refusal> {
     let store = world.store();
     let mut directory = store.directory.write();
     let index = locate(&directory, caller, via, device, Action::Change)
@@ -223,7 +224,7 @@ struct CheckedUpdate {
 }
 
 impl DeviceUpdate {
-    fn check(&self) -> Result<CheckedUpdate, ApiError> {
+    fn check(&self) -> Result<CheckedUpdate, Refusal> {
         let name = match &self.name {
             None => None,
             Some(n) => {
@@ -231,7 +232,8 @@ impl DeviceUpdate {
                 if n.is_empty() || n.chars().count() > MAX_NAME || n.chars().any(char::is_control) {
                     return Err(ApiError::BadRequest(format!(
                         "A device name is 1 to {MAX_NAME} characters."
-                    )));
+                    ))
+                    .into());
                 }
                 Some(n.to_string())
             }
@@ -243,7 +245,8 @@ impl DeviceUpdate {
             Some(_) => {
                 return Err(ApiError::BadRequest(format!(
                     "notes must be text of at most {MAX_NOTES} characters, or null."
-                )))
+                ))
+                .into())
             }
         };
         let desired_firmware_version = match &self.desired_firmware_version {
@@ -259,7 +262,8 @@ impl DeviceUpdate {
             Some(_) => {
                 return Err(ApiError::BadRequest(
                     "desired_firmware_version must be a version number, or null to unlock.".into(),
-                ))
+                )
+                .into())
             }
         };
         if let Some(groups) = &self.groups {
@@ -272,7 +276,8 @@ impl DeviceUpdate {
                     "groups: at most {} names of 1 to {} characters, no commas.",
                     crate::world::fixtures::MAX_GROUPS,
                     crate::world::fixtures::MAX_GROUP
-                )));
+                ))
+                .into());
             }
         }
         Ok(CheckedUpdate {
@@ -304,9 +309,9 @@ pub(crate) fn update_device(
     via: Via<'_>,
     device: &str,
     update: &DeviceUpdate,
-) -> Result<Value, ApiError> {
+) -> Result<Value, Refusal> {
     if update.is_empty() {
-        return Err(ApiError::BadRequest("Nothing to do?".into()));
+        return Err(ApiError::BadRequest("Nothing to do?".into()).into());
     }
     let checked = update.check()?;
     let store = world.store();
@@ -326,7 +331,8 @@ pub(crate) fn update_device(
             return Err(ApiError::BadRequest(format!(
                 "The name {} is already taken by another of the owner's devices.",
                 truncate(name)
-            )));
+            ))
+            .into());
         }
     }
     let d = directory
@@ -393,7 +399,7 @@ pub(crate) fn ping_device(
     caller: Owner,
     via: Via<'_>,
     device: &str,
-) -> Result<Ping, ApiError> {
+) -> Result<Ping, Refusal> {
     let store = world.store();
     let directory = store.directory.read();
     let index = locate(&directory, caller, via, device, Action::Operate)
@@ -416,7 +422,7 @@ pub(crate) fn create_claim_code(
     caller: Owner,
     product: Option<TeamRef<'_>>,
     device_hint: Option<&str>,
-) -> Result<ClaimCodeReply, ApiError> {
+) -> Result<ClaimCodeReply, Refusal> {
     let store = world.store();
     let mut directory = store.directory.write();
     let product = match product {
@@ -493,7 +499,7 @@ pub(crate) fn flash_device(
     via: Via<'_>,
     device: &str,
     file: &[u8],
-) -> Result<(FlashReply, Vec<DeviceEffect>), ApiError> {
+) -> Result<(FlashReply, Vec<DeviceEffect>), Refusal> {
     let store = world.store();
     let directory = store.directory.read();
     let index = locate(&directory, caller, via, device, Action::Change)

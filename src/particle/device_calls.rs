@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::clock::{iso8601, Millis};
-use crate::error::ApiError;
+use crate::error::{ApiError, Refusal};
 use crate::particle::device_access::{locate, Action, Lookup, Via};
 use crate::particle::events::{publish_as_device, publish_special, Publish, SpecialEvent};
 use crate::world::devices::{argument_limit, CallerKind, FunctionCall};
@@ -68,19 +68,25 @@ pub(crate) struct Called {
 #[derive(Debug)]
 pub(crate) enum Unanswered {
     /// Any refusal, answered at once.
-    Refused(ApiError),
+    Refused(Refusal),
     /// The device is offline: answer `error` after `delay_ms` of the world's clock.
     Offline {
         /// The timeout answer.
-        error: ApiError,
+        error: Refusal,
         /// How long the cloud waits for the device first (0: at once).
         delay_ms: u64,
     },
 }
 
+impl From<Refusal> for Unanswered {
+    fn from(e: Refusal) -> Self {
+        Unanswered::Refused(e)
+    }
+}
+
 impl From<ApiError> for Unanswered {
     fn from(e: ApiError) -> Self {
-        Unanswered::Refused(e)
+        Unanswered::Refused(e.into())
     }
 }
 

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::clock::Millis;
-use crate::error::ApiError;
+use crate::error::{ApiError, Refusal};
 use crate::particle::account::device_json;
 use crate::particle::scopes::{authorize, product_by_id, TeamRef};
 use crate::world::fixtures::DeviceFixture;
@@ -52,7 +52,7 @@ impl DeviceQuery {
         groups: Option<&str>,
         sort_attr: Option<&str>,
         sort_dir: Option<&str>,
-    ) -> Result<Self, ApiError> {
+    ) -> Result<Self, Refusal> {
         let text = |v: Option<&str>| {
             v.map(str::trim).filter(|v| !v.is_empty()).map(|v| {
                 v.chars()
@@ -72,13 +72,15 @@ impl DeviceQuery {
                 return Err(ApiError::BadRequest(format!(
                     "sortAttr must be one of deviceId, deviceName, online, lastHeard, platformId (got `{}`).",
                     crate::support::text::truncate(other)
-                )))
+                )).into())
             }
         };
         let descending = match sort_dir.map(|d| d.trim().to_ascii_lowercase()).as_deref() {
             None | Some("" | "asc") => false,
             Some("desc") => true,
-            Some(_) => return Err(ApiError::BadRequest("sortDir must be asc or desc.".into())),
+            Some(_) => {
+                return Err(ApiError::BadRequest("sortDir must be asc or desc.".into()).into())
+            }
         };
         Ok(Self {
             device_id: text(device_id),
@@ -159,16 +161,17 @@ pub(crate) fn add_devices(
     caller: Owner,
     target: TeamRef<'_>,
     ids: &[String],
-) -> Result<AddedDevices, ApiError> {
+) -> Result<AddedDevices, Refusal> {
     if ids.is_empty() {
         return Err(ApiError::BadRequest(
             "Give a device id (`id`) or a file of ids (`file`).".into(),
-        ));
+        )
+        .into());
     }
     if ids.len() > MAX_IDS_PER_ADD {
-        return Err(ApiError::BadRequest(format!(
-            "At most {MAX_IDS_PER_ADD} device ids at once."
-        )));
+        return Err(
+            ApiError::BadRequest(format!("At most {MAX_IDS_PER_ADD} device ids at once.")).into(),
+        );
     }
     let store = world.store();
     let mut directory = store.directory.write();
@@ -219,7 +222,7 @@ pub(crate) fn remove_device(
     caller: Owner,
     target: TeamRef<'_>,
     device_id: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), Refusal> {
     let store = world.store();
     let mut directory = store.directory.write();
     let team = authorize(&directory, caller, target)?;

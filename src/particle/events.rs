@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Refusal};
 use crate::events::{Audience, Event, EventFilter, NewEvent, Party, Scope, Source};
 use crate::particle::scopes::{authorize, authorize_developer, insufficient_scope, role_in};
 use crate::support::text::truncate;
@@ -69,7 +69,7 @@ pub(crate) fn plan_stream(
     owner: Owner,
     target: StreamTarget<'_>,
     prefix: Option<&str>,
-) -> Result<StreamPlan, ApiError> {
+) -> Result<StreamPlan, Refusal> {
     let prefix: Option<Box<str>> = prefix.filter(|p| !p.is_empty()).map(Into::into);
     let store = world.store();
     let directory = store.directory.read();
@@ -77,9 +77,7 @@ pub(crate) fn plan_stream(
         StreamTarget::Public => {
             if prefix.is_none() {
                 // D5.1: exact body, since May 2018.
-                return Err(ApiError::BadRequest(
-                    "event prefix filter is required".into(),
-                ));
+                return Err(ApiError::BadRequest("event prefix filter is required".into()).into());
             }
             (Scope::OwnedOrPublic(party(owner)), false)
         }
@@ -93,7 +91,7 @@ pub(crate) fn plan_stream(
         }
         StreamTarget::Product(p) => match authorize(&directory, owner, TeamRef::Product(p))? {
             Team::Product(id) => (Scope::Product(id), true),
-            Team::Org(_) => return Err(ApiError::Unavailable),
+            Team::Org(_) => return Err(ApiError::Unavailable.into()),
         },
         StreamTarget::ProductDevice(p, id) | StreamTarget::OrgDevice(p, id) => {
             let target = match target {
@@ -109,7 +107,7 @@ pub(crate) fn plan_stream(
         }
         StreamTarget::Org(o) => match authorize(&directory, owner, TeamRef::Org(o))? {
             Team::Org(id) => (Scope::Org(id.into()), true),
-            Team::Product(_) => return Err(ApiError::Unavailable),
+            Team::Product(_) => return Err(ApiError::Unavailable.into()),
         },
     };
     Ok(StreamPlan {
@@ -119,11 +117,11 @@ pub(crate) fn plan_stream(
 }
 
 /// D1's refusal for a device that is unknown or not the caller's (the same body).
-fn foreign_device() -> ApiError {
+fn foreign_device() -> Refusal {
     ApiError::DevicePermissionDenied.because("event stream of an unknown or foreign device")
 }
 
-fn find_device<'a>(directory: &'a Directory, id: &str) -> Result<&'a DeviceFixture, ApiError> {
+fn find_device<'a>(directory: &'a Directory, id: &str) -> Result<&'a DeviceFixture, Refusal> {
     directory
         .devices
         .iter()
@@ -238,27 +236,29 @@ pub(crate) struct Publish {
 }
 
 /// Checks a name and data against D6's limits: a clear 400 for each failure.
-fn check_event(name: Option<&str>, data: Option<&str>, max_data: usize) -> Result<(), ApiError> {
+fn check_event(name: Option<&str>, data: Option<&str>, max_data: usize) -> Result<(), Refusal> {
     let name = name.unwrap_or("");
     if name.is_empty() {
-        return Err(ApiError::BadRequest("Event name is required.".into()));
+        return Err(ApiError::BadRequest("Event name is required.".into()).into());
     }
     if name.len() > MAX_NAME_BYTES || !name.bytes().all(|b| (0x20..0x7f).contains(&b)) {
         return Err(ApiError::BadRequest(format!(
             "Event name must be 1 to {MAX_NAME_BYTES} printable ASCII characters (got `{}`).",
             truncate(name)
-        )));
+        ))
+        .into());
     }
     let lower = name.to_ascii_lowercase();
     if lower.starts_with("spark") || lower.starts_with("particle") {
         return Err(ApiError::BadRequest(
             "Event names starting with spark or particle are reserved for the cloud.".into(),
-        ));
+        )
+        .into());
     }
     if data.is_some_and(|d| d.len() > max_data) {
-        return Err(ApiError::BadRequest(format!(
-            "Event data must be at most {max_data} bytes."
-        )));
+        return Err(
+            ApiError::BadRequest(format!("Event data must be at most {max_data} bytes.")).into(),
+        );
     }
     Ok(())
 }
@@ -272,7 +272,7 @@ pub(crate) fn publish_from_api(
     owner: Owner,
     product: Option<&str>,
     publish: Publish,
-) -> Result<Arc<Event>, ApiError> {
+) -> Result<Arc<Event>, Refusal> {
     check_event(
         publish.name.as_deref(),
         publish.data.as_deref(),
@@ -337,7 +337,7 @@ pub(crate) fn publish_as_device(
     world: &World,
     device_id: &str,
     publish: Publish,
-) -> Result<Arc<Event>, ApiError> {
+) -> Result<Arc<Event>, Refusal> {
     check_event(
         publish.name.as_deref(),
         publish.data.as_deref(),
@@ -392,7 +392,7 @@ pub(crate) fn publish_special(
     world: &World,
     device_id: &str,
     special: SpecialEvent,
-) -> Result<Arc<Event>, ApiError> {
+) -> Result<Arc<Event>, Refusal> {
     let (id, audience, userid) = device_facts(world, device_id)?;
     let new = NewEvent {
         name: special.name().into(),
@@ -410,7 +410,7 @@ pub(crate) fn publish_special(
 fn device_facts(
     world: &World,
     device_id: &str,
-) -> Result<(String, Audience, Option<String>), ApiError> {
+) -> Result<(String, Audience, Option<String>), Refusal> {
     let store = world.store();
     let directory = store.directory.read();
     let device = directory

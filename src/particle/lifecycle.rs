@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::clock::{iso8601, Millis};
-use crate::error::ApiError;
+use crate::error::{ApiError, Refusal};
 use crate::particle::account::{user_info, UserInfo};
 use crate::support::text::truncate;
 use crate::tokens::{format_token, secrets_equal};
@@ -152,9 +152,11 @@ fn bad(message: impl Into<String>) -> ApiError {
 }
 
 /// A non-empty, bounded text field.
-fn bounded(value: Option<String>, name: &str, max: usize) -> Result<Option<String>, ApiError> {
+fn bounded(value: Option<String>, name: &str, max: usize) -> Result<Option<String>, Refusal> {
     match value {
-        Some(v) if v.len() > max => Err(bad(format!("{name} is too long (at most {max} bytes)."))),
+        Some(v) if v.len() > max => {
+            Err(bad(format!("{name} is too long (at most {max} bytes).")).into())
+        }
         other => Ok(other),
     }
 }
@@ -170,7 +172,7 @@ fn normalize_username(raw: &str) -> Option<String> {
     ok.then_some(name)
 }
 
-fn apply_info(user: &mut User, info: AccountInfoIn) -> Result<(), ApiError> {
+fn apply_info(user: &mut User, info: AccountInfoIn) -> Result<(), Refusal> {
     if let Some(v) = bounded(info.first_name, "first_name", MAX_TEXT)? {
         user.first_name = v;
     }
@@ -187,17 +189,17 @@ fn apply_info(user: &mut User, info: AccountInfoIn) -> Result<(), ApiError> {
 }
 
 /// A2.1: creates an account. Errors are `{"ok":false,"errors":[..]}` as the old CLI reads them.
-pub(crate) fn sign_up(world: &World, body: SignUp) -> Result<(), ApiError> {
+pub(crate) fn sign_up(world: &World, body: SignUp) -> Result<(), Refusal> {
     let (Some(username), Some(password)) = (
         body.username.filter(|u| !u.trim().is_empty()),
         body.password.filter(|p| !p.is_empty()),
     ) else {
-        return Err(sign_up_error("username and password required"));
+        return Err(sign_up_error("username and password required").into());
     };
     let username = normalize_username(&username)
         .ok_or_else(|| sign_up_error("username must be an email address"))?;
     if password.len() > MAX_TEXT {
-        return Err(sign_up_error("password is too long"));
+        return Err(sign_up_error("password is too long").into());
     }
     let store = world.store();
     let mut directory = store.directory.write();
@@ -206,7 +208,7 @@ pub(crate) fn sign_up(world: &World, body: SignUp) -> Result<(), ApiError> {
             .because(format!("sign-up of existing user {}", truncate(&username))));
     }
     if !has_room(&directory.users, MAX_USERS) {
-        return Err(sign_up_error("Too many users in this mock world"));
+        return Err(sign_up_error("Too many users in this mock world").into());
     }
     let mut user = User {
         email: username.clone(),
@@ -229,7 +231,7 @@ pub(crate) fn sign_up(world: &World, body: SignUp) -> Result<(), ApiError> {
 }
 
 /// Checks `current_password` (A2.3: 400 `Bad password`, never 401).
-fn check_password(user: &User, given: Option<&str>, name: &str) -> Result<(), ApiError> {
+fn check_password(user: &User, given: Option<&str>, name: &str) -> Result<(), Refusal> {
     let given = given
         .filter(|p| !p.is_empty())
         .ok_or_else(|| bad(format!("{name} is required.")))?;
@@ -247,7 +249,7 @@ pub(crate) fn change_account(
     world: &World,
     user: UserId,
     body: AccountChange,
-) -> Result<ChangeAnswer, ApiError> {
+) -> Result<ChangeAnswer, Refusal> {
     let store = world.store();
     let message = {
         let mut directory = store.directory.write();
@@ -257,7 +259,7 @@ pub(crate) fn change_account(
                     .ok_or_else(|| bad("username must be an email address."))?;
                 let current = directory.user(user).map(|u| u.email.clone());
                 if current.as_deref() != Some(name.as_str()) && directory.username_taken(&name) {
-                    return Err(bad("User already exists"));
+                    return Err(bad("User already exists").into());
                 }
                 Some(name)
             }
@@ -265,7 +267,7 @@ pub(crate) fn change_account(
         };
         let new_password = bounded(body.password, "password", MAX_TEXT)?;
         if new_password.as_deref() == Some("") {
-            return Err(bad("password must not be empty."));
+            return Err(bad("password must not be empty.").into());
         }
         let u = directory
             .user_mut(user)
@@ -273,9 +275,7 @@ pub(crate) fn change_account(
         if new_username.is_some() || new_password.is_some() {
             check_password(u, body.current_password.as_deref(), "current_password")?;
         } else if body.account_info.is_none() {
-            return Err(bad(
-                "Nothing to update: give account_info, username or password.",
-            ));
+            return Err(bad("Nothing to update: give account_info, username or password.").into());
         }
         if let Some(info) = body.account_info {
             apply_info(u, info)?;
@@ -322,7 +322,7 @@ pub(crate) fn delete_account(
     world: &World,
     user: UserId,
     body: AccountDeletion,
-) -> Result<OkMessage, ApiError> {
+) -> Result<OkMessage, Refusal> {
     let store = world.store();
     {
         let mut directory = store.directory.write();
@@ -342,7 +342,7 @@ pub(crate) fn delete_account(
 
 /// A2.5 request: a reset token for a known user (readable through the control API); the
 /// same 200 for an unknown one, so the route cannot be used to probe for accounts.
-pub(crate) fn request_reset(world: &World, body: ResetRequest) -> Result<OkMessage, ApiError> {
+pub(crate) fn request_reset(world: &World, body: ResetRequest) -> Result<OkMessage, Refusal> {
     let username = body
         .username
         .filter(|u| !u.trim().is_empty())
@@ -364,16 +364,16 @@ pub(crate) fn request_reset(world: &World, body: ResetRequest) -> Result<OkMessa
 }
 
 /// A2.5 redemption: sets the password of the reset's user; the token works once.
-pub(crate) fn redeem_reset(world: &World, body: ResetRedemption) -> Result<(), ApiError> {
+pub(crate) fn redeem_reset(world: &World, body: ResetRedemption) -> Result<(), Refusal> {
     let (Some(username), Some(token), Some(password)) = (
         body.username.filter(|v| !v.is_empty()),
         body.token.filter(|v| !v.is_empty()),
         body.password.filter(|v| !v.is_empty()),
     ) else {
-        return Err(bad("username, token and password are required."));
+        return Err(bad("username, token and password are required.").into());
     };
     if password.len() > MAX_TEXT {
-        return Err(bad("password is too long."));
+        return Err(bad("password is too long.").into());
     }
     let invalid = || bad("Invalid or expired token");
     let now = world.now();
@@ -400,7 +400,7 @@ pub(crate) fn redeem_reset(world: &World, body: ResetRedemption) -> Result<(), A
 
 /// A2.6: a stable 24-hex id (the user's index, so it survives a username change) and the
 /// email, with or without `?tracking=1`.
-pub(crate) fn identify(world: &World, owner: Owner) -> Result<Identity, ApiError> {
+pub(crate) fn identify(world: &World, owner: Owner) -> Result<Identity, Refusal> {
     let store = world.store();
     let directory = store.directory.read();
     let (prefix, index, email) = match owner {

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Refusal};
 use crate::particle::devices::{product_device_json, DeviceQuery};
 use crate::particle::scopes::{authorize, product_by_id, TeamRef};
 use crate::world::fixtures::DeviceFixture;
@@ -29,7 +29,7 @@ pub(crate) struct Paging {
 impl Paging {
     /// Parses the query values; a value that is not a positive integer is a 400, a
     /// `per_page` above 100 is clamped to 100.
-    pub(crate) fn parse(page: Option<&str>, per_page: Option<&str>) -> Result<Self, ApiError> {
+    pub(crate) fn parse(page: Option<&str>, per_page: Option<&str>) -> Result<Self, Refusal> {
         let positive = |name: &str, text: &str| {
             text.trim()
                 .parse::<usize>()
@@ -162,7 +162,7 @@ pub(crate) fn list_orgs(world: &World, user: crate::world::store::UserId) -> Val
 /// `GET /v1/products` and `GET /v1/user/products` (`products:list`, account spec A6):
 /// the products the caller may see: a human's (directly or through an org), an API
 /// user's team's, a product token's own.
-pub(crate) fn list_products(world: &World, caller: Owner) -> Result<Value, ApiError> {
+pub(crate) fn list_products(world: &World, caller: Owner) -> Result<Value, Refusal> {
     let store = world.store();
     let directory = store.directory.read();
     let visible = |p: &Product| {
@@ -192,7 +192,7 @@ pub(crate) fn get_product(
     world: &World,
     caller: Owner,
     target: TeamRef<'_>,
-) -> Result<Value, ApiError> {
+) -> Result<Value, Refusal> {
     let store = world.store();
     let directory = store.directory.read();
     let team = authorize(&directory, caller, target)?;
@@ -205,12 +205,12 @@ pub(crate) fn list_org_products(
     world: &World,
     caller: Owner,
     target: TeamRef<'_>,
-) -> Result<Value, ApiError> {
+) -> Result<Value, Refusal> {
     let store = world.store();
     let directory = store.directory.read();
     let team = authorize(&directory, caller, target)?;
     let Team::Org(org) = &team else {
-        return Err(ApiError::NotFound("Organization not found.".into()));
+        return Err(ApiError::NotFound("Organization not found.".into()).into());
     };
     let products: Vec<Value> = directory
         .products
@@ -229,7 +229,7 @@ pub(crate) fn list_devices(
     target: TeamRef<'_>,
     paging: Paging,
     query: &DeviceQuery,
-) -> Result<DeviceList, ApiError> {
+) -> Result<DeviceList, Refusal> {
     let store = world.store();
     let directory = store.directory.read();
     let team = authorize(&directory, caller, target)?;
@@ -262,7 +262,7 @@ pub(crate) fn list_customers(
     caller: Owner,
     target: TeamRef<'_>,
     paging: Paging,
-) -> Result<CustomerList, ApiError> {
+) -> Result<CustomerList, Refusal> {
     let store = world.store();
     let directory = store.directory.read();
     let team = authorize(&directory, caller, target)?;

@@ -15,7 +15,7 @@
 //!
 //! Free of HTTP: methods and route patterns are plain strings.
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Refusal};
 use crate::support::text::truncate;
 pub(crate) use crate::world::store::TeamRef;
 use crate::world::store::{ApiUserId, Directory, Owner, Product, Store, Team, UserId};
@@ -62,12 +62,12 @@ impl Need {
 
 /// The documented refusal for a token that is not the kind a route is for (§3.6, exact
 /// body), with `why` for the journal.
-pub(crate) fn not_allowed(why: &str) -> ApiError {
+pub(crate) fn not_allowed(why: &str) -> Refusal {
     ApiError::api_users_not_allowed().because(why.to_string())
 }
 
 /// The human user behind `owner`, or the documented refusal.
-pub(crate) fn human(owner: Owner) -> Result<UserId, ApiError> {
+pub(crate) fn human(owner: Owner) -> Result<UserId, Refusal> {
     match owner {
         Owner::User(id) => Ok(id),
         _ => Err(not_allowed("a non-user token called a human-only endpoint")),
@@ -78,7 +78,7 @@ pub(crate) fn human(owner: Owner) -> Result<UserId, ApiError> {
 ///
 /// Takes the store rather than the directory so that only an API user's call on a scoped
 /// route reads the directory (its lock is not taken on the hot path of other tokens).
-pub(crate) fn check_need(store: &Store, owner: Owner, need: Need) -> Result<(), ApiError> {
+pub(crate) fn check_need(store: &Store, owner: Owner, need: Need) -> Result<(), Refusal> {
     match need {
         Need::AnyToken | Need::Public => Ok(()),
         Need::Human => human(owner).map(|_| ()),
@@ -104,7 +104,7 @@ pub(crate) fn check_need(store: &Store, owner: Owner, need: Need) -> Result<(), 
 }
 
 /// Whether the API user holds `scope`; the §3.6 refusal otherwise.
-fn api_user_scope(store: &Store, id: ApiUserId, scope: &str) -> Result<(), ApiError> {
+fn api_user_scope(store: &Store, id: ApiUserId, scope: &str) -> Result<(), Refusal> {
     let directory = store.directory.read();
     let api_user = directory
         .api_user(id)
@@ -117,7 +117,7 @@ fn api_user_scope(store: &Store, id: ApiUserId, scope: &str) -> Result<(), ApiEr
 }
 
 /// `403 unauthorized` naming the missing scope (the real wording is unknown, §3.6).
-pub(crate) fn insufficient_scope(scope: &str) -> ApiError {
+pub(crate) fn insufficient_scope(scope: &str) -> Refusal {
     ApiError::Unauthorized(format!(
         "Insufficient scope: this endpoint requires {scope}"
     ))
@@ -146,12 +146,12 @@ pub(crate) fn product_by_id(directory: &Directory, team: &Team) -> Result<Produc
 }
 
 /// The refusal for a role too low for a change (account spec A1's suggestion).
-pub(crate) fn role_permission_denied(why: &str) -> ApiError {
+pub(crate) fn role_permission_denied(why: &str) -> Refusal {
     ApiError::Forbidden("Permission Denied".into()).because(why.to_string())
 }
 
 /// The team a path names, or 403 `Permission denied` (product) / 404 `Organization not found.`.
-pub(crate) fn resolve(directory: &Directory, target: TeamRef<'_>) -> Result<Team, ApiError> {
+pub(crate) fn resolve(directory: &Directory, target: TeamRef<'_>) -> Result<Team, Refusal> {
     directory.team(target).ok_or_else(|| match target {
         TeamRef::Product(key) => {
             product_permission_denied().because(format!("unknown product `{}`", truncate(key)))
@@ -208,7 +208,7 @@ pub(crate) fn authorize(
     directory: &Directory,
     owner: Owner,
     target: TeamRef<'_>,
-) -> Result<Team, ApiError> {
+) -> Result<Team, Refusal> {
     let team = resolve(directory, target)?;
     let word = team_word(&team);
     match owner {
@@ -259,7 +259,7 @@ pub(crate) fn authorize_admin(
     directory: &Directory,
     owner: Owner,
     target: TeamRef<'_>,
-) -> Result<Team, ApiError> {
+) -> Result<Team, Refusal> {
     let user = human(owner)?;
     let team = authorize(directory, owner, target)?;
     if !matches!(
@@ -284,7 +284,7 @@ pub(crate) fn authorize_developer(
     owner: Owner,
     target: TeamRef<'_>,
     product_token_may: bool,
-) -> Result<Team, ApiError> {
+) -> Result<Team, Refusal> {
     let team = authorize(directory, owner, target)?;
     match owner {
         Owner::User(user)
@@ -321,8 +321,8 @@ mod tests {
         let refusal = check_need(&store, api, Need::Scope("customers:list")).unwrap_err();
         assert_eq!(refusal.reason(), "missing scope customers:list");
         assert_eq!(
-            check_need(&store, api, Need::Person).unwrap_err().inner(),
-            &ApiError::api_users_not_allowed()
+            check_need(&store, api, Need::Person).unwrap_err().error,
+            ApiError::api_users_not_allowed()
         );
     }
 
@@ -347,8 +347,8 @@ mod tests {
         assert_eq!(
             authorize(&dir, Owner::User(user), TeamRef::Product("nope"))
                 .unwrap_err()
-                .inner(),
-            &ApiError::Forbidden("Permission denied".into())
+                .error,
+            ApiError::Forbidden("Permission denied".into())
         );
     }
 }

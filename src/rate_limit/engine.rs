@@ -17,26 +17,16 @@ use arc_swap::ArcSwap;
 use dashmap::mapref::entry::Entry;
 use smallvec::SmallVec;
 
-/// What an answer of `POST /oauth/token` means for the failure streak.
+/// What a `POST /oauth/token` request means for the client's failure streak, as the
+/// login code reports it (`particle::oauth::login_outcome`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TokenOutcome {
-    /// 200: the streak starts again.
+    /// A token was issued: the streak starts again.
     Success,
-    /// 400, 401 or the handler's 429: one more failure.
+    /// A malformed request or a failed credential: one more failure.
     Failure,
-    /// Anything else (403 `mfa_required`, 5xx): no change.
+    /// Anything else (an MFA challenge, the mock's own failures): no change.
     Neutral,
-}
-
-impl TokenOutcome {
-    /// Classifies an answer's status code.
-    pub(crate) fn of_status(status: u16) -> Self {
-        match status {
-            200 => TokenOutcome::Success,
-            400 | 401 | 429 => TokenOutcome::Failure,
-            _ => TokenOutcome::Neutral,
-        }
-    }
 }
 
 /// A refused request.

@@ -1,6 +1,6 @@
 //! Per-client rate limits (particle-api.md §6): windows, the failed-login lockout,
 //! bounded memory and the `Retry-After` arithmetic. No HTTP here: the middleware
-//! (`middleware::rate_limit`) feeds plain values in and renders the verdicts.
+//! (`http::pipeline::limit`) feeds plain values in and renders the verdicts.
 //!
 //! # Rules
 //!
@@ -16,6 +16,9 @@
 //! | `password-reset-post` | `POST /v1/user/password-reset` | 100 / 300 s |
 //! | `password-reset-put` | `PUT /v1/user/password-reset` | 100 / 300 s |
 //! | `events` | `GET /v1/events…` and the device/product/org event streams | 100 / 300 s |
+//!
+//! The route table (`http::routes`) gives each row its rule; its test
+//! `routes_map_to_their_rules` asserts the routes this table names.
 //!
 //! A request counts against `global` and against its route's rule, if any; it is
 //! admitted only if every applicable rule has room, and only an admitted request is

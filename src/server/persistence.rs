@@ -1,4 +1,4 @@
-//! The state file (`--state-file`, issue 26): the default world is loaded from it at
+//! The state file (`--state-file`): the default world is loaded from it at
 //! start and written to it after changes (at most once per `--state-save-interval-ms`)
 //! and at shutdown. A write is atomic: a temporary file in the same directory, fsync,
 //! rename over the old file, fsync of the directory; a crash at any point leaves the old

@@ -1,4 +1,4 @@
-//! HTTPS (`--tls`, issue 26): a rustls acceptor with either the user's certificate
+//! HTTPS (`--tls`): a rustls acceptor with either the user's certificate
 //! (`--tls-cert`/`--tls-key`) or one made at start for `localhost`, `127.0.0.1`, `::1`
 //! and every `--allowed-host`, signed by a local CA made at the same time, whose PEM is
 //! written where clients can be told to trust it (`--tls-ca-out`). rustls with ring, so

@@ -15,7 +15,7 @@ use crate::world::fixtures::{
 impl Fixtures {
     /// Checks the document in one pass per section: every cross-reference is a hash
     /// lookup in the keys gathered so far, so a document of n records costs O(n) (a
-    /// scan per reference made a large document quadratic: issue 27).
+    /// scan per reference made a large document quadratic).
     pub(super) fn validate(&self) -> Result<(), String> {
         if let Some(section) = &self.rate_limits {
             section.validate("rate_limits.")?;

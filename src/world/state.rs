@@ -1,4 +1,4 @@
-//! The state document: one world written as versioned JSON and read back (issue 26).
+//! The state document: one world written as versioned JSON and read back.
 //! `GET`/`PUT /__mock/state`, [`Controls::export_state`](crate::Controls::export_state)
 //! and the `--state-file` all speak it.
 //!

@@ -227,7 +227,7 @@ async fn the_library_resets_to_another_document_and_freezes_and_resumes_the_cloc
     assert!(mock.server.controls().clock_state().frozen);
 }
 
-/// Issue 16 finding 9: the clock API refuses instants outside 1970..=9999.
+/// The clock API refuses instants outside 1970..=9999.
 #[tokio::test]
 async fn the_clock_api_refuses_instants_outside_the_representable_range() {
     // Arrange

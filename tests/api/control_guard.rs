@@ -168,7 +168,7 @@ async fn every_path_the_openapi_description_lists_exists_in_the_router() {
 /// A request: method, path, headers, body.
 type Case<'a> = (Method, &'a str, Vec<(&'a str, &'a str)>, Option<&'a str>);
 
-/// Issue 16 finding 1: what a web page could send to the control API, each refused.
+/// What a web page could send to the control API, each refused.
 #[tokio::test]
 async fn cross_site_control_requests_are_refused_with_403_json_and_no_cors_header() {
     // Arrange

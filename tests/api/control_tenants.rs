@@ -263,7 +263,7 @@ async fn a_tenant_has_its_own_users_totp_codes_tokens_and_journal_from_rust() {
         .is_empty());
 }
 
-/// Issue 16 finding 10: an HTTP/1.0 request without a `Host` header gets the bound
+/// An HTTP/1.0 request without a `Host` header gets the bound
 /// address (the real port), never the `--listen` port 0.
 #[tokio::test]
 async fn a_tenant_created_without_a_host_header_reports_the_bound_address() {
@@ -311,7 +311,7 @@ async fn login_at(mock: &TestMock, base: &str, expires_in: &str) -> (u16, serde_
     status_and_json(response).await
 }
 
-/// Issue 16 finding 7: `--max-total-tokens` caps the credentials of all worlds together.
+/// `--max-total-tokens` caps the credentials of all worlds together.
 /// A tenant's flood makes room with the tenant's own tokens, never another world's, and
 /// is refused `503 server_full` once it has none that may go.
 #[tokio::test]

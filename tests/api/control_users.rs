@@ -377,7 +377,7 @@ async fn live_tokens_come_in_pages_with_the_total() {
     assert_eq!(bad, 400);
 }
 
-/// Issue 16 finding 6: every control list pages with `limit` and `next_cursor`, and
+/// Every control list pages with `limit` and `next_cursor`, and
 /// following the cursors visits each item once.
 #[tokio::test]
 async fn control_lists_page_with_limit_and_a_cursor() {

@@ -1,4 +1,4 @@
-//! The first hour (issue 26): the dashboard is one redirect away from `/`, and a refused
+//! The first hour: the dashboard is one redirect away from `/`, and a refused
 //! token request says in the journal what it received.
 
 use reqwest::redirect::Policy;

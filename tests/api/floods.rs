@@ -1,4 +1,4 @@
-//! Floods (issue 8 §6): bursts of distinct client addresses and of token issues, and the
+//! Floods: bursts of distinct client addresses and of token issues, and the
 //! tracked-client and live-token counts staying within their caps.
 
 use std::sync::Arc;
@@ -103,7 +103,7 @@ async fn a_burst_of_token_issues_keeps_the_live_tokens_within_the_cap() {
     assert!(mock.server.controls().live_tokens().len() <= 20);
 }
 
-/// Issue 16 finding 5: 2,000 never-expiring logins against a small cap evict neither the
+/// 2,000 never-expiring logins against a small cap evict neither the
 /// fixture tokens nor any token already handed out; once only never-expiring tokens
 /// remain, a new one is refused 503 `token_table_full`.
 #[tokio::test]
@@ -179,7 +179,7 @@ async fn expiring_logins_at_the_cap_evict_the_soonest_to_expire_but_never_a_fixt
     assert!(mock.server.controls().live_tokens().len() <= 10);
 }
 
-/// Issue 16 finding 4: at the cap a new token evicts exactly one token, the one soonest
+/// At the cap a new token evicts exactly one token, the one soonest
 /// to expire (no batch, no scan of the table), and the count stays at the cap.
 #[tokio::test]
 async fn each_token_issued_at_the_cap_evicts_exactly_the_one_soonest_to_expire() {

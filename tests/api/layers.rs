@@ -1,7 +1,7 @@
 //! The answers the HTTP layers give, pinned byte for byte (status line, every header but
 //! `date`, body) over a raw socket: preflights, CORS on success and error answers, the
 //! 413 of a body over the limit (declared and chunked). Written against the hand-written
-//! layers before any was replaced by tower-http's (issue 13 item 4), so a layer swap
+//! layers before any was replaced by tower-http's, so a layer swap
 //! that changes a byte fails here.
 
 use std::time::Duration;

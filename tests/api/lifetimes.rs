@@ -168,7 +168,7 @@ async fn a_refreshed_token_keeps_the_original_lifetime() {
     assert_eq!(body["expires_in"], 120);
 }
 
-/// Issue 16 finding 9: an expiry past the representable range is refused, never
+/// An expiry past the representable range is refused, never
 /// reported as 1970.
 #[tokio::test]
 async fn an_expiry_past_year_9999_is_refused_400_invalid_request() {

@@ -1,4 +1,4 @@
-//! Bounded input (issue 8 §3): body size, header size and count, header and request
+//! Bounded input: body size, header size and count, header and request
 //! timeouts (slowloris), and the connection cap. Raw sockets where reqwest would hide
 //! what the server does.
 
@@ -381,7 +381,7 @@ async fn connections_over_the_per_client_cap_are_closed_and_freed_slots_are_reus
     assert!(served.is_ok(), "the freed slot was never reused");
 }
 
-/// Issue 16 finding 14: a client that sends its whole (too large) body before reading
+/// A client that sends its whole (too large) body before reading
 /// gets the 413 JSON answer, not a broken pipe or a reset.
 #[tokio::test]
 async fn a_client_still_sending_a_too_large_body_reads_the_413_answer() {
@@ -412,7 +412,7 @@ async fn a_client_still_sending_a_too_large_body_reads_the_413_answer() {
     assert_eq!(body_of(&response)["error"], "payload_too_large");
 }
 
-/// Issue 16 finding 11 (the part the application sees): a malformed chunk is a `400
+/// The part of chunked-body handling the application sees: a malformed chunk is a `400
 /// invalid_request` JSON answer, not "larger than 65536 bytes".
 #[tokio::test]
 async fn a_malformed_chunk_is_answered_400_json_not_413() {
@@ -435,7 +435,7 @@ async fn a_malformed_chunk_is_answered_400_json_not_413() {
     assert_eq!(body_of(&response)["error"], "invalid_request", "{response}");
 }
 
-/// Issue 16 finding 7: a field over 8 KiB in any body (a Particle form, a Particle or
+/// A field over 8 KiB in any body (a Particle form, a Particle or
 /// control JSON body, a fixtures document) is a clear 400; one of 8 KiB is read.
 #[tokio::test]
 async fn a_body_field_over_8_kib_is_a_400_in_every_kind_of_body() {

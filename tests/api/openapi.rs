@@ -1,4 +1,4 @@
-//! `openapi/particle.json` as the mock serves it (issue 8 §1): annotated from the route
+//! `openapi/particle.json` as the mock serves it: annotated from the route
 //! table, and every described operation reaches a handler. (That the document and the
 //! route table agree both ways is a unit test in `src/http/routes/mod.rs`, which sees the
 //! table.)

@@ -1,4 +1,4 @@
-//! `--help` and `docs/options.md` agree (issue 26): every option of one is in the other,
+//! `--help` and `docs/options.md` agree: every option of one is in the other,
 //! with the same environment variable and the same default.
 
 use clap::CommandFactory;

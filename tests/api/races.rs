@@ -1,4 +1,4 @@
-//! Race-free state (issue 8 §4): many tasks hammer one resource at once, and the store
+//! Race-free state: many tasks hammer one resource at once, and the store
 //! must decide exactly as if they had come one after the other.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -1,4 +1,4 @@
-//! Start-up refusals (issue 16 findings 2, 7 and 8): an empty control secret, every
+//! Start-up refusals: an empty control secret, every
 //! numeric option out of range, a fixtures path that is not a small regular file. Each
 //! refusal names the option or the file.
 

@@ -1,4 +1,4 @@
-//! Export and import of a world (`GET`/`PUT /__mock/state`, issue 26): a snapshot put
+//! Export and import of a world (`GET`/`PUT /__mock/state`): a snapshot put
 //! into a fresh world answers as the original did.
 
 use reqwest::Method;

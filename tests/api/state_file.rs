@@ -1,4 +1,4 @@
-//! `--state-file` (issue 26): the binary keeps its default world across restarts, a
+//! `--state-file`: the binary keeps its default world across restarts, a
 //! `kill -9` never leaves a torn file, and a file it cannot read stops start-up and is
 //! kept as it is.
 

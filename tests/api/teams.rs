@@ -624,7 +624,7 @@ fn fixture_api_users_are_validated_at_start_up() {
     );
 }
 
-/// Issue 16 finding 7: `friendly_name` is bounded, on creation and on update.
+/// `friendly_name` is bounded, on creation and on update.
 #[tokio::test]
 async fn a_friendly_name_over_256_characters_is_refused_400() {
     // Arrange
@@ -654,7 +654,7 @@ async fn a_friendly_name_over_256_characters_is_refused_400() {
     assert_eq!(longest.status(), 200);
 }
 
-/// Issue 16 finding 7: a team holds at most 1,000 API users.
+/// A team holds at most 1,000 API users.
 #[tokio::test]
 async fn a_team_holds_at_most_a_thousand_api_users() {
     // Arrange: the fixtures' API user of demo-product counts.

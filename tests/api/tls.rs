@@ -1,4 +1,4 @@
-//! HTTPS (`--tls`, issue 26): a client that trusts the printed CA talks to the mock; one
+//! HTTPS (`--tls`): a client that trusts the printed CA talks to the mock; one
 //! that does not is refused by TLS; plain HTTP keeps its port beside `--tls-listen`.
 
 use particle_auth_mock::{Config, MockServer};

@@ -44,6 +44,8 @@ pub(crate) struct Admission {
     quotas: smallvec::SmallVec<[Quota; 2]>,
     /// The client's failed-login streak when admitted.
     streak: u16,
+    /// When the request arrived (the pipeline's one reading of the world's clock).
+    now: crate::clock::Millis,
 }
 
 /// Asks the world's limiter about a non-control request of `client` arriving at `now`
@@ -92,20 +94,28 @@ pub(crate) fn admit(
             rule,
             quotas,
             streak,
+            now,
         })),
     }
 }
 
 impl Admission {
-    /// Records a token request's outcome and writes the selected headers.
+    /// Records the outcome of a token request (what the login code reported with its
+    /// answer; an answer that reports none, such as an injected fault, changes nothing)
+    /// and writes the selected headers.
     pub(crate) fn finish(self, world: &World, response: &mut Response) {
         let limiter = &world.rate_limiter;
-        let outcome = TokenOutcome::of_status(response.status().as_u16());
+        let outcome = response
+            .extensions()
+            .get::<TokenOutcome>()
+            .copied()
+            .unwrap_or(TokenOutcome::Neutral);
         // A success with no failure before it leaves the client as it was: no second
         // lookup in the client table for the common case.
-        let unchanged = outcome == TokenOutcome::Success && self.streak == 0;
+        let unchanged = outcome == TokenOutcome::Neutral
+            || (outcome == TokenOutcome::Success && self.streak == 0);
         if self.rule == Some(Rule::Oauth) && !unchanged {
-            if let Some(limit) = limiter.record_token_outcome(self.client, outcome, world.now()) {
+            if let Some(limit) = limiter.record_token_outcome(self.client, outcome, self.now) {
                 tracing::warn!(
                     client = %self.client,
                     rule = %Rule::OauthFailures,

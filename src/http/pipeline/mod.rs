@@ -53,7 +53,7 @@ use http_body_util::BodyExt;
 use tower::{Layer, Service, ServiceExt};
 
 use crate::error::{no_store_headers, ApiError};
-use crate::http::extract::CurrentWorld;
+use crate::http::extract::{CurrentWorld, RequestTime};
 use crate::http::routes::{dashboard, not_found, CurrentRoute, Route};
 use crate::http::state::AppState;
 use crate::world::World;
@@ -75,6 +75,10 @@ pub(crate) struct Pipeline {
 /// The address the request came from, inserted for the rate limiter's client identity.
 #[derive(Debug, Clone, Copy)]
 struct Peer(IpAddr);
+
+/// Whether the request is for the control API, decided once in [`Pipeline::answer`].
+#[derive(Debug, Clone, Copy)]
+struct IsControl(bool);
 
 impl Pipeline {
     /// The pipeline around `router` (a router whose state is already supplied, each row
@@ -105,6 +109,7 @@ impl Pipeline {
                 let extensions = req.extensions_mut();
                 extensions.insert(CurrentWorld(world.clone()));
                 extensions.insert(Peer(peer.ip()));
+                extensions.insert(IsControl(control));
                 // The router's `poll_ready` is always ready.
                 let response = match self.router.clone().oneshot(req).await {
                     Ok(response) => response,
@@ -223,7 +228,12 @@ where
 /// path has): the stages of its area with no row, then 404.
 pub(crate) async fn unrouted(State(state): State<AppState>, req: Request) -> Response {
     let handler = |_: Request| async { not_found().await.into_response() };
-    if is_control(req.uri().path()) {
+    // The pipeline decided; a router used outside it decides here.
+    let control = match req.extensions().get::<IsControl>() {
+        Some(&IsControl(control)) => control,
+        None => is_control(req.uri().path()),
+    };
+    if control {
         in_control(&state, req, handler).await
     } else {
         in_world(&state, None, req, handler).await
@@ -291,6 +301,7 @@ where
                             req.extensions_mut().insert(CurrentRoute(route));
                         }
                         req.extensions_mut().insert(limit::ClientAddr(client));
+                        req.extensions_mut().insert(RequestTime(now));
                         json_errors(handler(req).await).await
                     }
                 },
@@ -308,7 +319,7 @@ where
 }
 
 /// `/`, `/__mock/` and `/__mock/ui/` (of the default world or a tenant) lead a browser to
-/// the dashboard with `307` (issue 26: a bare 404 was the first thing a new user saw);
+/// the dashboard with `307` (a bare 404 would be the first thing a new user sees);
 /// not with `--no-control`, where the dashboard is off.
 fn dashboard_redirect(state: &AppState, req: &Request) -> Option<Response> {
     if state.config.no_control || !matches!(*req.method(), Method::GET | Method::HEAD) {

@@ -4,7 +4,7 @@ use axum::extract::Path;
 use axum::http::{HeaderMap, Uri};
 use axum::response::IntoResponse;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Refusal};
 use crate::http::extract::{
     basic_credentials, parse_form, refuse_bearer_by_table, Caller, CurrentWorld,
 };
@@ -35,7 +35,7 @@ pub(super) async fn delete_all_tokens(caller: Caller) -> impl IntoResponse {
 pub(super) async fn delete_token(
     CurrentWorld(world): CurrentWorld,
     Path(token): Path<String>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     let removed = parse_token(&token).and_then(|key| world.store().tokens.remove(&key));
     match removed {
         Some(_) => Ok(ok(OK_TRUE)),
@@ -50,7 +50,7 @@ pub(super) async fn list_tokens(
     CurrentRoute(route): CurrentRoute,
     headers: HeaderMap,
     uri: Uri,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     let credentials = basic_credentials(&headers);
     if credentials.is_none() {
         // §3.6: a bearer API-user token gets the documented refusal, via the route table.

@@ -4,7 +4,7 @@
 
 use axum::response::IntoResponse;
 
-use crate::error::ApiError;
+use crate::error::Refusal;
 use crate::http::extract::{Caller, CurrentWorld, JsonOrForm};
 use crate::http::routes::reply::{ok, OK_TRUE};
 use crate::particle::lifecycle::{
@@ -16,20 +16,20 @@ use crate::particle::lifecycle::{
 pub(super) async fn create_user(
     CurrentWorld(world): CurrentWorld,
     JsonOrForm(body): JsonOrForm<SignUp>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     sign_up(&world, body)?;
     Ok(ok(OK_TRUE))
 }
 
 /// A2.3 `PUT /v1/user`.
-pub(super) async fn update_user(caller: Caller) -> Result<impl IntoResponse, ApiError> {
+pub(super) async fn update_user(caller: Caller) -> Result<impl IntoResponse, Refusal> {
     let user = caller.human()?;
     let body: AccountChange = caller.body()?;
     Ok(ok(change_account(&caller.world, user, body)?))
 }
 
 /// A2.4 `DELETE /v1/user` (the password in a JSON or form body).
-pub(super) async fn delete_user(caller: Caller) -> Result<impl IntoResponse, ApiError> {
+pub(super) async fn delete_user(caller: Caller) -> Result<impl IntoResponse, Refusal> {
     let user = caller.human()?;
     Ok(ok(delete_account(&caller.world, user, caller.body()?)?))
 }
@@ -38,7 +38,7 @@ pub(super) async fn delete_user(caller: Caller) -> Result<impl IntoResponse, Api
 pub(super) async fn start_password_reset(
     CurrentWorld(world): CurrentWorld,
     JsonOrForm(body): JsonOrForm<ResetRequest>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     Ok(ok(request_reset(&world, body)?))
 }
 
@@ -46,12 +46,12 @@ pub(super) async fn start_password_reset(
 pub(super) async fn finish_password_reset(
     CurrentWorld(world): CurrentWorld,
     JsonOrForm(body): JsonOrForm<ResetRedemption>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     redeem_reset(&world, body)?;
     Ok(ok(OK_TRUE))
 }
 
 /// A2.6 `GET /v1/user/identify[?tracking=1]`: the same body either way.
-pub(super) async fn identify_user(caller: Caller) -> Result<impl IntoResponse, ApiError> {
+pub(super) async fn identify_user(caller: Caller) -> Result<impl IntoResponse, Refusal> {
     Ok(ok(identify(&caller.world, caller.token.owner)?))
 }

@@ -6,7 +6,7 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 
-use crate::error::ApiError;
+use crate::error::Refusal;
 use crate::http::extract::Caller;
 use crate::http::routes::reply::ok;
 use crate::particle::clients::{
@@ -15,7 +15,7 @@ use crate::particle::clients::{
 use crate::particle::scopes::TeamRef;
 
 /// A4.1, user.
-pub(super) async fn list_user_clients(caller: Caller) -> Result<impl IntoResponse, ApiError> {
+pub(super) async fn list_user_clients(caller: Caller) -> Result<impl IntoResponse, Refusal> {
     let owner = ClientOwner::User(caller.human()?);
     Ok(ok(list_clients(&caller.world, caller.token.owner, owner)?))
 }
@@ -24,13 +24,13 @@ pub(super) async fn list_user_clients(caller: Caller) -> Result<impl IntoRespons
 pub(super) async fn list_product_clients(
     Path(product): Path<String>,
     caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     let owner = ClientOwner::Product(TeamRef::Product(&product));
     Ok(ok(list_clients(&caller.world, caller.token.owner, owner)?))
 }
 
 /// A4.2, user.
-pub(super) async fn create_user_client(caller: Caller) -> Result<impl IntoResponse, ApiError> {
+pub(super) async fn create_user_client(caller: Caller) -> Result<impl IntoResponse, Refusal> {
     let owner = ClientOwner::User(caller.human()?);
     let spec: ClientSpec = caller.body()?;
     Ok(ok(create_client(
@@ -45,7 +45,7 @@ pub(super) async fn create_user_client(caller: Caller) -> Result<impl IntoRespon
 pub(super) async fn create_product_client(
     Path(product): Path<String>,
     caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     let owner = ClientOwner::Product(TeamRef::Product(&product));
     let spec: ClientSpec = caller.body()?;
     Ok(ok(create_client(
@@ -60,7 +60,7 @@ pub(super) async fn create_product_client(
 pub(super) async fn update_user_client(
     Path(id): Path<String>,
     caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     let owner = ClientOwner::User(caller.human()?);
     let spec: ClientSpec = caller.body()?;
     Ok(ok(update_client(
@@ -76,7 +76,7 @@ pub(super) async fn update_user_client(
 pub(super) async fn update_product_client(
     Path((product, id)): Path<(String, String)>,
     caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     let owner = ClientOwner::Product(TeamRef::Product(&product));
     let spec: ClientSpec = caller.body()?;
     Ok(ok(update_client(
@@ -92,7 +92,7 @@ pub(super) async fn update_product_client(
 pub(super) async fn delete_user_client(
     Path(id): Path<String>,
     caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     let owner = ClientOwner::User(caller.human()?);
     delete_client(&caller.world, caller.token.owner, owner, &id)?;
     Ok(StatusCode::NO_CONTENT)
@@ -102,7 +102,7 @@ pub(super) async fn delete_user_client(
 pub(super) async fn delete_product_client(
     Path((product, id)): Path<(String, String)>,
     caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     let owner = ClientOwner::Product(TeamRef::Product(&product));
     delete_client(&caller.world, caller.token.owner, owner, &id)?;
     Ok(StatusCode::NO_CONTENT)

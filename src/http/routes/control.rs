@@ -555,7 +555,8 @@ fn default_world_only(state: &AppState, world: &Arc<World>) -> Result<(), ApiErr
     if Arc::ptr_eq(world, &state.registry.default) {
         Ok(())
     } else {
-        Err(ApiError::NotFound("Not found".into()).because("tenants are managed from the root"))
+        // Control requests are not journaled: no reason to carry.
+        Err(ApiError::NotFound("Not found".into()))
     }
 }
 

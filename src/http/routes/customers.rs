@@ -5,7 +5,7 @@
 use axum::extract::Path;
 use axum::response::IntoResponse;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Refusal};
 use crate::http::extract::{basic_credentials, Caller, CurrentWorld, RawRequest};
 use crate::http::routes::reply::{ok, NoStore, OK_TRUE};
 use crate::particle::customers::{create_customer, delete_customer, set_password, CustomerCreator};
@@ -19,7 +19,7 @@ fn creator(
     world: &World,
     request: &RawRequest,
     fields: &crate::particle::forms::FormFields,
-) -> Result<CustomerCreator, ApiError> {
+) -> Result<CustomerCreator, Refusal> {
     if let Some((id, secret)) = basic_credentials(&request.headers) {
         return Ok(CustomerCreator::Client { id, secret });
     }
@@ -42,7 +42,7 @@ pub(super) async fn create_product_customer(
     Path(product): Path<String>,
     CurrentWorld(world): CurrentWorld,
     request: RawRequest,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     let fields = request.fields()?;
     let creator = creator(&world, &request, &fields)?;
     let token = create_customer(&world, TeamRef::Product(&product), creator, &fields)?;
@@ -60,7 +60,7 @@ struct NewPassword {
 pub(super) async fn update_product_customer(
     Path((product, email)): Path<(String, String)>,
     caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     let body: NewPassword = caller.body()?;
     let target = TeamRef::Product(&product);
     set_password(
@@ -77,7 +77,7 @@ pub(super) async fn update_product_customer(
 pub(super) async fn delete_product_customer(
     Path((product, email)): Path<(String, String)>,
     caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     delete_customer(
         &caller.world,
         caller.token.owner,

@@ -20,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt as _;
 use serde::Deserialize;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Refusal};
 use crate::events::{
     Event as BusEvent, EventFilter, EventView, Scope, Subscription, RECENT_EVENTS,
 };
@@ -70,12 +70,12 @@ pub(crate) async fn page() -> Response {
 }
 
 /// `GET /__mock/ui/{file}`: one of the page's assets.
-pub(crate) async fn asset(Path(file): Path<String>) -> Result<Response, ApiError> {
+pub(crate) async fn asset(Path(file): Path<String>) -> Result<Response, Refusal> {
     ASSETS
         .iter()
         .find(|(name, _, _)| *name == file)
         .map(|(_, content_type, body)| embedded(content_type, body))
-        .ok_or_else(|| ApiError::NotFound("Not found".into()))
+        .ok_or_else(|| ApiError::NotFound("Not found".into()).into())
 }
 
 fn embedded(content_type: &'static str, body: &'static str) -> Response {
@@ -111,7 +111,7 @@ struct StreamQuery {
 
 impl StreamQuery {
     /// The query of `uri`: its filters, checked, and the backlog asked for.
-    fn parse(uri: &Uri) -> Result<(Matcher, usize), ApiError> {
+    fn parse(uri: &Uri) -> Result<(Matcher, usize), Refusal> {
         let query: StreamQuery = serde_urlencoded::from_str(uri.query().unwrap_or(""))
             .map_err(|e| ApiError::BadRequest(format!("invalid journal stream query: {e}")))?;
         let matcher = Matcher::new(&JournalFilter {
@@ -133,7 +133,7 @@ pub(crate) async fn stream(
     State(state): State<AppState>,
     CurrentWorld(world): CurrentWorld,
     uri: Uri,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     let (matcher, backlog) = StreamQuery::parse(&uri)?;
     let viewer = state
         .viewers
@@ -205,7 +205,7 @@ pub(crate) async fn events_stream(
     State(state): State<AppState>,
     CurrentWorld(world): CurrentWorld,
     uri: Uri,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     let query: EventsQuery = serde_urlencoded::from_str(uri.query().unwrap_or(""))
         .map_err(|e| ApiError::BadRequest(format!("invalid events stream query: {e}")))?;
     let viewer = state

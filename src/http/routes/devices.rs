@@ -9,7 +9,7 @@ use axum::extract::{Path, RawQuery, Request};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Refusal};
 use crate::http::extract::{parse_form, Caller};
 use crate::http::routes::reply::{ok, OK_TRUE};
 use crate::particle::device_access::Via;
@@ -29,7 +29,7 @@ const CLOCK_POLL: Duration = Duration::from_millis(10);
 
 /// Waits `delay_ms` of the world's clock (a test advances it; a running clock passes in
 /// real time), at most [`MAX_REAL_WAIT`] of real time, then gives the timeout answer.
-async fn after_delay(world: &World, delay_ms: u64, error: ApiError) -> ApiError {
+async fn after_delay(world: &World, delay_ms: u64, error: Refusal) -> Refusal {
     if delay_ms > 0 {
         let deadline = world
             .now()
@@ -46,7 +46,7 @@ async fn after_delay(world: &World, delay_ms: u64, error: ApiError) -> ApiError 
 }
 
 /// The answer of a call that got none from the device.
-async fn unanswered(world: &World, why: Unanswered) -> ApiError {
+async fn unanswered(world: &World, why: Unanswered) -> Refusal {
     match why {
         Unanswered::Refused(e) => e,
         Unanswered::Offline { error, delay_ms } => after_delay(world, delay_ms, error).await,
@@ -70,7 +70,7 @@ async fn answer_function(
     via: Via<'_>,
     device: &str,
     function: &str,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Refusal> {
     let fields = caller.fields()?;
     let argument = fields
         .get("arg")
@@ -99,7 +99,7 @@ async fn answer_variable(
     via: Via<'_>,
     device: &str,
     variable: &str,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Refusal> {
     let query = parse_form(query.as_deref().unwrap_or("").as_bytes());
     let owner = caller.token.owner;
     match read_variable(&caller.world, owner, via, device, variable) {
@@ -110,7 +110,7 @@ async fn answer_variable(
 }
 
 /// D2.5 or D8: a multipart body with a `file` part is a flash, anything else an update.
-fn answer_put(caller: &Caller, via: Via<'_>, device: &str) -> Result<Response, ApiError> {
+fn answer_put(caller: &Caller, via: Via<'_>, device: &str) -> Result<Response, Refusal> {
     let owner = caller.token.owner;
     if let Some(file) = caller.multipart_part("file") {
         let (reply, effects) = flash_device(&caller.world, owner, via, device, file)?;
@@ -125,7 +125,7 @@ fn answer_put(caller: &Caller, via: Via<'_>, device: &str) -> Result<Response, A
 pub(super) async fn show_device(
     Path(device): Path<String>,
     caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     Ok(ok(show(
         &caller.world,
         caller.token.owner,
@@ -138,7 +138,7 @@ pub(super) async fn show_device(
 pub(super) async fn show_product_device(
     Path((product, device)): Path<(String, String)>,
     caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     let via = Via::Product(TeamRef::Product(&product));
     Ok(ok(show(&caller.world, caller.token.owner, via, &device)?))
 }
@@ -148,7 +148,7 @@ pub(super) async fn call_device_function(
     Path((device, function)): Path<(String, String)>,
     RawQuery(query): RawQuery,
     caller: Caller,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Refusal> {
     answer_function(caller, query, Via::Sandbox, &device, &function).await
 }
 
@@ -157,7 +157,7 @@ pub(super) async fn call_product_device_function(
     Path((product, device, function)): Path<(String, String, String)>,
     RawQuery(query): RawQuery,
     caller: Caller,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Refusal> {
     let via = Via::Product(TeamRef::Product(&product));
     answer_function(caller, query, via, &device, &function).await
 }
@@ -167,7 +167,7 @@ pub(super) async fn read_device_variable(
     Path((device, variable)): Path<(String, String)>,
     RawQuery(query): RawQuery,
     caller: Caller,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Refusal> {
     answer_variable(caller, query, Via::Sandbox, &device, &variable).await
 }
 
@@ -176,7 +176,7 @@ pub(super) async fn read_product_device_variable(
     Path((product, device, variable)): Path<(String, String, String)>,
     RawQuery(query): RawQuery,
     caller: Caller,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Refusal> {
     let via = Via::Product(TeamRef::Product(&product));
     answer_variable(caller, query, via, &device, &variable).await
 }
@@ -185,7 +185,7 @@ pub(super) async fn read_product_device_variable(
 pub(super) async fn update_sandbox_device(
     Path(device): Path<String>,
     caller: Caller,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Refusal> {
     answer_put(&caller, Via::Sandbox, &device)
 }
 
@@ -193,12 +193,12 @@ pub(super) async fn update_sandbox_device(
 pub(super) async fn update_product_device(
     Path((product, device)): Path<(String, String)>,
     caller: Caller,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Refusal> {
     answer_put(&caller, Via::Product(TeamRef::Product(&product)), &device)
 }
 
 /// D2.3: claim.
-pub(super) async fn claim(caller: Caller) -> Result<impl IntoResponse, ApiError> {
+pub(super) async fn claim(caller: Caller) -> Result<impl IntoResponse, Refusal> {
     let request: ClaimRequest = caller.body()?;
     Ok(ok(claim_device(
         &caller.world,
@@ -211,7 +211,7 @@ pub(super) async fn claim(caller: Caller) -> Result<impl IntoResponse, ApiError>
 pub(super) async fn unclaim(
     Path(device): Path<String>,
     caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     release_device(&caller.world, caller.token.owner, Via::Sandbox, &device)?;
     Ok(ok(OK_TRUE))
 }
@@ -220,7 +220,7 @@ pub(super) async fn unclaim(
 pub(super) async fn remove_owner(
     Path((product, device)): Path<(String, String)>,
     caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     let via = Via::Product(TeamRef::Product(&product));
     release_device(&caller.world, caller.token.owner, via, &device)?;
     Ok(ok(OK_TRUE))
@@ -230,7 +230,7 @@ pub(super) async fn remove_owner(
 pub(super) async fn ping(
     Path(device): Path<String>,
     caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     Ok(ok(ping_device(
         &caller.world,
         caller.token.owner,
@@ -243,7 +243,7 @@ pub(super) async fn ping(
 pub(super) async fn ping_product_device(
     Path((product, device)): Path<(String, String)>,
     caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     let via = Via::Product(TeamRef::Product(&product));
     Ok(ok(ping_device(
         &caller.world,
@@ -254,7 +254,7 @@ pub(super) async fn ping_product_device(
 }
 
 /// D2.7: a claim code for the caller (`iccid` or `imei` optional).
-pub(super) async fn claim_code(caller: Caller) -> Result<impl IntoResponse, ApiError> {
+pub(super) async fn claim_code(caller: Caller) -> Result<impl IntoResponse, Refusal> {
     let fields = caller.fields()?;
     let hint = fields.get("iccid").or_else(|| fields.get("imei"));
     Ok(ok(create_claim_code(
@@ -269,7 +269,7 @@ pub(super) async fn claim_code(caller: Caller) -> Result<impl IntoResponse, ApiE
 pub(super) async fn product_claim_code(
     Path(product): Path<String>,
     caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     let fields = caller.fields()?;
     let hint = fields.get("iccid").or_else(|| fields.get("imei"));
     let target = Some(TeamRef::Product(&product));
@@ -282,7 +282,7 @@ pub(super) async fn product_claim_code(
 }
 
 /// D8 / D11: cloud compiles are refused with the answer particle-cli prints.
-pub(super) async fn compile(_caller: Caller) -> Result<Response, ApiError> {
+pub(super) async fn compile(_caller: Caller) -> Result<Response, Refusal> {
     Err(ApiError::CompileRefused.because("cloud compile is not emulated"))
 }
 

@@ -20,7 +20,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::control;
-use crate::error::ApiError;
+use crate::error::{ApiError, Refusal};
 use crate::events::{End, Event, StreamSlot, Subscription};
 use crate::http::extract::{Caller, CurrentWorld, JsonOrForm};
 use crate::http::pipeline::limit::{stream_refusal_status, ClientAddr};
@@ -49,7 +49,7 @@ pub(super) async fn stream_public(
     uri: Uri,
     prefix: Option<Path<String>>,
     caller: Caller,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Refusal> {
     let prefix = prefix.map(|Path(p)| p);
     open(
         &state,
@@ -69,7 +69,7 @@ pub(super) async fn stream(
     uri: Uri,
     Path(params): Path<HashMap<String, String>>,
     caller: Caller,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Refusal> {
     let product = params.get("productIdOrSlug").map(String::as_str);
     let org = params.get("orgIdOrSlug").map(String::as_str);
     // api-js turns the device `mine` into `/v1/devices/events`; a path with it literally
@@ -98,7 +98,7 @@ fn open(
     uri: &Uri,
     target: StreamTarget<'_>,
     prefix: Option<&str>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Refusal> {
     let plan = plan_stream(&caller.world, caller.token.owner, target, prefix)?;
     let slot = match admit_stream(&caller.world, client.0) {
         Ok(slot) => slot,
@@ -152,7 +152,7 @@ enum Woke {
 
 /// D5.7: counts the stream against its client's `event-streams` rule (the most open at
 /// once), or refuses it with the rate-limit answer.
-fn admit_stream(world: &Arc<World>, client: IpAddr) -> Result<StreamSlot, ApiError> {
+fn admit_stream(world: &Arc<World>, client: IpAddr) -> Result<StreamSlot, Refusal> {
     let settings = world.rate_limit_settings();
     let max = settings
         .enabled
@@ -269,7 +269,7 @@ impl Live {
 }
 
 /// `POST /v1/devices/events` (D6): publishes as the caller.
-pub(super) async fn publish_event(caller: Caller) -> Result<impl IntoResponse, ApiError> {
+pub(super) async fn publish_event(caller: Caller) -> Result<impl IntoResponse, Refusal> {
     let publish = publish_body(&caller)?;
     publish_from_api(&caller.world, caller.token.owner, None, publish)?;
     Ok(ok(OK_TRUE))
@@ -279,7 +279,7 @@ pub(super) async fn publish_event(caller: Caller) -> Result<impl IntoResponse, A
 pub(super) async fn publish_product_event(
     Path(product): Path<String>,
     caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     let publish = publish_body(&caller)?;
     publish_from_api(&caller.world, caller.token.owner, Some(&product), publish)?;
     Ok(ok(OK_TRUE))
@@ -299,11 +299,11 @@ pub(super) struct PublishBody {
     ttl: Option<Value>,
 }
 
-fn publish_body(caller: &Caller) -> Result<Publish, ApiError> {
+fn publish_body(caller: &Caller) -> Result<Publish, Refusal> {
     publish_fields(caller.body()?)
 }
 
-fn publish_fields(body: PublishBody) -> Result<Publish, ApiError> {
+fn publish_fields(body: PublishBody) -> Result<Publish, Refusal> {
     let text = |v: Option<Value>| match v {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s),
@@ -338,7 +338,7 @@ pub(super) async fn publish_as_device(
     CurrentWorld(world): CurrentWorld,
     Path(device): Path<String>,
     JsonOrForm(body): JsonOrForm<PublishBody>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     let event = control::events::publish_as(&world, &device, publish_fields(body)?)?;
     Ok(ok(serde_json::json!({ "ok": true, "event": event })))
 }
@@ -360,7 +360,7 @@ struct WaitQuery {
 pub(super) async fn wait_for_events(
     CurrentWorld(world): CurrentWorld,
     uri: Uri,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     let query: WaitQuery = serde_urlencoded::from_str(uri.query().unwrap_or(""))
         .map_err(|e| ApiError::BadRequest(format!("invalid events query: {e}")))?;
     let wait = Duration::from_millis(query.timeout_ms);

@@ -497,6 +497,15 @@ mod tests {
             rule_of("GET", "/v1/devices/events").await,
             Some(Rule::Events)
         );
+        for stream in [
+            "/v1/devices/0123/events",
+            "/v1/products/p/events",
+            "/v1/products/p/events/x",
+            "/v1/products/p/devices/0123/events",
+            "/v1/orgs/o/events",
+        ] {
+            assert_eq!(rule_of("GET", stream).await, Some(Rule::Events), "{stream}");
+        }
         assert_eq!(rule_of("GET", "/v1/user").await, None);
     }
 

@@ -4,7 +4,7 @@
 use axum::extract::{Path, RawQuery};
 use axum::response::IntoResponse;
 
-use crate::error::ApiError;
+use crate::error::Refusal;
 use crate::http::extract::RawRequest;
 use crate::http::extract::{parse_form, Caller};
 use crate::http::routes::reply::ok;
@@ -15,7 +15,7 @@ use crate::particle::products::{
 use crate::particle::scopes::TeamRef;
 
 /// `?page=&per_page=` (api-js also spells it `perPage`).
-fn paging(query: Option<String>) -> Result<Paging, ApiError> {
+fn paging(query: Option<String>) -> Result<Paging, Refusal> {
     let fields = parse_form(query.unwrap_or_default().as_bytes());
     let per_page = fields.get("per_page").or_else(|| fields.get("perPage"));
     Paging::parse(fields.get("page"), per_page)
@@ -25,7 +25,7 @@ fn paging(query: Option<String>) -> Result<Paging, ApiError> {
 pub(super) async fn show_product(
     Path(product): Path<String>,
     caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     let body = get_product(
         &caller.world,
         caller.token.owner,
@@ -35,7 +35,7 @@ pub(super) async fn show_product(
 }
 
 /// `GET /v1/products` and `GET /v1/user/products` (A6): the same body.
-pub(super) async fn products_of_caller(caller: Caller) -> Result<impl IntoResponse, ApiError> {
+pub(super) async fn products_of_caller(caller: Caller) -> Result<impl IntoResponse, Refusal> {
     Ok(ok(list_products(&caller.world, caller.token.owner)?))
 }
 
@@ -45,7 +45,7 @@ pub(super) async fn product_devices(
     Path(product): Path<String>,
     RawQuery(query): RawQuery,
     caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     let fields = parse_form(query.as_deref().unwrap_or("").as_bytes());
     let filter = DeviceQuery::parse(
         fields.get("deviceId"),
@@ -65,7 +65,7 @@ pub(super) async fn product_devices(
 pub(super) async fn add_product_devices(
     Path(product): Path<String>,
     caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     let request = RawRequest {
         headers: caller.headers.clone(),
         body: caller.body.clone(),
@@ -97,7 +97,7 @@ pub(super) async fn add_product_devices(
 pub(super) async fn remove_product_device(
     Path((product, device)): Path<(String, String)>,
     caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     let target = TeamRef::Product(&product);
     remove_device(&caller.world, caller.token.owner, target, &device)?;
     Ok(ok(crate::http::routes::reply::OK_TRUE))
@@ -108,7 +108,7 @@ pub(super) async fn product_customers(
     Path(product): Path<String>,
     RawQuery(query): RawQuery,
     caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     let page = paging(query)?;
     let target = TeamRef::Product(&product);
     Ok(ok(list_customers(
@@ -120,7 +120,7 @@ pub(super) async fn product_customers(
 }
 
 /// `GET /v1/orgs`: the user's orgs.
-pub(super) async fn list_user_orgs(caller: Caller) -> Result<impl IntoResponse, ApiError> {
+pub(super) async fn list_user_orgs(caller: Caller) -> Result<impl IntoResponse, Refusal> {
     Ok(ok(list_orgs(&caller.world, caller.human()?)))
 }
 
@@ -128,7 +128,7 @@ pub(super) async fn list_user_orgs(caller: Caller) -> Result<impl IntoResponse, 
 pub(super) async fn org_products(
     Path(org): Path<String>,
     caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     let body = list_org_products(&caller.world, caller.token.owner, TeamRef::Org(&org))?;
     Ok(ok(body))
 }

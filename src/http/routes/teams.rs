@@ -6,7 +6,7 @@
 use axum::extract::Path;
 use axum::response::IntoResponse;
 
-use crate::error::ApiError;
+use crate::error::Refusal;
 use crate::http::extract::Caller;
 use crate::http::routes::reply::{ok, OK_TRUE};
 use crate::particle::scopes::TeamRef;
@@ -18,7 +18,7 @@ use crate::particle::teams::{
 pub(super) async fn list_product_team(
     Path(product): Path<String>,
     caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     list(caller, TeamRef::Product(&product))
 }
 
@@ -26,11 +26,11 @@ pub(super) async fn list_product_team(
 pub(super) async fn list_org_team(
     Path(org): Path<String>,
     caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     list(caller, TeamRef::Org(&org))
 }
 
-fn list(caller: Caller, target: TeamRef<'_>) -> Result<impl IntoResponse, ApiError> {
+fn list(caller: Caller, target: TeamRef<'_>) -> Result<impl IntoResponse, Refusal> {
     Ok(ok(list_team(&caller.world, caller.token.owner, target)?))
 }
 
@@ -38,7 +38,7 @@ fn list(caller: Caller, target: TeamRef<'_>) -> Result<impl IntoResponse, ApiErr
 pub(super) async fn create_product_api_user(
     Path(product): Path<String>,
     caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     create(caller, TeamRef::Product(&product))
 }
 
@@ -46,11 +46,11 @@ pub(super) async fn create_product_api_user(
 pub(super) async fn create_org_api_user(
     Path(org): Path<String>,
     caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     create(caller, TeamRef::Org(&org))
 }
 
-fn create(caller: Caller, target: TeamRef<'_>) -> Result<impl IntoResponse, ApiError> {
+fn create(caller: Caller, target: TeamRef<'_>) -> Result<impl IntoResponse, Refusal> {
     let created = add_to_team(&caller.world, caller.token.owner, target, &caller.body)?;
     Ok(ok(created))
 }
@@ -59,7 +59,7 @@ fn create(caller: Caller, target: TeamRef<'_>) -> Result<impl IntoResponse, ApiE
 pub(super) async fn update_product_api_user(
     Path((product, username)): Path<(String, String)>,
     caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     update(caller, TeamRef::Product(&product), &username)
 }
 
@@ -67,7 +67,7 @@ pub(super) async fn update_product_api_user(
 pub(super) async fn update_org_api_user(
     Path((org, username)): Path<(String, String)>,
     caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     update(caller, TeamRef::Org(&org), &username)
 }
 
@@ -75,7 +75,7 @@ fn update(
     caller: Caller,
     target: TeamRef<'_>,
     username: &str,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     let updated = update_api_user(
         &caller.world,
         caller.token.owner,
@@ -90,7 +90,7 @@ fn update(
 pub(super) async fn delete_product_member(
     Path((product, username)): Path<(String, String)>,
     caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     delete_member(
         &caller.world,
         caller.token.owner,
@@ -104,7 +104,7 @@ pub(super) async fn delete_product_member(
 pub(super) async fn delete_org_member(
     Path((org, username)): Path<(String, String)>,
     caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     delete_member(
         &caller.world,
         caller.token.owner,
@@ -118,7 +118,7 @@ pub(super) async fn delete_org_member(
 pub(super) async fn regenerate_product_api_user_token(
     Path((product, username)): Path<(String, String)>,
     caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     let target = TeamRef::Product(&product);
     Ok(ok(regenerate_token(
         &caller.world,
@@ -132,7 +132,7 @@ pub(super) async fn regenerate_product_api_user_token(
 pub(super) async fn regenerate_org_api_user_token(
     Path((org, username)): Path<(String, String)>,
     caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     let target = TeamRef::Org(&org);
     Ok(ok(regenerate_token(
         &caller.world,

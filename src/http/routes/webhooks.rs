@@ -14,7 +14,7 @@ use axum::response::IntoResponse;
 use serde_json::Value;
 
 use crate::control;
-use crate::error::ApiError;
+use crate::error::{ApiError, Refusal};
 use crate::http::extract::{Caller, CurrentWorld};
 use crate::http::routes::reply::{ok, Reply};
 use crate::http::routes::CurrentRoute;
@@ -47,7 +47,7 @@ pub(super) async fn list_hooks(
     route: CurrentRoute,
     params: Option<Path<HashMap<String, String>>>,
     caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     let params = params.map(|Path(p)| p).unwrap_or_default();
     let owner = caller.token.owner;
     Ok(ok(domain::list(
@@ -63,7 +63,7 @@ pub(super) async fn create_hook(
     route: CurrentRoute,
     params: Option<Path<HashMap<String, String>>>,
     caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     let params = params.map(|Path(p)| p).unwrap_or_default();
     let body: Value = caller.body()?;
     let answer = domain::create(
@@ -81,7 +81,7 @@ pub(super) async fn show_hook(
     route: CurrentRoute,
     Path(params): Path<HashMap<String, String>>,
     caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     let owner = caller.token.owner;
     Ok(ok(domain::show(
         &caller.world,
@@ -96,7 +96,7 @@ pub(super) async fn show_hook(
 pub(super) async fn update_hook(
     Path(params): Path<HashMap<String, String>>,
     caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     let body: Value = caller.body()?;
     Ok(ok(domain::update(
         &caller.world,
@@ -111,7 +111,7 @@ pub(super) async fn update_hook(
 pub(super) async fn delete_hook(
     Path(params): Path<HashMap<String, String>>,
     caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     domain::delete(
         &caller.world,
         caller.token.owner,
@@ -125,7 +125,7 @@ pub(super) async fn delete_hook(
 pub(super) async fn test_hook(
     Path(params): Path<HashMap<String, String>>,
     caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     Ok(ok(domain::test(
         &caller.world,
         caller.token.owner,
@@ -148,7 +148,7 @@ struct DeliveriesQuery {
 pub(super) async fn list_deliveries(
     CurrentWorld(world): CurrentWorld,
     uri: Uri,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, Refusal> {
     let query: DeliveriesQuery = serde_urlencoded::from_str(uri.query().unwrap_or(""))
         .map_err(|e| ApiError::BadRequest(format!("invalid deliveries query: {e}")))?;
     let wait = Duration::from_millis(query.timeout_ms);

@@ -1,9 +1,11 @@
 //! The grants of `/oauth/token` (particle-api.md §1.1–§1.4): password, MFA (OTP and
 //! recovery code), refresh and client credentials.
 
-use crate::error::ApiError;
+use crate::clock::Millis;
+use crate::error::{ApiError, Refusal};
+use crate::particle::oauth::issue::issue_at;
 use crate::particle::oauth::{
-    issue, requested_lifetime, scope_must_be_empty, TokenRequest, TokenResponse,
+    requested_lifetime, scope_must_be_empty, TokenRequest, TokenResponse,
 };
 use crate::support::text::truncate;
 use crate::tokens::{parse_token, secrets_equal};
@@ -17,13 +19,14 @@ pub(super) fn password_grant(
     request: &TokenRequest,
     client: ClientIdx,
     kind: &ClientKind,
-) -> Result<TokenResponse, ApiError> {
+) -> Result<TokenResponse, Refusal> {
     let (Some(username), Some(password)) =
         (request.present("username"), request.present("password"))
     else {
         return Err(ApiError::InvalidClient(
             "Missing parameters. \"username\" and \"password\" are required".into(),
-        ));
+        )
+        .into());
     };
     let invalid = || ApiError::InvalidGrant("User credentials are invalid".into());
     let (owner, needs_mfa) = {
@@ -78,11 +81,11 @@ pub(super) fn password_grant(
     scope_must_be_empty(request)?;
     if needs_mfa {
         let Owner::User(user) = owner else {
-            return Err(ApiError::Unavailable);
+            return Err(ApiError::Unavailable.into());
         };
-        return Err(challenge(world, store, user, client, lifetime));
+        return Err(challenge(world, store, user, client, lifetime, request.now));
     }
-    issue(world, store, owner, client, lifetime, None)
+    issue_at(world, store, owner, client, lifetime, None, request.now)
 }
 
 /// Row 10: opens an MFA challenge and answers 403 `mfa_required`.
@@ -92,7 +95,8 @@ pub(super) fn challenge(
     user: UserId,
     client: ClientIdx,
     lifetime: i64,
-) -> ApiError {
+    now: Millis,
+) -> Refusal {
     let mfa_token = world.generator.mfa_token();
     let ttl_ms = i64::try_from(world.settings.mfa_token_ttl_secs)
         .unwrap_or(i64::MAX / 1000)
@@ -103,7 +107,7 @@ pub(super) fn challenge(
         MfaChallenge {
             user,
             client,
-            expires_at: world.now().saturating_add(ttl_ms),
+            expires_at: now.saturating_add(ttl_ms),
             failures: 0,
             lifetime,
         },
@@ -124,7 +128,7 @@ pub(super) fn mfa_grant(
     request: &TokenRequest,
     client: ClientIdx,
     proof: MfaProof,
-) -> Result<TokenResponse, ApiError> {
+) -> Result<TokenResponse, Refusal> {
     let (field, missing, refused) = match proof {
         MfaProof::Otp => (
             "otp",
@@ -139,10 +143,10 @@ pub(super) fn mfa_grant(
     };
     let (Some(mfa_token), Some(code)) = (request.present("mfa_token"), request.present(field))
     else {
-        return Err(ApiError::InvalidRequest(missing.into()));
+        return Err(ApiError::InvalidRequest(missing.into()).into());
     };
     let refuse = |why: &str| ApiError::InvalidToken(refused.into()).because(why.to_string());
-    let now = world.now();
+    let now = request.now;
     // The entry guard holds the challenge's shard for the whole check, so two requests with
     // the same mfa_token are decided one after the other: at most one succeeds.
     let Some(mut entry) = store.mfa_challenges.occupied(mfa_token.to_string()) else {
@@ -170,7 +174,7 @@ pub(super) fn mfa_grant(
                 .secret
                 .verify(
                     code,
-                    world.clock.now_secs(),
+                    now.div_euclid(1000),
                     world.settings.otp_skew,
                     mfa.last_step,
                 )
@@ -205,13 +209,14 @@ pub(super) fn mfa_grant(
                 Some(_) => requested_lifetime(world, request)?,
                 None => challenge.lifetime,
             };
-            issue(
+            issue_at(
                 world,
                 store,
                 Owner::User(challenge.user),
                 client,
                 lifetime,
                 None,
+                request.now,
             )
         }
         Err(why) => {
@@ -233,7 +238,7 @@ pub(super) fn refresh_grant(
     store: &Store,
     request: &TokenRequest,
     client: ClientIdx,
-) -> Result<TokenResponse, ApiError> {
+) -> Result<TokenResponse, Refusal> {
     let text = request
         .present("refresh_token")
         .ok_or_else(|| ApiError::InvalidRequest("No \"refresh_token\" parameter".into()))?;
@@ -246,8 +251,8 @@ pub(super) fn refresh_grant(
     else {
         return Err(invalid().because("unknown, used or other client's refresh token"));
     };
-    if record.expires_at <= world.now() {
-        return Err(ApiError::InvalidGrant("Refresh token has expired".into()));
+    if record.expires_at <= request.now {
+        return Err(ApiError::InvalidGrant("Refresh token has expired".into()).into());
     }
     if !owner_exists(store, record.owner) {
         return Err(invalid().because("the token's owner no longer exists"));
@@ -259,7 +264,15 @@ pub(super) fn refresh_grant(
         Some(_) => requested_lifetime(world, request)?,
         None => record.lifetime,
     };
-    issue(world, store, record.owner, client, lifetime, None)
+    issue_at(
+        world,
+        store,
+        record.owner,
+        client,
+        lifetime,
+        None,
+        request.now,
+    )
 }
 
 pub(super) fn owner_exists(store: &Store, owner: Owner) -> bool {
@@ -279,7 +292,7 @@ pub(super) fn client_credentials_grant(
     request: &TokenRequest,
     client: ClientIdx,
     kind: &ClientKind,
-) -> Result<TokenResponse, ApiError> {
+) -> Result<TokenResponse, Refusal> {
     let product = match *kind {
         ClientKind::Product(product) => product,
         // A user's own client: the token acts for its owner (api-js `loginAsClientOwner`,
@@ -293,7 +306,15 @@ pub(super) fn client_credentials_grant(
                         .because("the client's owner was deleted"),
                 );
             }
-            return issue(world, store, Owner::User(user), client, lifetime, None);
+            return issue_at(
+                world,
+                store,
+                Owner::User(user),
+                client,
+                lifetime,
+                None,
+                request.now,
+            );
         }
         ClientKind::Developer => {
             return Err(
@@ -304,13 +325,14 @@ pub(super) fn client_credentials_grant(
     };
     let lifetime = requested_lifetime(world, request)?;
     match request.present("scope") {
-        None => issue(
+        None => issue_at(
             world,
             store,
             Owner::Product(product),
             client,
             lifetime,
             None,
+            request.now,
         ),
         Some(scope) => {
             let customer = scope.strip_prefix("customer=").and_then(|email| {
@@ -321,13 +343,14 @@ pub(super) fn client_credentials_grant(
                     .map(|(i, _)| i)
             });
             match customer {
-                Some(index) => issue(
+                Some(index) => issue_at(
                     world,
                     store,
                     Owner::Customer(index),
                     client,
                     lifetime,
                     Some(scope.to_string()),
+                    request.now,
                 ),
                 None => Err(
                     ApiError::InvalidScope("Invalid scope".into()).because(format!(

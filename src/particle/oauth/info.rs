@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Refusal};
 use crate::support::text::truncate;
 use crate::tokens::format_token;
 use crate::totp::OtpError;
@@ -76,12 +76,12 @@ pub(crate) fn list_tokens_with_password(
     world: &World,
     credentials: Option<(String, String)>,
     otp: Option<&str>,
-) -> Result<Vec<ListedToken>, ApiError> {
+) -> Result<Vec<ListedToken>, Refusal> {
     let Some((username, password)) = credentials else {
         return Err(ApiError::Legacy {
             status: 401,
             message: "Unauthorized. You must send username and password in HTTP Basic Auth to view your access tokens.".into(),
-        });
+        }.into());
     };
     let store = world.store();
     let user = {
@@ -105,7 +105,8 @@ pub(crate) fn list_tokens_with_password(
                 return Err(ApiError::Legacy {
                     status: 403,
                     message: "Multi-factor authentication required: send the OTP as ?otp=".into(),
-                });
+                }
+                .into());
             };
             let step = mfa
                 .secret

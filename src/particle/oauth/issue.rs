@@ -1,7 +1,7 @@
 //! Issuing access tokens, and authenticating a bearer token.
 
 use crate::clock::Millis;
-use crate::error::ApiError;
+use crate::error::{ApiError, Refusal};
 use crate::particle::oauth::TokenResponse;
 use crate::tokens::{format_token, parse_token};
 use crate::world::store::{AccessToken, ClientIdx, Owner, RefreshToken, Store};
@@ -16,8 +16,20 @@ pub(crate) fn issue(
     client: ClientIdx,
     lifetime: i64,
     scope: Option<String>,
-) -> Result<TokenResponse, ApiError> {
-    let now = world.now();
+) -> Result<TokenResponse, Refusal> {
+    issue_at(world, store, owner, client, lifetime, scope, world.now())
+}
+
+/// [`issue`] for a request that arrived at `now` (the world's clock, read once for it).
+pub(crate) fn issue_at(
+    world: &World,
+    store: &Store,
+    owner: Owner,
+    client: ClientIdx,
+    lifetime: i64,
+    scope: Option<String>,
+    now: Millis,
+) -> Result<TokenResponse, Refusal> {
     let expires_at = (lifetime > 0).then(|| now.saturating_add(lifetime.saturating_mul(1000)));
     // One fill for both tokens: one getrandom call per login instead of two.
     let (access, refresh) = world.generator.token_pair();
@@ -60,7 +72,7 @@ pub(crate) fn authenticate_bearer(
     store: &Store,
     token: &str,
     now: Millis,
-) -> Result<(crate::tokens::TokenKey, AccessToken), ApiError> {
+) -> Result<(crate::tokens::TokenKey, AccessToken), Refusal> {
     let key = parse_token(token)
         .ok_or_else(|| ApiError::invalid_token().because("malformed access token"))?;
     let record = store

@@ -12,8 +12,9 @@ pub(crate) use issue::{authenticate_bearer, issue};
 
 use serde::Serialize;
 
-use crate::clock::parse_iso8601;
-use crate::error::ApiError;
+use crate::clock::{parse_iso8601, Millis};
+use crate::error::{ApiError, Refusal};
+use crate::rate_limit::TokenOutcome;
 use crate::support::text::truncate;
 use crate::tokens::secrets_equal;
 pub(crate) use crate::world::fixtures::valid_client_id;
@@ -27,6 +28,8 @@ pub(crate) struct TokenRequest {
     pub params: crate::particle::forms::FormFields,
     /// `client_id:client_secret` from a parseable `Authorization: Basic` header.
     pub basic: Option<(String, String)>,
+    /// When it arrived, on the world's clock: the pipeline's one reading for the request.
+    pub now: Millis,
 }
 
 impl TokenRequest {
@@ -51,55 +54,116 @@ pub(crate) struct TokenResponse {
     pub scope: Option<String>,
 }
 
-const SUPPORTED_GRANTS: [&str; 5] = [
-    "password",
-    "refresh_token",
-    "client_credentials",
-    "urn:custom:mfa-otp",
-    "urn:custom:recovery-code",
-];
+/// The grants `POST /oauth/token` supports (§1), parsed once from `grant_type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GrantType {
+    Password,
+    RefreshToken,
+    ClientCredentials,
+    MfaOtp,
+    RecoveryCode,
+}
 
-/// Handles one token request end to end.
-pub(crate) fn grant(world: &World, request: &TokenRequest) -> Result<TokenResponse, ApiError> {
-    // Row 2 / 2b: grant_type.
-    let grant_type = request.param("grant_type").unwrap_or("");
-    let grant_type = match SUPPORTED_GRANTS.iter().find(|g| **g == grant_type) {
-        Some(g) => *g,
-        None if SUPPORTED_GRANTS
+impl GrantType {
+    const ALL: [GrantType; 5] = [
+        GrantType::Password,
+        GrantType::RefreshToken,
+        GrantType::ClientCredentials,
+        GrantType::MfaOtp,
+        GrantType::RecoveryCode,
+    ];
+
+    /// The `grant_type` value that names it.
+    fn name(self) -> &'static str {
+        match self {
+            GrantType::Password => "password",
+            GrantType::RefreshToken => "refresh_token",
+            GrantType::ClientCredentials => "client_credentials",
+            GrantType::MfaOtp => "urn:custom:mfa-otp",
+            GrantType::RecoveryCode => "urn:custom:recovery-code",
+        }
+    }
+
+    /// Row 2 / 2b: the grant a `grant_type` value names, exactly; a supported name in
+    /// other letter case and an unknown or missing one get their two recorded answers.
+    fn parse(text: &str) -> Result<Self, Refusal> {
+        if let Some(grant) = Self::ALL.into_iter().find(|g| g.name() == text) {
+            return Ok(grant);
+        }
+        if Self::ALL
             .iter()
-            .any(|g| g.eq_ignore_ascii_case(grant_type)) =>
+            .any(|g| g.name().eq_ignore_ascii_case(text))
         {
             return Err(ApiError::InvalidRequest(
                 "Invalid grant_type parameter or parameter missing".into(),
-            ))
-        }
-        None => {
-            return Err(
-                ApiError::InvalidRequest("Invalid or missing grant_type parameter".into())
-                    .because(format!("unsupported grant_type `{}`", truncate(grant_type))),
             )
+            .into());
         }
-    };
+        Err(
+            ApiError::InvalidRequest("Invalid or missing grant_type parameter".into())
+                .because(format!("unsupported grant_type `{}`", truncate(text))),
+        )
+    }
+
+    /// Row 6: whether a product's client may use it (not the `urn:custom:` grants).
+    fn open_to_products(self) -> bool {
+        match self {
+            GrantType::Password | GrantType::RefreshToken | GrantType::ClientCredentials => true,
+            GrantType::MfaOtp | GrantType::RecoveryCode => false,
+        }
+    }
+}
+
+/// Handles one token request end to end.
+pub(crate) fn grant(world: &World, request: &TokenRequest) -> Result<TokenResponse, Refusal> {
+    let grant_type = GrantType::parse(request.param("grant_type").unwrap_or(""))?;
     let store = world.store();
     let (client_idx, client_kind) = authenticate_client(&store, request)?;
     // Row 6: grants a client may use.
     let allowed = match client_kind {
         ClientKind::Developer | ClientKind::User(_) => true,
-        ClientKind::Product(_) => !grant_type.starts_with("urn:custom:"),
+        ClientKind::Product(_) => grant_type.open_to_products(),
     };
     if !allowed {
         return Err(ApiError::InvalidClient(
             "The grant type is unauthorised for this client_id".into(),
-        ));
+        )
+        .into());
     }
-    match grant_type {
-        "password" => password_grant(world, &store, request, client_idx, &client_kind),
-        "urn:custom:mfa-otp" => mfa_grant(world, &store, request, client_idx, MfaProof::Otp),
-        "urn:custom:recovery-code" => {
+    let issued = match grant_type {
+        GrantType::Password => password_grant(world, &store, request, client_idx, &client_kind),
+        GrantType::MfaOtp => mfa_grant(world, &store, request, client_idx, MfaProof::Otp),
+        GrantType::RecoveryCode => {
             mfa_grant(world, &store, request, client_idx, MfaProof::RecoveryCode)
         }
-        "refresh_token" => refresh_grant(world, &store, request, client_idx),
-        _ => client_credentials_grant(world, &store, request, client_idx, &client_kind),
+        GrantType::RefreshToken => refresh_grant(world, &store, request, client_idx),
+        GrantType::ClientCredentials => {
+            client_credentials_grant(world, &store, request, client_idx, &client_kind)
+        }
+    };
+    if issued.is_ok() {
+        tracing::debug!(grant = grant_type.name(), "token issued");
+    }
+    issued
+}
+
+/// What a token request's result means for the client's failed-login streak (the
+/// limiter records it; docs/rate-limits.md#the-failed-login-lockout): a token resets it;
+/// a malformed request, a wrong credential, secret, code or OTP, or the OTP-attempt
+/// limit's 429 adds one; an MFA challenge (the password was right) and the mock's own
+/// failures (a full table, a body over the limit) leave it.
+pub(crate) fn login_outcome(result: &Result<TokenResponse, Refusal>) -> TokenOutcome {
+    let Err(refusal) = result else {
+        return TokenOutcome::Success;
+    };
+    match refusal.error {
+        ApiError::InvalidRequest(_)
+        | ApiError::InvalidClient(_)
+        | ApiError::InvalidGrant(_)
+        | ApiError::InvalidScope(_)
+        | ApiError::InvalidToken(_)
+        | ApiError::RateLimited { .. } => TokenOutcome::Failure,
+        _ => TokenOutcome::Neutral,
     }
 }
 
@@ -107,7 +171,7 @@ pub(crate) fn grant(world: &World, request: &TokenRequest) -> Result<TokenRespon
 fn authenticate_client(
     store: &Store,
     request: &TokenRequest,
-) -> Result<(ClientIdx, ClientKind), ApiError> {
+) -> Result<(ClientIdx, ClientKind), Refusal> {
     // A parseable Basic header wins even when its secret is empty (the body's fields are
     // then ignored, as the library does); empty values count as missing either way.
     let (id, secret) = match &request.basic {
@@ -126,7 +190,7 @@ pub(crate) fn authenticate_client_pair(
     store: &Store,
     id: Option<&str>,
     secret: Option<&str>,
-) -> Result<(ClientIdx, ClientKind), ApiError> {
+) -> Result<(ClientIdx, ClientKind), Refusal> {
     let secret = secret.filter(|s| !s.is_empty());
     let id = id
         .filter(|id| valid_client_id(id))
@@ -151,8 +215,8 @@ pub(crate) fn authenticate_client_pair(
 }
 
 /// §1.4: the requested lifetime in seconds (0 = never expires).
-fn requested_lifetime(world: &World, request: &TokenRequest) -> Result<i64, ApiError> {
-    let now = world.now();
+fn requested_lifetime(world: &World, request: &TokenRequest) -> Result<i64, Refusal> {
+    let now = request.now;
     if let Some(at) = request.present("expires_at") {
         let at = parse_iso8601(at).ok_or_else(|| {
             ApiError::InvalidRequest(
@@ -162,12 +226,14 @@ fn requested_lifetime(world: &World, request: &TokenRequest) -> Result<i64, ApiE
         if !crate::clock::representable(at) {
             return Err(ApiError::InvalidRequest(
                 "Invalid expires_at parameter: the date is past 9999-12-31".into(),
-            ));
+            )
+            .into());
         }
         if at <= now {
             return Err(ApiError::InvalidRequest(
                 "Invalid expires_at parameter: the date is in the past".into(),
-            ));
+            )
+            .into());
         }
         // Rounded up so that a near instant never reads as 0 ("never expires").
         return Ok((at - now + 999) / 1000);
@@ -178,13 +244,16 @@ fn requested_lifetime(world: &World, request: &TokenRequest) -> Result<i64, ApiE
             Ok(secs) if secs >= 0 && expiry_representable(now, secs) => Ok(secs),
             Ok(secs) if secs < 0 => Err(ApiError::InvalidRequest(
                 "Invalid expires_in parameter: must not be negative".into(),
-            )),
+            )
+            .into()),
             Ok(_) => Err(ApiError::InvalidRequest(
                 "Invalid expires_in parameter: the token would expire past 9999-12-31".into(),
-            )),
+            )
+            .into()),
             _ => Err(ApiError::InvalidRequest(
                 "Invalid expires_in parameter: must be a whole number of seconds".into(),
-            )),
+            )
+            .into()),
         },
     }
 }
@@ -197,7 +266,7 @@ pub(crate) fn expiry_representable(now: crate::clock::Millis, secs: i64) -> bool
         .is_some_and(crate::clock::representable)
 }
 
-fn scope_must_be_empty(request: &TokenRequest) -> Result<(), ApiError> {
+fn scope_must_be_empty(request: &TokenRequest) -> Result<(), Refusal> {
     match request.present("scope") {
         None => Ok(()),
         Some(scope) => Err(
@@ -214,6 +283,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn grant_types_parse_by_their_exact_names_only() {
+        for grant in GrantType::ALL {
+            assert_eq!(GrantType::parse(grant.name()), Ok(grant));
+        }
+        let other_case = GrantType::parse("PASSWORD").unwrap_err();
+        assert_eq!(other_case.reason, None);
+        let unknown = GrantType::parse("implicit").unwrap_err();
+        assert_eq!(unknown.reason(), "unsupported grant_type `implicit`");
+    }
+
+    #[test]
     fn client_id_shape_follows_the_library_regex() {
         assert!(valid_client_id("particle"));
         assert!(valid_client_id("a_b-C"));
@@ -222,7 +302,7 @@ mod tests {
         assert!(!valid_client_id("has space"));
     }
 
-    fn login_request(username: &str) -> TokenRequest {
+    fn login_request(username: &str, now: Millis) -> TokenRequest {
         TokenRequest {
             params: [
                 ("grant_type", "password"),
@@ -233,6 +313,7 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
             basic: Some(("particle".into(), "particle".into())),
+            now,
         }
     }
 
@@ -251,9 +332,10 @@ mod tests {
         );
         // Act
         for _ in 0..100 {
-            grant(&world, &login_request("user@example.com")).unwrap();
-            let challenge = grant(&world, &login_request("mfa@example.com")).unwrap_err();
-            assert!(matches!(challenge.inner(), ApiError::MfaRequired { .. }));
+            grant(&world, &login_request("user@example.com", world.now())).unwrap();
+            let challenge =
+                grant(&world, &login_request("mfa@example.com", world.now())).unwrap_err();
+            assert!(matches!(challenge.error, ApiError::MfaRequired { .. }));
         }
         // Assert
         let store = world.store();

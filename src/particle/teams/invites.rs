@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::error::ApiError;
+use crate::error::Refusal;
 use crate::particle::teams::bad;
 use crate::support::text::truncate;
 use crate::world::fixtures::ROLES;
@@ -25,10 +25,12 @@ pub(crate) struct InvitedUser {
 }
 
 /// A role a member may be given: any of [`ROLES`] but `Owner` (exactly one per team).
-pub(super) fn assignable_role(value: Option<&Value>) -> Result<Option<String>, ApiError> {
+pub(super) fn assignable_role(value: Option<&Value>) -> Result<Option<String>, Refusal> {
     match value {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(r)) if r == "Owner" => Err(bad("The Owner role cannot be given.")),
+        Some(Value::String(r)) if r == "Owner" => {
+            Err(bad("The Owner role cannot be given.").into())
+        }
         Some(Value::String(r)) if ROLES.iter().any(|(name, _)| name == r) => Ok(Some(r.clone())),
         Some(_) => {
             let names: Vec<_> = ROLES
@@ -36,7 +38,7 @@ pub(super) fn assignable_role(value: Option<&Value>) -> Result<Option<String>, A
                 .map(|(n, _)| *n)
                 .filter(|n| *n != "Owner")
                 .collect();
-            Err(bad(format!("role must be one of {}.", names.join(", "))))
+            Err(bad(format!("role must be one of {}.", names.join(", "))).into())
         }
     }
 }
@@ -56,9 +58,9 @@ pub(super) fn invite(
     directory: &mut Directory,
     team: Team,
     map: &Map<String, Value>,
-) -> Result<Invited, ApiError> {
+) -> Result<Invited, Refusal> {
     let Some(Value::String(username)) = map.get("username") else {
-        return Err(bad("username must be a string."));
+        return Err(bad("username must be a string.").into());
     };
     let username = username.trim().to_ascii_lowercase();
     let role = assignable_role(map.get("role"))?.unwrap_or_else(|| "Administrator".into());
@@ -67,7 +69,7 @@ pub(super) fn invite(
             .because(format!("invite of unknown user {}", truncate(&username))));
     };
     if membership_in(directory, &team, &username).is_some() {
-        return Err(bad("This user is already a member of the team."));
+        return Err(bad("This user is already a member of the team.").into());
     }
     directory.memberships.push(crate::world::store::Membership {
         user,

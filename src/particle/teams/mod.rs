@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Refusal};
 use crate::particle::scopes::{authorize, authorize_admin, TeamRef};
 use crate::support::text::truncate;
 use crate::tokens::format_token;
@@ -125,11 +125,11 @@ fn bad(message: impl Into<String>) -> ApiError {
 }
 
 /// Parses a JSON object body: anything else is a clear 400.
-fn json_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
+fn json_object(body: &[u8]) -> Result<Map<String, Value>, Refusal> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(bad("The request body must be a JSON object.")),
-        Err(e) => Err(bad(format!("The request body must be JSON: {e}"))),
+        Ok(_) => Err(bad("The request body must be a JSON object.").into()),
+        Err(e) => Err(bad(format!("The request body must be JSON: {e}")).into()),
     }
 }
 
@@ -141,25 +141,26 @@ pub(crate) const MAX_FRIENDLY_NAME_CHARS: usize = 256;
 pub(crate) const MAX_API_USERS_PER_TEAM: usize = 1_000;
 
 /// `name`, or `400` when it is longer than [`MAX_FRIENDLY_NAME_CHARS`].
-fn checked_friendly_name(name: &str) -> Result<&str, ApiError> {
+fn checked_friendly_name(name: &str) -> Result<&str, Refusal> {
     if name.chars().count() > MAX_FRIENDLY_NAME_CHARS {
         return Err(bad(format!(
             "friendly_name must be at most {MAX_FRIENDLY_NAME_CHARS} characters."
-        )));
+        ))
+        .into());
     }
     Ok(name)
 }
 
 /// Validates `friendly_name` and `scopes` where present (missing ones stay `None`).
-fn parse_changes(body: &[u8]) -> Result<Changes, ApiError> {
+fn parse_changes(body: &[u8]) -> Result<Changes, Refusal> {
     let map = json_object(body)?;
     let friendly_name = match map.get("friendly_name") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.trim().is_empty() => {
-            return Err(bad("friendly_name must not be empty."))
+            return Err(bad("friendly_name must not be empty.").into())
         }
         Some(Value::String(s)) => Some(checked_friendly_name(s.trim())?.to_string()),
-        Some(_) => return Err(bad("friendly_name must be a string.")),
+        Some(_) => return Err(bad("friendly_name must be a string.").into()),
     };
     let scopes = match map.get("scopes") {
         None | Some(Value::Null) => None,
@@ -167,14 +168,14 @@ fn parse_changes(body: &[u8]) -> Result<Changes, ApiError> {
             let mut scopes: Vec<String> = Vec::with_capacity(items.len());
             for item in items {
                 let Value::String(s) = item else {
-                    return Err(bad("scopes must be an array of scope names."));
+                    return Err(bad("scopes must be an array of scope names.").into());
                 };
                 if !scopes.contains(s) {
                     scopes.push(s.clone());
                 }
             }
             if scopes.is_empty() {
-                return Err(bad("scopes must name at least one scope."));
+                return Err(bad("scopes must name at least one scope.").into());
             }
             let unknown: Vec<&str> = scopes
                 .iter()
@@ -183,12 +184,12 @@ fn parse_changes(body: &[u8]) -> Result<Changes, ApiError> {
                 .collect();
             match unknown.as_slice() {
                 [] => {}
-                [one] => return Err(bad(format!("Unknown scope: {one}"))),
-                many => return Err(bad(format!("Unknown scopes: {}", many.join(", ")))),
+                [one] => return Err(bad(format!("Unknown scope: {one}")).into()),
+                many => return Err(bad(format!("Unknown scopes: {}", many.join(", "))).into()),
             }
             Some(scopes)
         }
-        Some(_) => return Err(bad("scopes must be an array of scope names.")),
+        Some(_) => return Err(bad("scopes must be an array of scope names.").into()),
     };
     Ok(Changes {
         friendly_name,
@@ -207,7 +208,7 @@ pub(crate) fn add_api_user(
     team: Team,
     friendly_name: String,
     scopes: Vec<String>,
-) -> Result<(String, crate::tokens::TokenKey), ApiError> {
+) -> Result<(String, crate::tokens::TokenKey), Refusal> {
     checked_friendly_name(&friendly_name)?;
     let in_team = directory
         .api_users
@@ -218,7 +219,8 @@ pub(crate) fn add_api_user(
     if in_team >= MAX_API_USERS_PER_TEAM {
         return Err(bad(format!(
             "A team may have at most {MAX_API_USERS_PER_TEAM} API users; delete some first."
-        )));
+        ))
+        .into());
     }
     let base = slug(&friendly_name);
     let username = loop {
@@ -251,7 +253,7 @@ fn issue_token(
     world: &World,
     store: &Store,
     id: ApiUserId,
-) -> Result<crate::tokens::TokenKey, ApiError> {
+) -> Result<crate::tokens::TokenKey, Refusal> {
     let now = world.now();
     world.make_room_for_token(store, now)?;
     let mut key = world.generator.token();
@@ -287,7 +289,7 @@ pub(crate) fn add_to_team(
     caller: Owner,
     target: TeamRef<'_>,
     body: &[u8],
-) -> Result<TeamAddition, ApiError> {
+) -> Result<TeamAddition, Refusal> {
     let store = world.store();
     let mut directory = store.directory.write();
     let team = authorize_admin(&directory, caller, target)?;
@@ -322,7 +324,7 @@ pub(crate) fn list_team(
     world: &World,
     caller: Owner,
     target: TeamRef<'_>,
-) -> Result<TeamList, ApiError> {
+) -> Result<TeamList, Refusal> {
     let store = world.store();
     let directory = store.directory.read();
     let team = authorize(&directory, caller, target)?;
@@ -376,7 +378,7 @@ fn api_user_in(directory: &Directory, team: &Team, username: &str) -> Option<Api
         .and_then(|i| ApiUserId::try_from(i).ok())
 }
 
-fn user_not_found(username: &str) -> ApiError {
+fn user_not_found(username: &str) -> Refusal {
     ApiError::NotFound("User not found.".into())
         .because(format!("no member `{}` in this team", truncate(username)))
 }
@@ -411,7 +413,7 @@ fn update_role(
     team: &Team,
     username: &str,
     body: &[u8],
-) -> Result<MemberUpdate, ApiError> {
+) -> Result<MemberUpdate, Refusal> {
     let at = membership_in(directory, team, username).ok_or_else(|| user_not_found(username))?;
     let map = json_object(body)?;
     let role = assignable_role(map.get("role"))?
@@ -421,7 +423,7 @@ fn update_role(
         .get_mut(at)
         .ok_or_else(|| user_not_found(username))?;
     if membership.role == "Owner" {
-        return Err(bad("The Owner's role cannot be changed."));
+        return Err(bad("The Owner's role cannot be changed.").into());
     }
     membership.role = role.clone();
     let id = ROLES
@@ -448,7 +450,7 @@ pub(crate) fn update_api_user(
     target: TeamRef<'_>,
     username: &str,
     body: &[u8],
-) -> Result<MemberUpdate, ApiError> {
+) -> Result<MemberUpdate, Refusal> {
     let store = world.store();
     let mut directory = store.directory.write();
     let team = authorize_admin(&directory, caller, target)?;
@@ -457,7 +459,7 @@ pub(crate) fn update_api_user(
     };
     let changes = parse_changes(body)?;
     if changes.friendly_name.is_none() && changes.scopes.is_none() {
-        return Err(bad("Nothing to update: give friendly_name and/or scopes."));
+        return Err(bad("Nothing to update: give friendly_name and/or scopes.").into());
     }
     let (old_key, old_scopes) = match directory.api_user(id) {
         Some(a) => (a.token, a.scopes.clone()),
@@ -511,7 +513,7 @@ pub(crate) fn delete_member(
     caller: Owner,
     target: TeamRef<'_>,
     username: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), Refusal> {
     let store = world.store();
     let mut directory = store.directory.write();
     let team = authorize_admin(&directory, caller, target)?;
@@ -532,7 +534,7 @@ pub(crate) fn delete_member(
         .and_then(|i| directory.memberships.get(i))
         .is_some_and(|m| m.role == "Owner")
     {
-        return Err(bad("The Owner cannot be removed."));
+        return Err(bad("The Owner cannot be removed.").into());
     }
     let user = directory.user_by_email(username).map(|(id, _)| id);
     let before = directory.memberships.len();

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::error::ApiError;
+use crate::error::Refusal;
 use crate::particle::scopes::{authorize_admin, TeamRef};
 use crate::particle::teams::{api_user_in, issue_token, user_not_found, TokenEntry};
 use crate::tokens::format_token;
@@ -31,7 +31,7 @@ pub(crate) fn regenerate_token(
     caller: Owner,
     target: TeamRef<'_>,
     username: &str,
-) -> Result<Regenerated, ApiError> {
+) -> Result<Regenerated, Refusal> {
     let store = world.store();
     let mut directory = store.directory.write();
     let team = authorize_admin(&directory, caller, target)?;

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::clock::iso8601;
-use crate::error::ApiError;
+use crate::error::{ApiError, Refusal};
 use crate::particle::scopes::{
     authorize, authorize_developer, not_allowed, role_permission_denied,
 };
@@ -55,7 +55,7 @@ pub(crate) enum Family {
 }
 
 /// The 404 of D7.3 (recorded body).
-fn not_found(id: &str) -> ApiError {
+fn not_found(id: &str) -> Refusal {
     ApiError::NotFound("Webhook not found".into())
         .because(format!("no webhook `{}` for this caller", truncate(id)))
 }
@@ -71,7 +71,7 @@ fn owner_of(
     caller: Owner,
     hooks: Hooks<'_>,
     write: bool,
-) -> Result<HookOwner, ApiError> {
+) -> Result<HookOwner, Refusal> {
     let team_ref = match hooks {
         Hooks::Mine => {
             return match caller {
@@ -179,7 +179,7 @@ pub(crate) fn list(
     caller: Owner,
     hooks: Hooks<'_>,
     family: Family,
-) -> Result<Vec<Map<String, Value>>, ApiError> {
+) -> Result<Vec<Map<String, Value>>, Refusal> {
     let owner = owner_of(world, caller, hooks, false)?;
     Ok(world
         .store()
@@ -200,7 +200,7 @@ pub(crate) fn show(
     hooks: Hooks<'_>,
     family: Family,
     id: &str,
-) -> Result<Value, ApiError> {
+) -> Result<Value, Refusal> {
     let hook = find(world, caller, hooks, id, false)?;
     let mut body = view(&hook);
     body.insert("logs".into(), Value::Array(Vec::new()));
@@ -219,7 +219,7 @@ fn find(
     hooks: Hooks<'_>,
     id: &str,
     write: bool,
-) -> Result<Arc<Webhook>, ApiError> {
+) -> Result<Arc<Webhook>, Refusal> {
     let owner = owner_of(world, caller, hooks, write)?;
     world
         .store()
@@ -239,7 +239,7 @@ pub(crate) fn create(
     hooks: Hooks<'_>,
     family: Family,
     body: &Value,
-) -> Result<Map<String, Value>, ApiError> {
+) -> Result<Map<String, Value>, Refusal> {
     let owner = owner_of(world, caller, hooks, true)?;
     let mut id = [0u8; 12];
     world.generator.fill(&mut id);
@@ -273,7 +273,7 @@ pub(crate) fn update(
     hooks: Hooks<'_>,
     id: &str,
     body: &Value,
-) -> Result<Value, ApiError> {
+) -> Result<Value, Refusal> {
     let old = find(world, caller, hooks, id, true)?;
     let mut hook = parse(
         body,
@@ -290,7 +290,7 @@ pub(crate) fn update(
             .find(|h| h.id == old.id)
             .ok_or_else(|| not_found(id))?;
         *slot = hook.clone();
-        Ok::<_, ApiError>(())
+        Ok::<_, Refusal>(())
     })?;
     deliver::start(world);
     Ok(serde_json::json!({ "integration": view(&hook) }))
@@ -302,11 +302,11 @@ pub(crate) fn delete(
     caller: Owner,
     hooks: Hooks<'_>,
     id: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), Refusal> {
     let hook = find(world, caller, hooks, id, true)?;
     world.store().webhooks.change(|all| {
         all.retain(|h| h.id != hook.id);
-        Ok::<_, ApiError>(())
+        Ok::<_, Refusal>(())
     })
 }
 
@@ -317,7 +317,7 @@ pub(crate) fn test(
     caller: Owner,
     hooks: Hooks<'_>,
     id: &str,
-) -> Result<Value, ApiError> {
+) -> Result<Value, Refusal> {
     find(world, caller, hooks, id, true)?;
     Ok(serde_json::json!({ "pass": true, "data": null }))
 }
@@ -332,19 +332,19 @@ fn text(body: &Value, key: &str) -> Option<String> {
 }
 
 /// A flag: JSON booleans, or `"true"`/`"false"` from a form.
-fn flag(body: &Value, key: &str, default: bool) -> Result<bool, ApiError> {
+fn flag(body: &Value, key: &str, default: bool) -> Result<bool, Refusal> {
     match body.get(key) {
         None | Some(Value::Null) => Ok(default),
         Some(Value::Bool(b)) => Ok(*b),
         Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Ok(true),
         Some(Value::String(s)) if s.eq_ignore_ascii_case("false") || s.is_empty() => Ok(false),
-        Some(_) => Err(bad(format!("{key} must be true or false."))),
+        Some(_) => Err(bad(format!("{key} must be true or false.")).into()),
     }
 }
 
 /// An object of templates (`form`, `query`, `headers`): keys to strings, numbers or
 /// booleans; a JSON text of such an object is accepted too (a form body).
-fn templates(body: &Value, key: &str) -> Result<Option<Map<String, Value>>, ApiError> {
+fn templates(body: &Value, key: &str) -> Result<Option<Map<String, Value>>, Refusal> {
     let value = match body.get(key) {
         None | Some(Value::Null) => return Ok(None),
         Some(Value::String(s)) => serde_json::from_str::<Value>(s)
@@ -352,7 +352,7 @@ fn templates(body: &Value, key: &str) -> Result<Option<Map<String, Value>>, ApiE
         Some(v) => v.clone(),
     };
     let Value::Object(map) = value else {
-        return Err(bad(format!("{key} must be an object.")));
+        return Err(bad(format!("{key} must be an object.")).into());
     };
     if map
         .values()
@@ -360,7 +360,8 @@ fn templates(body: &Value, key: &str) -> Result<Option<Map<String, Value>>, ApiE
     {
         return Err(bad(format!(
             "{key} values must be strings, numbers or booleans."
-        )));
+        ))
+        .into());
     }
     Ok(Some(map))
 }
@@ -372,9 +373,9 @@ fn parse(
     id: String,
     owner: HookOwner,
     created_at: crate::clock::Millis,
-) -> Result<Webhook, ApiError> {
+) -> Result<Webhook, Refusal> {
     if !body.is_object() {
-        return Err(bad("The body must be a JSON object or a form."));
+        return Err(bad("The body must be a JSON object or a form.").into());
     }
     let integration_type = text(body, "integration_type")
         .or_else(|| text(body, "integrationType"))
@@ -383,38 +384,40 @@ fn parse(
         return Err(bad(format!(
             "integration_type must be one of {}.",
             TYPES.join(", ")
-        )));
+        ))
+        .into());
     }
     if family == Family::Webhooks && integration_type != "Webhook" {
-        return Err(bad("integration_type must be set to Webhook."));
+        return Err(bad("integration_type must be set to Webhook.").into());
     }
     let event = text(body, "event").unwrap_or_default();
     if event.is_empty() {
-        return Err(bad("event is required."));
+        return Err(bad("event is required.").into());
     }
     if event.len() > MAX_EVENT || !event.bytes().all(|b| (0x20..0x7f).contains(&b)) {
         return Err(bad(format!(
             "event must be 1 to {MAX_EVENT} printable ASCII characters."
-        )));
+        ))
+        .into());
     }
     let url = text(body, "url").unwrap_or_default();
     let webhook = integration_type == "Webhook";
     if webhook && url.is_empty() {
-        return Err(bad("url is required."));
+        return Err(bad("url is required.").into());
     }
     let lower = url.to_ascii_lowercase();
     if webhook && !(lower.starts_with("http://") || lower.starts_with("https://")) {
-        return Err(bad("url must be an http:// or https:// URL."));
+        return Err(bad("url must be an http:// or https:// URL.").into());
     }
     if url.len() > MAX_URL {
-        return Err(bad(format!("url is longer than {MAX_URL} bytes.")));
+        return Err(bad(format!("url is longer than {MAX_URL} bytes.")).into());
     }
     let request_type = text(body, "requestType")
         .or_else(|| text(body, "request_type"))
         .map(|m| m.to_ascii_uppercase())
         .unwrap_or_else(|| "POST".into());
     if !["GET", "POST", "PUT", "DELETE"].contains(&request_type.as_str()) {
-        return Err(bad("requestType must be GET, POST, PUT or DELETE."));
+        return Err(bad("requestType must be GET, POST, PUT or DELETE.").into());
     }
     // D7.2: three spellings of the device key.
     let device_id = ["deviceID", "deviceid", "deviceId"]
@@ -424,7 +427,7 @@ fn parse(
     let json = match body.get("json") {
         None | Some(Value::Null) => None,
         Some(v @ (Value::Object(_) | Value::String(_))) => Some(v.clone()),
-        Some(_) => return Err(bad("json must be an object or a template string.")),
+        Some(_) => return Err(bad("json must be an object or a template string.").into()),
     };
     let form = templates(body, "form")?;
     let body_text = text(body, "body");
@@ -434,7 +437,7 @@ fn parse(
         .count()
         > 1
     {
-        return Err(bad("form, json and body are mutually exclusive."));
+        return Err(bad("form, json and body are mutually exclusive.").into());
     }
     let auth = match body.get("auth") {
         None | Some(Value::Null) => None,
@@ -446,7 +449,7 @@ fn parse(
             };
             Some((field("username")?, field("password")?))
         }
-        Some(_) => return Err(bad("auth must be {\"username\",\"password\"} strings.")),
+        Some(_) => return Err(bad("auth must be {\"username\",\"password\"} strings.").into()),
     };
     let name = text(body, "name")
         .filter(|n| !n.is_empty())
@@ -506,7 +509,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn parsed(body: Value) -> Result<Webhook, ApiError> {
+    fn parsed(body: Value) -> Result<Webhook, Refusal> {
         parse(
             &body,
             Family::Integrations,
@@ -561,7 +564,10 @@ mod tests {
             (json!({ "event": "e", "url": "http://h", "noDefaults": 3 }), "noDefaults must be true or false."),
         ] {
             match parsed(body) {
-                Err(ApiError::BadRequest(m)) => assert_eq!(m, message),
+                Err(Refusal {
+                    error: ApiError::BadRequest(m),
+                    ..
+                }) => assert_eq!(m, message),
                 other => panic!("{other:?}"),
             }
         }

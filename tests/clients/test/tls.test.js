@@ -1,5 +1,5 @@
 'use strict';
-// HTTPS (`--tls`, issue 26): particle-api-js and particle-cli talk to the mock over HTTPS
+// HTTPS (`--tls`): particle-api-js and particle-cli talk to the mock over HTTPS
 // when told to trust the CA it wrote (NODE_EXTRA_CA_CERTS), and are refused by TLS without it.
 // NODE_EXTRA_CA_CERTS is read only when a Node process starts, so each client runs in a child.
 const { describe, it, before, after } = require('node:test');
