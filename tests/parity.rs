@@ -587,8 +587,8 @@ fn hide_webhooks(
     }
 }
 
-/// The webhooks of the default user on `mock`, read through the API.
-async fn webhooks_of(mock: &MockServer) -> Vec<Value> {
+/// `GET path` on `mock` as the default user (logged in for it), as JSON.
+async fn get_as_default_user(mock: &MockServer, path: &str) -> Value {
     let client = reqwest::Client::new();
     let login: Value = client
         .post(format!("{}/oauth/token", mock.uri()))
@@ -607,14 +607,19 @@ async fn webhooks_of(mock: &MockServer) -> Vec<Value> {
         .expect("json");
     let token = login["access_token"].as_str().expect("token");
     client
-        .get(format!("{}/v1/webhooks", mock.uri()))
+        .get(format!("{}{path}", mock.uri()))
         .bearer_auth(token)
         .send()
         .await
-        .expect("list")
+        .expect("GET")
         .json()
         .await
         .expect("json")
+}
+
+/// The webhooks of the default user on `mock`, read through the API.
+async fn webhooks_of(mock: &MockServer) -> Vec<Value> {
+    serde_json::from_value(get_as_default_user(mock, "/v1/webhooks").await).expect("a list")
 }
 
 #[tokio::test]
@@ -669,32 +674,7 @@ async fn the_created_webhook_is_deleted_even_when_a_later_step_fails() {
 
 /// The API users of the default fixtures' product whose name the parity run made.
 async fn parity_api_users(mock: &MockServer) -> Vec<Value> {
-    let client = reqwest::Client::new();
-    let login: Value = client
-        .post(format!("{}/oauth/token", mock.uri()))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", "user@example.com"),
-            ("password", "password"),
-            ("client_id", "particle"),
-            ("client_secret", "particle"),
-        ])
-        .send()
-        .await
-        .expect("login")
-        .json()
-        .await
-        .expect("json");
-    let token = login["access_token"].as_str().expect("token");
-    let team: Value = client
-        .get(format!("{}/v1/products/demo-product/team", mock.uri()))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("team")
-        .json()
-        .await
-        .expect("json");
+    let team = get_as_default_user(mock, "/v1/products/demo-product/team").await;
     team["team"]
         .as_array()
         .expect("team list")
