@@ -32,6 +32,16 @@ async fn parity(args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
     (output.status.code().unwrap_or(-1), stdout)
 }
 
+/// `parity --target URI --flow F… --json` with [`default_env`].
+async fn parity_flows(uri: &str, flows: &[&str]) -> (i32, String) {
+    let mut args = vec!["--target", uri];
+    for flow in flows {
+        args.extend(["--flow", flow]);
+    }
+    args.push("--json");
+    parity(&args, &default_env()).await
+}
+
 fn default_env() -> Vec<(&'static str, &'static str)> {
     vec![
         ("PARTICLE_USERNAME", "user@example.com"),
@@ -628,19 +638,7 @@ async fn the_created_webhook_is_deleted_even_when_a_later_step_fails() {
     let mock = MockServer::start().await;
     let target = stand_in(&mock, hide_webhooks, None, false).await;
     // Act
-    let (code, out) = parity(
-        &[
-            "--target",
-            &target.uri,
-            "--flow",
-            "login",
-            "--flow",
-            "webhook",
-            "--json",
-        ],
-        &default_env(),
-    )
-    .await;
+    let (code, out) = parity_flows(&target.uri, &["login", "webhook"]).await;
     // Assert: the flow failed after the creation, and the cleanup deleted the webhook.
     assert_eq!(code, 1, "{out}");
     let report: Value = serde_json::from_str(&out).expect("json report");
@@ -700,19 +698,7 @@ async fn the_api_user_a_flow_created_is_deleted_even_when_a_later_step_fails() {
     )
     .await;
     // Act
-    let (code, out) = parity(
-        &[
-            "--target",
-            &target.uri,
-            "--flow",
-            "login",
-            "--flow",
-            "api_user",
-            "--json",
-        ],
-        &default_env(),
-    )
-    .await;
+    let (code, out) = parity_flows(&target.uri, &["login", "api_user"]).await;
     // Assert: the flow stopped after the creation, and the cleanup deleted the API user.
     assert_eq!(code, 2, "a network error exits 2: {out}");
     assert_eq!(parity_api_users(&mock).await, Vec::<Value>::new(), "{out}");
@@ -739,21 +725,7 @@ async fn the_product_flows_compare_a_product_token_and_an_api_user_scope_refusal
     let mock = MockServer::start().await;
     let target = stand_in(&mock, scope_400, None, false).await;
     // Act
-    let (code, out) = parity(
-        &[
-            "--target",
-            &target.uri,
-            "--flow",
-            "login",
-            "--flow",
-            "product",
-            "--flow",
-            "api_user",
-            "--json",
-        ],
-        &default_env(),
-    )
-    .await;
+    let (code, out) = parity_flows(&target.uri, &["login", "product", "api_user"]).await;
     // Assert: exactly the changed status; the product token's steps compared equal.
     assert_eq!(code, 1, "{out}");
     let report: Value = serde_json::from_str(&out).expect("json report");
@@ -890,19 +862,7 @@ async fn a_chosen_flow_runs_alone_and_names_the_unknowns_it_settles() {
     // Arrange
     let target = MockServer::start().await;
     // Act
-    let (code, out) = parity(
-        &[
-            "--target",
-            &target.uri(),
-            "--flow",
-            "login",
-            "--flow",
-            "short_token",
-            "--json",
-        ],
-        &default_env(),
-    )
-    .await;
+    let (code, out) = parity_flows(&target.uri(), &["login", "short_token"]).await;
     // Assert
     assert_eq!(code, 0, "{out}");
     let report: Value = serde_json::from_str(&out).expect("json report");

@@ -203,17 +203,7 @@ async fn log_in(
     step: &str,
     form: Vec<(&'static str, String)>,
 ) -> Result<Value, FlowError> {
-    let answer = s
-        .send(
-            step,
-            Request {
-                method: "POST",
-                path: "/oauth/token".into(),
-                form,
-                ..Request::default()
-            },
-        )
-        .await?;
+    let answer = s.send(step, Request::token(form)).await?;
     let mut json = answer.json;
     if let (Some(mfa_token), Some(secret)) = (
         json.get("mfa_token")
@@ -232,15 +222,7 @@ async fn log_in(
             ("client_secret", "particle".into()),
         ];
         json = s
-            .send(
-                &format!("{step}_otp"),
-                Request {
-                    method: "POST",
-                    path: "/oauth/token".into(),
-                    form,
-                    ..Request::default()
-                },
-            )
+            .send(&format!("{step}_otp"), Request::token(form))
             .await?
             .json;
     }
@@ -265,16 +247,7 @@ async fn login(s: &mut Session) -> Result<Option<&'static str>, FlowError> {
 
 async fn wrong_password(s: &mut Session) -> Result<Option<&'static str>, FlowError> {
     let form = password_form(s, format!("{}-parity-wrong", s.creds.password));
-    s.send(
-        "wrong_password",
-        Request {
-            method: "POST",
-            path: "/oauth/token".into(),
-            form,
-            ..Request::default()
-        },
-    )
-    .await?;
+    s.send("wrong_password", Request::token(form)).await?;
     Ok(None)
 }
 
@@ -368,17 +341,7 @@ async fn refresh(s: &mut Session) -> Result<Option<&'static str>, FlowError> {
         ("client_id", id),
         ("client_secret", secret),
     ];
-    let answer = s
-        .send(
-            "refresh",
-            Request {
-                method: "POST",
-                path: "/oauth/token".into(),
-                form,
-                ..Request::default()
-            },
-        )
-        .await?;
+    let answer = s.send("refresh", Request::token(form)).await?;
     if let Some(token) = answer.json.get("access_token").and_then(Value::as_str) {
         s.created_token(token);
     }
@@ -659,17 +622,7 @@ async fn product(s: &mut Session) -> Result<Option<&'static str>, FlowError> {
         ("client_secret", secret),
         ("expires_in", TOKEN_LIFETIME.into()),
     ];
-    let answer = s
-        .send(
-            "product_token",
-            Request {
-                method: "POST",
-                path: "/oauth/token".into(),
-                form,
-                ..Request::default()
-            },
-        )
-        .await?;
+    let answer = s.send("product_token", Request::token(form)).await?;
     let token = text(&answer.json, "access_token")?;
     s.created_token(&token);
     let as_product = bearer(&token);

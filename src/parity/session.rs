@@ -62,6 +62,16 @@ impl Request {
         }
     }
 
+    /// A `POST /oauth/token` with `form` (every token request of the flows).
+    pub(crate) fn token(form: Vec<(&'static str, String)>) -> Self {
+        Self {
+            method: "POST",
+            path: "/oauth/token".into(),
+            form,
+            ..Self::default()
+        }
+    }
+
     /// A `DELETE` with an optional `Authorization` value.
     pub(crate) fn delete(path: impl Into<String>, authorization: Option<String>) -> Self {
         Self {

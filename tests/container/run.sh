@@ -105,12 +105,15 @@ $P run -d --name "$NAME" --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
   "$IMAGE" >/dev/null || fail "podman run failed"
 
 BASE="http://127.0.0.1:$PORT"
-up=""
-for _ in $(seq 1 50); do
-  if curl -fsS "$BASE/__mock/health" >/dev/null 2>&1; then up=1; break; fi
-  sleep 0.1
-done
-[ -n "$up" ] || { $P logs "$NAME" >&2 || true; fail "mock not answering on the published port"; }
+await_health() { # container name, what to say when it never answers
+  for _ in $(seq 1 50); do
+    if curl -fsS "$BASE/__mock/health" >/dev/null 2>&1; then return 0; fi
+    sleep 0.1
+  done
+  $P logs "$1" >&2 || true
+  fail "$2"
+}
+await_health "$NAME" "mock not answering on the published port"
 $P logs "$NAME" 2>&1 | grep -q 'listening on http://0.0.0.0:8080' || fail "no 'listening on' line for 0.0.0.0:8080"
 
 login() { # email password [extra form field] -> status and body in $WORK/out
@@ -155,12 +158,7 @@ run_with_state() {
   $P run -d --name "$STATE_NAME" --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
     -p "127.0.0.1:$PORT:8080" -v "$VOLUME:/data" \
     -e PARTICLE_MOCK_STATE_FILE=/data/state.json "$IMAGE" >/dev/null || fail "podman run with a volume failed"
-  up=""
-  for _ in $(seq 1 50); do
-    if curl -fsS "$BASE/__mock/health" >/dev/null 2>&1; then up=1; break; fi
-    sleep 0.1
-  done
-  [ -n "$up" ] || { $P logs "$STATE_NAME" >&2 || true; fail "mock with a state file not answering"; }
+  await_health "$STATE_NAME" "mock with a state file not answering"
 }
 step "state file on a named volume (/data, owned by 65532) survives a restart"
 $P volume create "$VOLUME" >/dev/null
