@@ -18,6 +18,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use parking_lot::{Mutex, RwLock};
@@ -512,11 +513,17 @@ pub(crate) struct Subscription {
 impl Subscription {
     /// The next event, or why the subscription ended.
     pub(crate) async fn next(&mut self) -> Result<Arc<Event>, End> {
-        match self.receiver.recv().await {
+        std::future::poll_fn(|cx| self.poll_next(cx)).await
+    }
+
+    /// The next event or why the subscription ended, for a hand-written poll (an HTTP
+    /// body): registers `cx`'s waker when nothing is ready.
+    pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Result<Arc<Event>, End>> {
+        self.receiver.poll_recv(cx).map(|next| match next {
             Some(event) => Ok(event),
             None if self.overrun.load(Ordering::Relaxed) => Err(End::Overrun),
             None => Err(End::Closed),
-        }
+        })
     }
 }
 

@@ -104,6 +104,7 @@ pub(super) async fn serve(
     let saving = saver.clone().map(|s| tokio::spawn(s.run()));
     let viewers = state.viewers.clone();
     let closing = state.closing.clone();
+    let registry = state.registry.clone();
     let pipeline = Arc::new(app(state));
     let graceful = GracefulShutdown::new();
     let mut signal = std::pin::pin!(signal);
@@ -187,6 +188,9 @@ pub(super) async fn serve(
     // graceful shutdown for its whole grace period (and outlive it).
     viewers.close();
     closing.send_replace(true);
+    // Event streams end with their world's bus (they do not watch the flag themselves:
+    // one less waker to register on every event they deliver).
+    registry.close_event_buses();
     // In-flight requests get a short grace period: the process must exit within 1 s.
     let _ = tokio::time::timeout(Duration::from_millis(500), graceful.shutdown()).await;
     // The last save, after the last request: what a restart finds.

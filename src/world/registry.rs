@@ -37,4 +37,13 @@ impl Registry {
             tenant_gate: parking_lot::Mutex::new(()),
         }
     }
+
+    /// Ends every event subscription of every world (a shutdown: the streams end, and the
+    /// graceful stop need not wait for them).
+    pub(crate) fn close_event_buses(&self) {
+        self.default.events.close_all();
+        for tenant in &self.tenants {
+            tenant.events.close_all();
+        }
+    }
 }

@@ -345,6 +345,75 @@ async fn a_revoked_token_closes_its_stream_within_one_keep_alive_and_cannot_reco
 }
 
 #[tokio::test]
+async fn a_revoked_token_closes_a_busy_stream_too() {
+    // Arrange: a stream that never falls silent (an event every 5 ms, keep-alive 50 ms).
+    let mock = spawn_with_config(Config {
+        event_keepalive_ms: 50,
+        ..Config::default()
+    })
+    .await;
+    let login = mock.login("user@example.com", "password").await;
+    let token = login["access_token"].as_str().unwrap().to_string();
+    let mut stream = open(&mock, "/v1/devices/events", &token).await;
+    let (client, url) = (mock.client.clone(), mock.url("/v1/devices/events"));
+    let publisher = tokio::spawn(async move {
+        for _ in 0..400 {
+            let sent = client
+                .post(&url)
+                .bearer_auth(USER_TOKEN)
+                .json(&json!({"name": "busy"}));
+            assert_eq!(sent.send().await.unwrap().status(), 200);
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    });
+    read_until(&mut stream, "event: busy").await;
+    // Act
+    let revoked = mock
+        .client
+        .delete(mock.url("/v1/access_tokens/current"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    // Assert: the stream ends while events keep coming (within a keep-alive or so, well
+    // before the publisher's 2 s are over).
+    while next_chunk(&mut stream).await.is_some() {}
+    assert!(
+        !publisher.is_finished(),
+        "the stream outlived the publisher"
+    );
+    publisher.abort();
+}
+
+#[tokio::test]
+async fn a_shutdown_ends_every_worlds_streams_without_waiting_for_them() {
+    // Arrange: a stream in the default world and one in a tenant.
+    let mock = spawn_mock().await;
+    let (status, tenant) = mock
+        .call(reqwest::Method::POST, "/__mock/tenants", None)
+        .await;
+    assert_eq!(status, 201, "{tenant}");
+    let tenant_path = format!("/t/{}/v1/devices/events", tenant["id"].as_str().unwrap());
+    let mut streams = vec![
+        open(&mock, "/v1/devices/events", USER_TOKEN).await,
+        open(&mock, &tenant_path, USER_TOKEN).await,
+    ];
+    let TestMock { server, .. } = mock;
+    // Act
+    let started = std::time::Instant::now();
+    tokio::time::timeout(PATIENCE, server.shutdown())
+        .await
+        .expect("shutdown completes");
+    let elapsed = started.elapsed();
+    // Assert: both streams end, and the shutdown did not wait out its 500 ms grace.
+    for stream in &mut streams {
+        assert_eq!(next_chunk(stream).await, None);
+    }
+    assert!(elapsed < Duration::from_millis(450), "{elapsed:?}");
+}
+
+#[tokio::test]
 async fn a_token_expiring_on_the_mock_clock_closes_its_stream() {
     // Arrange: a token for one hour.
     let mock = spawn_with_config(Config {

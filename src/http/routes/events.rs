@@ -7,21 +7,25 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::IpAddr;
+use std::pin::Pin;
 use std::sync::{Arc, Weak};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use hyper::body::Frame;
 use serde_json::Value;
 use tokio::sync::watch;
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 
 use crate::control;
 use crate::error::{ApiError, Refusal};
-use crate::events::{End, Event, StreamSlot, Subscription};
+use crate::events::{End, StreamSlot, Subscription};
 use crate::http::extract::{Caller, CurrentWorld, JsonOrForm};
 use crate::http::pipeline::limit::{stream_refusal_status, ClientAddr};
 use crate::http::redact::redact_path_and_query;
@@ -116,6 +120,12 @@ fn open(
         ApiError::Unavailable.because("the world holds the most event subscribers it may")
     })?;
     let keep_alive = Duration::from_millis(state.config.event_keepalive_ms.max(1));
+    // A shutdown closes the buses after raising the flag: a stream subscribed after that
+    // would never be closed, so it is refused instead.
+    let closing = state.closing.subscribe();
+    if *closing.borrow() {
+        return Err(ApiError::Unavailable.because("the server is shutting down"));
+    }
     let live = Live {
         _slot: slot,
         subscription,
@@ -123,13 +133,15 @@ fn open(
         token: caller.key,
         product_frames,
         keep_alive,
-        quiet_until: Instant::now() + keep_alive,
-        closing: state.closing.subscribe(),
+        last_sent: Instant::now(),
+        check: Box::pin(tokio::time::sleep(keep_alive)),
+        closing,
         opened: false,
+        ended: false,
         client: client.0,
         path: redact_path_and_query(uri.path(), uri.query()),
     };
-    let body = Body::from_stream(futures_util::stream::unfold(live, Live::step));
+    let body = Body::new(live);
     let mut response = Response::new(body);
     let headers = response.headers_mut();
     // D5.2 (SPARK-SRV's headers; production's are unknown).
@@ -140,14 +152,6 @@ fn open(
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     headers.insert(header::CONNECTION, HeaderValue::from_static("keep-alive"));
     Ok(response)
-}
-
-/// What woke a stream.
-enum Woke {
-    /// The bus delivered an event, or ended the subscription.
-    Event(Result<Arc<Event>, End>),
-    /// `--event-keepalive-ms` passed without a byte sent.
-    Quiet,
 }
 
 /// D5.7: counts the stream against its client's `event-streams` rule (the most open at
@@ -171,73 +175,46 @@ fn admit_stream(world: &Arc<World>, client: IpAddr) -> Result<StreamSlot, Refusa
     })
 }
 
-/// One open stream.
+/// One open stream: an HTTP body polled by the connection itself (no task, no future
+/// built per event). Each poll hands over the next event's frame, or the keep-alive after
+/// a whole `keep_alive` of silence; the token is re-checked every `keep_alive`, busy or
+/// not (D5.6).
 struct Live {
     /// Its place in the client's `event-streams` count, given back when the stream ends.
     _slot: StreamSlot,
     subscription: Subscription,
     /// Weak: a deleted tenant's streams must not keep its world alive.
     world: Weak<World>,
-    /// The token the stream was opened with, re-checked at every keep-alive (D5.6).
+    /// The token the stream was opened with (D5.6).
     token: TokenKey,
     product_frames: bool,
     keep_alive: Duration,
-    /// When the next keep-alive (and token check) is due: `keep_alive` after the last
-    /// bytes sent.
-    quiet_until: Instant,
+    /// When the last bytes were handed over.
+    last_sent: Instant,
+    /// Due at the next token check: `keep_alive` after the last check, or sooner when a
+    /// keep-alive falls due first. Armed once and moved, never rebuilt.
+    check: Pin<Box<Sleep>>,
+    /// True once the server is shutting down. Not polled: a shutdown closes every
+    /// world's bus, which ends the stream; this only tells that end from a world reset.
     closing: watch::Receiver<bool>,
     opened: bool,
+    ended: bool,
     /// For the journal entry of a stream ended by the mock.
     client: IpAddr,
     path: String,
 }
 
 impl Live {
-    /// The next chunk of the stream, or `None` when it ends.
-    async fn step(mut self) -> Option<(Result<Bytes, Infallible>, Self)> {
-        if !self.opened {
-            self.opened = true;
-            self.quiet_until = Instant::now() + self.keep_alive;
-            return Some((Ok(Bytes::from_static(OPENING)), self));
-        }
-        let woke = tokio::select! {
-            // Shutdown first: a graceful stop must not wait for a stream.
-            biased;
-            _ = self.closing.wait_for(|closing| *closing) => return None,
-            next = self.subscription.next() => Woke::Event(next),
-            () = tokio::time::sleep_until(self.quiet_until) => Woke::Quiet,
-        };
-        let chunk = match woke {
-            Woke::Event(Ok(event)) => {
-                // A busy stream has no silence: its token is checked when a keep-alive
-                // would have been due.
-                if Instant::now() >= self.quiet_until && !self.token_alive() {
-                    return None;
-                }
-                if self.product_frames {
-                    event.product_frame.clone()
-                } else {
-                    event.frame.clone()
-                }
-            }
-            Woke::Event(Err(end)) => {
-                self.journal(match end {
-                    End::Overrun => {
-                        "event stream closed: the reader fell a full buffer behind (--event-buffer)"
-                    }
-                    End::Closed => "event stream closed: the world was reset",
-                });
-                return None;
-            }
-            Woke::Quiet => {
-                if !self.token_alive() {
-                    return None;
-                }
-                Bytes::from_static(KEEP_ALIVE)
-            }
-        };
-        self.quiet_until = Instant::now() + self.keep_alive;
-        Some((Ok(chunk), self))
+    /// Ends the stream; `None` as the body's last frame.
+    fn end(&mut self) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        self.ended = true;
+        Poll::Ready(None)
+    }
+
+    /// Hands `bytes` to the connection.
+    fn send(&mut self, bytes: Bytes) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        self.last_sent = Instant::now();
+        Poll::Ready(Some(Ok(Frame::data(bytes))))
     }
 
     /// Whether the stream's token still holds; journals the end when it does not.
@@ -265,6 +242,65 @@ impl Live {
             status: Some(StatusCode::OK.as_u16()),
             reason: Some(reason.to_string()),
         });
+    }
+}
+
+impl HttpBody for Live {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let this = self.get_mut();
+        if this.ended {
+            return Poll::Ready(None);
+        }
+        if !this.opened {
+            this.opened = true;
+            return this.send(Bytes::from_static(OPENING));
+        }
+        match this.subscription.poll_next(cx) {
+            Poll::Ready(Ok(event)) => {
+                let frame = if this.product_frames {
+                    event.product_frame.clone()
+                } else {
+                    event.frame.clone()
+                };
+                return this.send(frame);
+            }
+            Poll::Ready(Err(end)) => {
+                match end {
+                    End::Overrun => this.journal(
+                        "event stream closed: the reader fell a full buffer behind (--event-buffer)",
+                    ),
+                    End::Closed if *this.closing.borrow() => {}
+                    End::Closed => this.journal("event stream closed: the world was reset"),
+                }
+                return this.end();
+            }
+            Poll::Pending => {}
+        }
+        while this.check.as_mut().poll(cx).is_ready() {
+            if !this.token_alive() {
+                return this.end();
+            }
+            let now = Instant::now();
+            let quiet_until = this.last_sent + this.keep_alive;
+            if now >= quiet_until {
+                this.check.as_mut().reset(now + this.keep_alive);
+                return this.send(Bytes::from_static(KEEP_ALIVE));
+            }
+            // Bytes went out since the check was armed: the next keep-alive is due a
+            // whole `keep_alive` after them, and the token is checked again then.
+            this.check.as_mut().reset(quiet_until);
+        }
+        Poll::Pending
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.ended
     }
 }
 
