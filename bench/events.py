@@ -1,21 +1,25 @@
 #!/usr/bin/env python3
-"""Event fan-out benchmark: the mock's event streams against a plain GET, in one run.
+"""Event fan-out benchmark: the mock's event streams beside baselines, in one run.
 
 The server runs on CPU 0 and the client (bench/events.rs, one thread, raw HTTP/1.1) on
 CPU 1. Each round starts fresh servers and measures, each beside its baseline from the
-same client against the same server:
+same client in the same round:
 
 - publish -> delivery latency p50/p99 with STREAMS open streams (each publish timed from
-  its request's first byte to its frame's arrival on every stream), beside the
-  request -> response latency of a plain bearer GET /v1/user, interleaved one for one;
-- deliveries per second: PUBLISHES publishes back to back to STREAMS streams, beside plain
-  GET /v1/user responses per second on 16 connections;
+  its request's first byte to its frame's arrival on every stream), beside the same
+  client against the fan-out floor (bench/floor.rs: a server that only writes each frame
+  to each socket, the least any server pays for the same sockets and bytes), and beside
+  the request -> response latency of a plain bearer GET /v1/user on the mock,
+  interleaved one for one;
+- deliveries per second: PUBLISHES publishes back to back to STREAMS streams, beside the
+  floor's, and beside plain GET /v1/user responses per second on 16 connections;
 - memory per idle stream: the server's RSS growth with IDLE idle streams open, beside
   its RSS growth with IDLE idle keep-alive connections that made one GET each (each on a
   fresh server).
 
-Rounds alternate the measurements; the table gives each figure's median over the rounds.
-Not a timed test: it prints figures, it does not fail on them.
+Rounds alternate the measurements; the table gives each figure's median over the rounds
+and the median of the per-round ratios to the floor. Not a timed test: it prints
+figures, it does not fail on them.
 
 Usage: bench/run.sh [--smoke]   (runs bench.py, then this)
        python3 bench/events.py [--smoke]
@@ -33,6 +37,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET_DIR = os.path.join(ROOT, "target/x86_64-unknown-linux-gnu/release")
 MOCK = os.path.join(TARGET_DIR, "particle-auth-mock")
 CLIENT = os.path.join(TARGET_DIR, "examples/bench-events")
+FLOOR = os.path.join(TARGET_DIR, "examples/bench-floor")
 SERVER_CPU, LOAD_CPU = "0", "1"
 
 
@@ -44,13 +49,16 @@ def free_port():
 
 class Mock:
     """A fresh mock: no rate limits (the event-streams rule would stop at 100 streams),
-    room for every connection, on the server CPU."""
+    room for every connection, on the server CPU. `floor=True` starts the fan-out floor
+    instead."""
 
-    def __init__(self, connections):
+    def __init__(self, connections, floor=False):
         self.port = free_port()
         self.addr = f"127.0.0.1:{self.port}"
         cmd = [MOCK, "--listen", self.addr, "--no-rate-limits",
                "--max-connections", str(connections + 100)]
+        if floor:
+            cmd = [FLOOR, self.addr]
         self.proc = subprocess.Popen(["taskset", "-c", SERVER_CPU, *cmd],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 10
@@ -89,15 +97,15 @@ def main():
         env = dict(os.environ, RUSTFLAGS="-C target-feature=+crt-static")
         subprocess.run(["cargo", "build", "--release", "--locked", "--quiet",
                         "--target", "x86_64-unknown-linux-gnu", "--bin", "particle-auth-mock",
-                        "--example", "bench-events"], cwd=ROOT, check=True, env=env)
-    runs = {"latency": [], "throughput": [], "idle-stream": [], "idle-get": []}
+                        "--example", "bench-events", "--example", "bench-floor"], cwd=ROOT, check=True, env=env)
+    runs = {"latency": [], "floor-latency": [], "throughput": [], "floor-throughput": [],
+            "idle-stream": [], "idle-get": []}
     for _ in range(rounds):
-        m = Mock(streams)
-        runs["latency"].append(client(m.addr, "latency", streams, publishes))
-        m.stop()
-        m = Mock(streams)
-        runs["throughput"].append(client(m.addr, "throughput", streams, publishes))
-        m.stop()
+        for mode, floor in (("latency", False), ("floor-latency", True),
+                            ("throughput", False), ("floor-throughput", True)):
+            m = Mock(streams, floor=floor)
+            runs[mode].append(client(m.addr, mode.removeprefix("floor-"), streams, publishes))
+            m.stop()
         for mode in ("idle-get", "idle-stream"):
             m = Mock(idle)
             runs[mode].append(client(m.addr, mode, idle, m.proc.pid))
@@ -106,26 +114,44 @@ def main():
     def med(mode, key):
         return statistics.median(r[key] for r in runs[mode])
 
-    lat, thr = runs["latency"], runs["throughput"]
-    missing = sum(r["missing"] for r in lat) + sum(r["delivered"] != streams * publishes for r in thr)
+    def ratio(mode, key):
+        """The median over the rounds of the mock's figure over the floor's."""
+        return statistics.median(m[key] / f[key]
+                                 for m, f in zip(runs[mode], runs["floor-" + mode]))
+
+    missing = sum(r["missing"] for r in runs["latency"] + runs["floor-latency"]) + sum(
+        r["delivered"] != streams * publishes
+        for r in runs["throughput"] + runs["floor-throughput"])
     rows = [
-        (f"publish->delivery p50, {streams} streams", med("latency", "get_p50_us") / 1000,
-         med("latency", "p50_us") / 1000, "ms", "GET /v1/user p50"),
-        (f"publish->delivery p99, {streams} streams", med("latency", "get_p99_us") / 1000,
-         med("latency", "p99_us") / 1000, "ms", "GET /v1/user p99"),
+        (f"publish->delivery p50, {streams} streams", med("latency", "p50_us") / 1000,
+         med("floor-latency", "p50_us") / 1000, ratio("latency", "p50_us"), "ms"),
+        (f"publish->delivery p99, {streams} streams", med("latency", "p99_us") / 1000,
+         med("floor-latency", "p99_us") / 1000, ratio("latency", "p99_us"), "ms"),
         (f"deliveries/s, {streams} streams x {publishes} publishes",
-         med("throughput", "gets_per_sec"), med("throughput", "deliveries_per_sec"), "/s",
-         "GET /v1/user responses/s"),
-        (f"memory per idle connection, {idle} open", med("idle-get", "bytes_per_connection") / 1024,
-         med("idle-stream", "bytes_per_connection") / 1024, "KiB", "idle keep-alive connection"),
+         med("throughput", "deliveries_per_sec"), med("floor-throughput", "deliveries_per_sec"),
+         ratio("throughput", "deliveries_per_sec"), "/s"),
+    ]
+    baselines = [
+        ("GET /v1/user p50 (interleaved with the publishes)",
+         med("latency", "get_p50_us") / 1000, med("latency", "p50_us") / 1000, "ms"),
+        ("GET /v1/user p99 (interleaved with the publishes)",
+         med("latency", "get_p99_us") / 1000, med("latency", "p99_us") / 1000, "ms"),
+        ("GET /v1/user responses/s, 16 connections", med("throughput", "gets_per_sec"),
+         med("throughput", "deliveries_per_sec"), "/s"),
+        (f"memory per idle keep-alive connection, {idle} open",
+         med("idle-get", "bytes_per_connection") / 1024,
+         med("idle-stream", "bytes_per_connection") / 1024, "KiB"),
     ]
     opened = min(r["connections"] for r in runs["idle-stream"])
     print(f"event fan-out | mode {'smoke' if args.smoke else 'full'} | rounds {rounds} | "
           f"server CPU {SERVER_CPU}, client CPU {LOAD_CPU} | idle streams opened {opened}/{idle} | "
           f"deliveries missing {missing}")
-    print(f"{'metric':52} {'baseline':>12} {'streams':>12}  unit  baseline is")
-    for name, base, mock, unit, what in rows:
-        print(f"{name:52} {base:12.2f} {mock:12.2f}  {unit:4}  {what}")
+    print(f"{'metric':52} {'mock':>12} {'floor':>12} {'mock/floor':>11}  unit")
+    for name, mock, floor, r, unit in rows:
+        print(f"{name:52} {mock:12.2f} {floor:12.2f} {r:10.2f}x  {unit}")
+    print(f"{'baseline (the mock itself)':52} {'baseline':>12} {'streams':>12} {'':>11}  unit")
+    for name, base, mock, unit in baselines:
+        print(f"{name:52} {base:12.2f} {mock:12.2f} {'':>11}  {unit}")
     print("raw:", json.dumps(runs))
     if opened < idle or missing:
         sys.exit("bench: not every stream opened or not every event was delivered")
