@@ -24,6 +24,11 @@ use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tokio::task::LocalSet;
 
+use http1::complete_message;
+
+#[path = "http1.rs"]
+mod http1;
+
 const TOKEN: &str = "1111111111111111111111111111111111111111";
 
 fn main() {
@@ -127,16 +132,7 @@ async fn request(tcp: &mut TcpStream, raw: &[u8], buf: &mut Vec<u8>) -> io::Resu
             return Err(io::Error::other("connection closed"));
         }
         buf.extend_from_slice(&chunk[..n]);
-        let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
-            continue;
-        };
-        let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-        let length: usize = head
-            .lines()
-            .find_map(|l| l.strip_prefix("content-length:"))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(0);
-        if buf.len() >= end + 4 + length {
+        if let Some((head, _, _)) = complete_message(buf) {
             let status = head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
             return Ok(status);
         }

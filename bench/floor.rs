@@ -21,6 +21,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::LocalSet;
 
+use http1::complete_message;
+
+#[path = "http1.rs"]
+mod http1;
+
 /// The open streams: written to by every publish.
 type Streams = Rc<RefCell<Vec<TcpStream>>>;
 
@@ -56,16 +61,8 @@ async fn connection(mut tcp: TcpStream, streams: Streams, seq: Rc<RefCell<u64>>)
     let mut chunk = [0u8; 4096];
     loop {
         let (head_end, length) = loop {
-            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-                let length: usize = head
-                    .lines()
-                    .find_map(|l| l.strip_prefix("content-length:"))
-                    .and_then(|v| v.trim().parse().ok())
-                    .unwrap_or(0);
-                if buf.len() >= end + 4 + length {
-                    break (end, length);
-                }
+            if let Some((_, end, length)) = complete_message(&buf) {
+                break (end, length);
             }
             match tcp.read(&mut chunk).await {
                 Ok(0) | Err(_) => return,

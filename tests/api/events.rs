@@ -316,9 +316,8 @@ async fn publishes_outside_the_limits_get_clear_400s() {
     assert_eq!(status, 403);
 }
 
-#[tokio::test]
-async fn a_revoked_token_closes_its_stream_within_one_keep_alive_and_cannot_reconnect() {
-    // Arrange
+/// A mock with a 50 ms keep-alive, a fresh login's token, and a stream of its devices.
+async fn stream_of_a_fresh_login() -> (TestMock, String, Response) {
     let mock = spawn_with_config(Config {
         event_keepalive_ms: 50,
         ..Config::default()
@@ -326,16 +325,28 @@ async fn a_revoked_token_closes_its_stream_within_one_keep_alive_and_cannot_reco
     .await;
     let login = mock.login("user@example.com", "password").await;
     let token = login["access_token"].as_str().unwrap().to_string();
-    let mut stream = open(&mock, "/v1/devices/events", &token).await;
-    // Act
+    let stream = open(&mock, "/v1/devices/events", &token).await;
+    (mock, token, stream)
+}
+
+/// Revokes `token` with `DELETE /v1/access_tokens/current`.
+async fn revoke(mock: &TestMock, token: &str) {
     let revoked = mock
         .client
         .delete(mock.url("/v1/access_tokens/current"))
-        .bearer_auth(&token)
+        .bearer_auth(token)
         .send()
         .await
         .unwrap();
     assert_eq!(revoked.status(), 200);
+}
+
+#[tokio::test]
+async fn a_revoked_token_closes_its_stream_within_one_keep_alive_and_cannot_reconnect() {
+    // Arrange
+    let (mock, token, mut stream) = stream_of_a_fresh_login().await;
+    // Act
+    revoke(&mock, &token).await;
     // Assert: the stream ends (nothing but keep-alives before).
     while let Some(chunk) = next_chunk(&mut stream).await {
         assert_eq!(chunk, "\n");
@@ -347,14 +358,7 @@ async fn a_revoked_token_closes_its_stream_within_one_keep_alive_and_cannot_reco
 #[tokio::test]
 async fn a_revoked_token_closes_a_busy_stream_too() {
     // Arrange: a stream that never falls silent (an event every 5 ms, keep-alive 50 ms).
-    let mock = spawn_with_config(Config {
-        event_keepalive_ms: 50,
-        ..Config::default()
-    })
-    .await;
-    let login = mock.login("user@example.com", "password").await;
-    let token = login["access_token"].as_str().unwrap().to_string();
-    let mut stream = open(&mock, "/v1/devices/events", &token).await;
+    let (mock, token, mut stream) = stream_of_a_fresh_login().await;
     let (client, url) = (mock.client.clone(), mock.url("/v1/devices/events"));
     let publisher = tokio::spawn(async move {
         for _ in 0..400 {
@@ -368,14 +372,7 @@ async fn a_revoked_token_closes_a_busy_stream_too() {
     });
     read_until(&mut stream, "event: busy").await;
     // Act
-    let revoked = mock
-        .client
-        .delete(mock.url("/v1/access_tokens/current"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(revoked.status(), 200);
+    revoke(&mock, &token).await;
     // Assert: the stream ends while events keep coming (within a keep-alive or so, well
     // before the publisher's 2 s are over).
     while next_chunk(&mut stream).await.is_some() {}
