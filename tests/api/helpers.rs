@@ -56,6 +56,15 @@ pub const USER_TOKEN: &str = "1111111111111111111111111111111111111111";
 pub const API_USER_TOKEN: &str = "2222222222222222222222222222222222222222";
 
 impl TestMock {
+    /// Shuts the server down (within 10 s, or the test fails) and says how long it took.
+    pub async fn shut_down(self) -> std::time::Duration {
+        let started = std::time::Instant::now();
+        tokio::time::timeout(std::time::Duration::from_secs(10), self.server.shutdown())
+            .await
+            .expect("shutdown completes");
+        started.elapsed()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.uri, path)
     }
